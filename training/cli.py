@@ -1,0 +1,92 @@
+"""Command line: `python -m training train ...` and `python -m training predict ...`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from training.config import ARCHITECTURES, DEFAULT_ARCHITECTURE, TrainConfig
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m training", description="Train and use MNIST models.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a model on MNIST and save it in the store")
+    train.add_argument("--arch", choices=ARCHITECTURES, default=DEFAULT_ARCHITECTURE,
+                       help="cnn (default) or mlp (the 2022 seed's model)")
+    for_arch = "default: depends on --arch, see README"
+    train.add_argument("--epochs", type=int, default=None, help=for_arch)
+    train.add_argument("--batch-size", type=int, default=None, help=for_arch)
+    train.add_argument("--learning-rate", type=float, default=None,
+                       help=f"Adam's (peak) learning rate ({for_arch})")
+    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                       help="random shifts, rotation, scale, slant and pen width while training")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--limit", type=int, default=None, metavar="N",
+                       help="train on the first N images only (quick runs)")
+    train.add_argument("--data", type=Path, default=None, metavar="PATH",
+                       help="mnist.npz or a folder of IDX files, used when the cache is empty")
+    train.add_argument("--models", type=Path, default=None, metavar="DIR",
+                       help="model store folder (default: $MNIST_STUDIO_MODELS or ./models)")
+    train.add_argument("--no-activate", action="store_true",
+                       help="save the run without making it the active model")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        try:
+            config = TrainConfig.for_architecture(
+                args.arch, epochs=args.epochs, batch_size=args.batch_size,
+                learning_rate=args.learning_rate, augment=args.augment, seed=args.seed,
+                train_limit=args.limit,
+            )
+        except ValueError as error:
+            parser.exit(EXIT_USAGE, f"python -m training train: error: {error}\n")
+        return run_train(config, data_path=args.data, models=args.models,
+                         activate=not args.no_activate)
+    parser.error(f"unknown command {args.command}")
+    return EXIT_USAGE
+
+
+def run_train(config: TrainConfig, *, data_path: Path | None, models: Path | None,
+              activate: bool) -> int:
+    """Train with a terminal progress bar, save the run, print the test accuracy."""
+    from training.console import ConsoleProgress
+    from training.data import MnistUnavailableError, load_mnist
+    from training.progress import CancelToken
+    from training.store import ModelStore
+
+    progress = ConsoleProgress()
+    try:
+        data = load_mnist(data_path, on_status=progress.on_status)
+    except MnistUnavailableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+    from training.train import train
+
+    cancel = CancelToken()
+    try:
+        result = train(config, data, listener=progress, cancel=cancel)
+    except KeyboardInterrupt:
+        print("\nInterrupted: nothing was saved.", file=sys.stderr)
+        return 130
+    run = ModelStore(models).save(result, activate=activate)
+    print(f"Test accuracy: {result.test_accuracy:.2%} ({result.examples['test']:,} test images)")
+    print(f"Trained in {result.duration_s:.0f} s; saved as {run.run_id} in {run.path.parent.parent}"
+          + (" (active)" if activate else ""))
+    return 0

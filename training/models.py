@@ -1,0 +1,48 @@
+"""The architectures, by name. Every model maps (N, 28, 28) floats in 0..1 to 10 logits."""
+
+from __future__ import annotations
+
+import keras
+
+
+def build_model(architecture: str) -> keras.Model:
+    """A fresh, uncompiled model. `mlp` is the 2022 seed's model, `cnn` the default."""
+    builders = {"mlp": build_mlp, "cnn": build_cnn}
+    if architecture not in builders:
+        raise ValueError(f"unknown architecture {architecture!r}")
+    return builders[architecture]()
+
+
+def build_mlp() -> keras.Model:
+    """The seed's model, exactly: Flatten → Dense 128 relu → Dense 10 logits."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28), name="image"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10, name="logits"),
+        ],
+        name="mlp",
+    )
+
+
+def build_cnn() -> keras.Model:
+    """A small convnet sized for 2 CPU cores: two conv blocks with batch norm, then logits."""
+
+    def conv_block(x, filters: int):
+        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = keras.layers.BatchNormalization()(x)
+        return keras.layers.Activation("relu")(x)
+
+    inputs = keras.Input(shape=(28, 28), name="image")
+    x = keras.layers.Reshape((28, 28, 1))(inputs)
+    x = conv_block(x, 32)
+    x = keras.layers.MaxPooling2D()(x)
+    x = conv_block(x, 64)
+    x = keras.layers.MaxPooling2D()(x)
+    x = conv_block(x, 128)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dropout(0.25)(x)
+    outputs = keras.layers.Dense(10, name="logits")(x)
+    return keras.Model(inputs, outputs, name="cnn")
