@@ -9,6 +9,7 @@ from training.config import TrainConfig
 from training.progress import CancelToken, TrainingListener
 from training.train import evaluate, split, train
 
+
 class Recorder(TrainingListener):
     def __init__(self, cancel_after_batches: int | None = None, cancel: CancelToken | None = None):
         self.began, self.batches, self.epochs, self.statuses = None, [], [], []
