@@ -1,0 +1,206 @@
+// The page: the 28×28 paint grid, the probability chart, and the test hook window.mnistStudio.
+'use strict';
+
+(() => {
+  const SIZE = 28;
+  const grid = new Float32Array(SIZE * SIZE);  // 1 = ink, 0 = paper: the model's 0..1 scale
+  const canvas = document.getElementById('grid');
+  const context = canvas.getContext('2d');
+  const cellPx = canvas.width / SIZE;
+  const prediction = document.getElementById('prediction');
+  const chart = document.getElementById('chart');
+  const modelView = document.getElementById('model-view').getContext('2d');
+  const paintButton = document.getElementById('mode-paint');
+  const eraseButton = document.getElementById('mode-erase');
+  let eraseMode = false;
+
+  // --- Grid drawing --------------------------------------------------------------------------
+
+  function drawGrid() {
+    context.fillStyle = '#fff';
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.fillStyle = '#111';
+    for (let i = 0; i < grid.length; i++) {
+      if (grid[i] > 0) context.fillRect((i % SIZE) * cellPx, Math.floor(i / SIZE) * cellPx, cellPx, cellPx);
+    }
+    context.strokeStyle = '#e3e6ea';
+    context.lineWidth = 1;
+    context.beginPath();
+    for (let k = 1; k < SIZE; k++) {
+      const at = Math.round(k * cellPx) + 0.5;
+      context.moveTo(at, 0); context.lineTo(at, canvas.height);
+      context.moveTo(0, at); context.lineTo(canvas.width, at);
+    }
+    context.stroke();
+  }
+
+  function cellAt(event) {
+    const rect = canvas.getBoundingClientRect();
+    const col = Math.floor(((event.clientX - rect.left) / rect.width) * SIZE);
+    const row = Math.floor(((event.clientY - rect.top) / rect.height) * SIZE);
+    return { row: Math.min(SIZE - 1, Math.max(0, row)), col: Math.min(SIZE - 1, Math.max(0, col)) };
+  }
+
+  // Every cell on the line between two pointer events, so a fast drag leaves no gaps.
+  function setLine(from, to, value) {
+    const steps = Math.max(Math.abs(to.row - from.row), Math.abs(to.col - from.col));
+    for (let s = 0; s <= steps; s++) {
+      const t = steps === 0 ? 0 : s / steps;
+      const row = Math.round(from.row + (to.row - from.row) * t);
+      const col = Math.round(from.col + (to.col - from.col) * t);
+      grid[row * SIZE + col] = value;
+    }
+  }
+
+  let stroke = null;  // {value, last} while a button or finger is down
+
+  canvas.addEventListener('pointerdown', (event) => {
+    if (event.button !== 0 && event.button !== 2) return;
+    event.preventDefault();
+    canvas.setPointerCapture(event.pointerId);
+    const value = event.button === 2 || eraseMode ? 0 : 1;
+    const cell = cellAt(event);
+    stroke = { value, last: cell };
+    setLine(cell, cell, value);
+    changed();
+  });
+  canvas.addEventListener('pointermove', (event) => {
+    if (stroke === null) return;
+    const cell = cellAt(event);
+    setLine(stroke.last, cell, stroke.value);
+    stroke.last = cell;
+    changed();
+  });
+  for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) {
+    canvas.addEventListener(type, () => { stroke = null; });
+  }
+  canvas.addEventListener('contextmenu', (event) => event.preventDefault());
+
+  function setEraseMode(on) {
+    eraseMode = on;
+    paintButton.setAttribute('aria-pressed', String(!on));
+    eraseButton.setAttribute('aria-pressed', String(on));
+    canvas.classList.toggle('erasing', on);
+  }
+  paintButton.addEventListener('click', () => setEraseMode(false));
+  eraseButton.addEventListener('click', () => setEraseMode(true));
+  document.getElementById('clear').addEventListener('click', () => { grid.fill(0); changed(); });
+
+  // --- Prediction ----------------------------------------------------------------------------
+
+  // One prediction at a time; strokes made meanwhile are folded into the next one, so results
+  // always arrive in order and a slow device never queues up stale work.
+  let busy = false;
+  let pending = false;
+
+  function changed() {
+    drawGrid();
+    pending = true;
+    if (!busy) requestAnimationFrame(runPrediction);
+  }
+
+  async function runPrediction() {
+    if (busy || !pending) return;
+    busy = true;
+    pending = false;
+    try {
+      const pixels = MnistPreprocess.toMnist(grid);
+      showModelView(pixels);
+      if (pixels === null) {
+        showHint();
+      } else {
+        showProbabilities(await MnistModel.predict(pixels));
+      }
+    } catch (error) {
+      prediction.textContent = `Prediction failed: ${error.message}`;
+    } finally {
+      busy = false;
+      if (pending) requestAnimationFrame(runPrediction);
+    }
+  }
+
+  function showHint() {
+    prediction.dataset.digit = '';
+    prediction.textContent = 'Paint a digit on the grid.';
+    chart.classList.add('empty');
+    renderChart(null);
+  }
+
+  function showProbabilities(probabilities) {
+    const top = probabilities.indexOf(Math.max(...probabilities));
+    prediction.dataset.digit = String(MnistModel.LABELS[top]);
+    prediction.replaceChildren('It looks like ', Object.assign(document.createElement('strong'), {
+      textContent: String(MnistModel.LABELS[top]),
+    }), ` (${(probabilities[top] * 100).toFixed(1)}%)`);
+    chart.classList.remove('empty');
+    renderChart(probabilities);
+  }
+
+  const columns = MnistModel.LABELS.map((label) => {
+    const column = document.createElement('div');
+    column.className = 'column';
+    column.dataset.digit = String(label);
+    const percent = Object.assign(document.createElement('span'), { className: 'percent' });
+    const bar = Object.assign(document.createElement('div'), { className: 'bar' });
+    const digit = Object.assign(document.createElement('span'), { className: 'digit', textContent: String(label) });
+    column.append(percent, bar, digit);
+    chart.append(column);
+    return { column, percent, bar };
+  });
+
+  function renderChart(probabilities) {
+    const top = probabilities ? probabilities.indexOf(Math.max(...probabilities)) : -1;
+    columns.forEach(({ column, percent, bar }, i) => {
+      const p = probabilities ? probabilities[i] : 0;
+      // Set through the CSSOM, which the page's Content-Security-Policy allows (inline styles it does not).
+      bar.style.height = `${(p * 80).toFixed(1)}%`;
+      percent.textContent = probabilities ? formatPercent(p) : '';
+      column.classList.toggle('top', i === top);
+      column.title = probabilities ? `${i}: ${(p * 100).toFixed(2)}%` : '';
+    });
+  }
+
+  function formatPercent(p) {
+    if (p >= 0.995) return '100%';
+    if (p < 0.005) return p < 0.0005 ? '0%' : '<1%';
+    return `${Math.round(p * 100)}%`;
+  }
+
+  function showModelView(pixels) {
+    const image = modelView.createImageData(SIZE, SIZE);
+    for (let i = 0; i < SIZE * SIZE; i++) {
+      const v = pixels ? Math.round(pixels[i] * 255) : 0;
+      image.data.set([v, v, v, 255], i * 4);
+    }
+    modelView.putImageData(image, 0, 0);
+  }
+
+  // --- Start ---------------------------------------------------------------------------------
+
+  drawGrid();
+  showHint();
+  showModelView(null);
+  const info = document.getElementById('model-info');
+  const ready = MnistModel.load().then(() => {
+    const meta = window.MODEL_DATA.exportInfo;
+    info.textContent = meta
+      ? `Model ${meta.run_id} (${meta.architecture}, ${(meta.test_accuracy * 100).toFixed(2)}% test accuracy), running in your browser with TensorFlow.js (${tf.getBackend()}).`
+      : `Model loaded, running in your browser with TensorFlow.js (${tf.getBackend()}).`;
+    document.body.dataset.ready = 'true';
+  }, (error) => {
+    info.textContent = `The model could not be loaded: ${error.message}`;
+    document.body.dataset.ready = 'error';
+    throw error;
+  });
+
+  // For tests and the curious: the same functions the page itself uses.
+  window.mnistStudio = {
+    ready,
+    labels: MnistModel.LABELS,
+    predict: MnistModel.predict,
+    predictBatch: MnistModel.predictBatch,
+    preprocess: MnistPreprocess.toMnist,
+    grid: () => Array.from(grid),
+    setGrid(values) { grid.set(values); changed(); },
+  };
+})();
