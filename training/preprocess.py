@@ -1,0 +1,327 @@
+"""Turn a drawing or a photo of a digit into a 28×28 MNIST-style image: ink 1.0 on 0.0.
+
+MNIST's authors cropped each digit to its ink, scaled the longer side to 20 px with
+anti-aliasing and put the centre of mass at the centre of a 28×28 field. We do the same, after
+finding the ink whatever its colours and after bringing the pen width to MNIST's typical width,
+because a model trained on MNIST has only ever seen 2–3 px strokes.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+SIZE = 28
+INK_BOX = 20
+# Index coordinates of MNIST's mean centre of mass, measured on the training set (13.99, 14.00).
+CENTRE = 14.0
+# Intermediate resolution: the longer side of the digit while pen width is adjusted. Four times
+# the final box, so that a change of one work pixel is a quarter of an MNIST pixel.
+WORK_BOX = 4 * INK_BOX
+# Median stroke width of MNIST training digits (10.1), in work pixels, measured with `stroke_width`
+# on digits scaled to WORK_BOX (see tests/test_preprocess.py::test_mnist_round_trip).
+TARGET_STROKE = 10.0
+# Pen widths within this factor of the target are left alone: MNIST varies as much.
+STROKE_TOLERANCE = 1.15
+# Photos are shrunk first: a digit needs far fewer pixels than a camera gives.
+MAX_SIDE = 1024
+# Less contrast than this (in 0..1) between the darkest and lightest pixel is a blank page.
+MIN_CONTRAST = 0.15
+# Ink groups lighter than this share of all ink, once nearby strokes are joined, are specks.
+SPECK_SHARE = 0.02
+# Speck search grid: the image is pooled to at most this many cells a side, strokes closer than
+# GROUP_CELLS cells count as one group (a 5's detached bar, a 4 drawn in two strokes).
+GRID = 64
+GROUP_CELLS = 2
+
+EMPTY_MESSAGE = "The canvas is empty: draw a digit."
+
+
+class EmptyDrawingError(ValueError):
+    """The image holds no ink (or only a few dots): there is nothing to classify."""
+
+    def __init__(self, message: str = EMPTY_MESSAGE):
+        super().__init__(message)
+
+
+ImageLike = Image.Image | np.ndarray | str | Path | bytes
+
+
+def load_image(source: str | Path | bytes) -> Image.Image:
+    """Open an image file (path or its bytes), decoded and turned upright as the camera held it.
+
+    Raises:
+        ValueError: the file is missing or is not an image Pillow can read.
+    """
+    name = "the image data" if isinstance(source, bytes) else str(source)
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as opened:
+            image = ImageOps.exif_transpose(opened)  # copies and decodes: safe after close
+            image.load()
+    except FileNotFoundError:
+        raise ValueError(f"{name} does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"{name} is a folder, not an image") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"{name} is not a readable image ({reason})") from None
+    return image
+
+
+def to_mnist(image: ImageLike) -> np.ndarray:
+    """A drawing or photo of one digit as MNIST would show it: (28, 28) float32, ink 1.0.
+
+    Args:
+        image: a PIL image; an array (H, W), (H, W, 3) or (H, W, 4), uint8 in 0..255 or float
+            in 0..1; or a path or the bytes of an image file. Light ink on dark, dark ink on
+            light and strokes on a transparent background all work.
+
+    Raises:
+        EmptyDrawingError: there is no ink.
+        ValueError: the input is not an image (wrong shape, NaN, unreadable file).
+    """
+    ink = ink_map(image)
+    ink = drop_specks(ink)
+    return _normalise(ink)
+
+
+# --- Finding the ink --------------------------------------------------------------------------
+
+
+def ink_map(image: ImageLike) -> np.ndarray:
+    """Ink intensity of any image, (H, W) float32: 1.0 where the pen was, 0.0 on the background.
+
+    A transparent background means the alpha channel is the ink. Otherwise the background is
+    the image's border (most of it: a digit may touch the edge), and the ink is whatever
+    differs from it the most, darker or lighter.
+    """
+    pixels = _as_float_array(image)
+    if max(pixels.shape[:2]) > MAX_SIDE:
+        pixels = _shrink(pixels)
+    if pixels.shape[2] in (2, 4) and np.median(_border(pixels[..., -1])) < 0.5:
+        ink = pixels[..., -1]
+        if ink.max() <= 0:
+            raise EmptyDrawingError()
+        return np.ascontiguousarray(ink / ink.max(), dtype=np.float32)
+    colour = pixels[..., :3] if pixels.shape[2] >= 3 else pixels[..., :1]
+    gray = colour @ np.array([0.299, 0.587, 0.114], np.float32) if colour.shape[2] == 3 else colour[..., 0]
+    background = float(np.median(_border(gray)))
+    darker, lighter = background - gray, gray - background
+    contrast = darker if darker.max() > lighter.max() else lighter
+    np.maximum(contrast, 0, out=contrast)
+    scale = float(contrast.max())
+    if scale < MIN_CONTRAST:
+        raise EmptyDrawingError()
+    # Paper texture and sensor noise sit on the border too: what rises no higher is not ink.
+    floor = min(0.5 * scale, max(0.1 * scale, 3 * float(np.percentile(_border(contrast), 75))))
+    ink = (contrast - floor) / (scale - floor)
+    return np.clip(ink, 0, 1, out=ink).astype(np.float32, copy=False)
+
+
+def _as_float_array(image: ImageLike) -> np.ndarray:
+    """Any accepted input as float32 (H, W, C) in 0..1 with C in 1..4."""
+    if isinstance(image, str | Path | bytes):
+        image = load_image(image)
+    if isinstance(image, Image.Image):
+        return _pil_to_array(image)
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"expected an image or an array, got {type(image).__name__}")
+    array = image
+    if array.ndim == 2:
+        array = array[..., np.newaxis]
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
+        raise ValueError(f"expected an array of shape (H, W), (H, W, 3) or (H, W, 4), got {image.shape}")
+    if min(array.shape[:2]) < 8:
+        raise ValueError(f"an image of {array.shape[0]}×{array.shape[1]} px is too small to hold a digit")
+    if array.dtype == bool:
+        return array.astype(np.float32)
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise ValueError(f"expected numbers, got an array of {array.dtype}")
+    array = array.astype(np.float32)
+    if not np.isfinite(array).all():
+        raise ValueError("the image contains NaN or infinite values")
+    low, high = float(array.min()), float(array.max())
+    if low < 0 or high > 255:
+        raise ValueError(f"pixel values must lie in 0..1 or 0..255, got {low:g}..{high:g}")
+    # Floats are 0..1 by convention; values above 1 can only mean the 0..255 scale.
+    return array / 255 if high > 1 else array
+
+
+def _pil_to_array(image: Image.Image) -> np.ndarray:
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        array = np.asarray(image, dtype=np.float32)
+        if not np.isfinite(array).all():
+            raise ValueError("the image contains NaN or infinite values")
+        high = max(float(array.max()), 1.0)
+        return (array / (255 if high <= 255 else 65535 if high <= 65535 else high))[..., np.newaxis]
+    has_alpha = "A" in image.getbands() or "transparency" in image.info
+    if has_alpha:
+        image = image.convert("RGBA")
+    elif image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    return _as_float_array(np.asarray(image))
+
+
+def _shrink(pixels: np.ndarray) -> np.ndarray:
+    height, width = pixels.shape[:2]
+    factor = MAX_SIDE / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(pixels[..., c]), "F").resize(size, Image.BOX))
+                for c in range(pixels.shape[2])]
+    return np.stack(channels, axis=-1)
+
+
+def _border(plane: np.ndarray) -> np.ndarray:
+    """The outermost 2-pixel frame of a 2-D array, flattened."""
+    return np.concatenate([plane[:2].ravel(), plane[-2:].ravel(), plane[2:-2, :2].ravel(),
+                           plane[2:-2, -2:].ravel()])
+
+
+# --- Stray specks -----------------------------------------------------------------------------
+
+
+def drop_specks(ink: np.ndarray) -> np.ndarray:
+    """Remove small blobs far from the digit; strokes close to each other stay together.
+
+    Raises:
+        EmptyDrawingError: too little ink remains to be a digit.
+    """
+    height, width = ink.shape
+    cell = max(1, -(-max(height, width) // GRID))
+    rows, cols = -(-height // cell), -(-width // cell)
+    padded = np.zeros((rows * cell, cols * cell), np.float32)
+    padded[:height, :width] = ink
+    mass = padded.reshape(rows, cell, cols, cell).sum(axis=(1, 3))
+    total = float(mass.sum())
+    # A few pixels of ink is a tap or a smudge, not a digit.
+    if total < max(4.0, 1e-4 * height * width):
+        raise EmptyDrawingError()
+    groups = _label(_grow((mass > 0).astype(np.float32), GROUP_CELLS) > 0)
+    inked = mass > 0
+    group_mass = np.bincount(groups[inked], weights=mass[inked], minlength=groups.max() + 1)
+    keep_group = group_mass >= SPECK_SHARE * total
+    keep_group[group_mass.argmax()] = True  # the heaviest group is the digit, however faint
+    keep = keep_group[groups] & inked
+    if keep.all() or keep[inked].all():
+        return ink
+    keep_pixels = np.repeat(np.repeat(keep, cell, axis=0), cell, axis=1)[:height, :width]
+    return np.where(keep_pixels, ink, 0).astype(np.float32)
+
+
+def _label(mask: np.ndarray) -> np.ndarray:
+    """8-connected components: each True cell gets the smallest flat index in its component."""
+    height, width = mask.shape
+    none = height * width  # larger than every index: the background's label
+    labels = np.where(mask, np.arange(none).reshape(height, width), none)
+    while True:
+        padded = np.pad(labels, 1, constant_values=none)
+        smallest = labels.copy()
+        for dy in range(3):
+            for dx in range(3):
+                np.minimum(smallest, padded[dy:dy + height, dx:dx + width], out=smallest)
+        smallest[~mask] = none
+        # Pointer jumping: follow each label to its own label, so long strokes settle in a few
+        # rounds instead of one round per pixel of length.
+        flat = np.append(smallest.ravel(), none)
+        for _ in range(4):
+            flat = flat[flat]
+        new = flat[:-1].reshape(height, width)
+        if np.array_equal(new, labels):
+            return np.where(mask, new, 0)
+        labels = new
+
+
+# --- Size, position and pen width --------------------------------------------------------------
+
+
+def _normalise(ink: np.ndarray) -> np.ndarray:
+    digit = _crop(ink, 0.0)
+    height, width = digit.shape
+    factor = WORK_BOX / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    # Area averaging when shrinking is the anti-aliasing MNIST used; bilinear when enlarging.
+    resample = Image.BOX if factor < 1 else Image.BILINEAR
+    work = np.asarray(Image.fromarray(digit, "F").resize(size, resample))
+    margin = WORK_BOX // 2
+    work = np.pad(np.clip(work, 0, 1), margin)
+    work = normalise_stroke(work)
+    work = _crop(work, 0.02)
+    return _place(work)
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Mean pen width in pixels: ink area over half the area a one-pixel dilation adds.
+
+    A stroke of width w and length L has area wL and grows by about 2L per pixel of dilation;
+    4/π corrects for a square kernel growing diagonal strokes by up to √2.
+    """
+    area = float(ink.sum())
+    grown = float(_grow(ink, 1).sum()) - area
+    if grown <= 0:
+        return 0.0
+    return 2 * area / grown * (4 / np.pi)
+
+
+def normalise_stroke(work: np.ndarray) -> np.ndarray:
+    """Thicken thin pens and thin thick ones to MNIST's width (work scale, margin around ink)."""
+    width = stroke_width(work)
+    if TARGET_STROKE / STROKE_TOLERANCE <= width <= TARGET_STROKE * STROKE_TOLERANCE:
+        return work
+    # Alternating square and cross steps grow an octagon: about 1.09 px per side per step.
+    steps = round(abs(TARGET_STROKE - width) / (2 * 1.09))
+    if steps == 0:
+        return work
+    if width < TARGET_STROKE:
+        thicker = _grow(work, steps)
+        return thicker / thicker.max()
+    for tries in range(3):
+        # Eroding a blob can wipe it out; then erode less.
+        thinner = -_grow(-work, max(1, steps >> tries))
+        if thinner.max() > 0.5:
+            return thinner
+    return work
+
+
+def _grow(plane: np.ndarray, steps: int) -> np.ndarray:
+    """Grayscale dilation by `steps` one-pixel steps, alternating square and cross kernels."""
+    result = plane
+    for step in range(steps):
+        padded = np.pad(result, 1, mode="edge")
+        centre = padded[1:-1, 1:-1]
+        if step % 2 == 0:
+            rows = np.maximum(np.maximum(padded[:-2], padded[1:-1]), padded[2:])
+            result = np.maximum(np.maximum(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])
+        else:
+            result = np.maximum.reduce([centre, padded[:-2, 1:-1], padded[2:, 1:-1],
+                                        padded[1:-1, :-2], padded[1:-1, 2:]])
+    return result
+
+
+def _crop(plane: np.ndarray, threshold: float) -> np.ndarray:
+    rows = np.flatnonzero((plane > threshold).any(axis=1))
+    cols = np.flatnonzero((plane > threshold).any(axis=0))
+    if rows.size == 0:
+        raise EmptyDrawingError()
+    return np.ascontiguousarray(plane[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], dtype=np.float32)
+
+
+def _place(work: np.ndarray) -> np.ndarray:
+    """Scale the longer side to 20 px and put the centre of mass at MNIST's centre, in one resample."""
+    height, width = work.shape
+    scale = INK_BOX / max(height, width)  # output pixels per work pixel
+    total = float(work.sum())
+    centre_y = float(work.sum(axis=1) @ np.arange(height)) / total
+    centre_x = float(work.sum(axis=0) @ np.arange(width)) / total
+    pad = int(np.ceil(SIZE / scale)) + 1
+    padded = np.pad(work, pad)
+    # Pillow's box is in continuous coordinates, where pixel i spans [i, i + 1).
+    left = centre_x + 0.5 + pad - (CENTRE + 0.5) / scale
+    top = centre_y + 0.5 + pad - (CENTRE + 0.5) / scale
+    box = (left, top, left + SIZE / scale, top + SIZE / scale)
+    image = Image.fromarray(padded, "F").resize((SIZE, SIZE), Image.BOX, box=box)
+    return np.clip(np.asarray(image, dtype=np.float32), 0, 1)
