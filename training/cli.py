@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from training.config import ARCHITECTURES, DEFAULT_ARCHITECTURE, TrainConfig
 
 EXIT_USAGE = 2
+# `predict` preprocesses and classifies files this many at a time, printing as it goes.
+PREDICT_CHUNK = 256
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,6 +44,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="model store folder (default: $MNIST_STUDIO_MODELS or ./models)")
     train.add_argument("--no-activate", action="store_true",
                        help="save the run without making it the active model")
+
+    predict = commands.add_parser(
+        "predict", help="read the digit in image files with a stored model",
+        description="Read the handwritten digit in each image file (any size; light or dark ink, "
+                    "transparent backgrounds too), preprocessed like MNIST.",
+        epilog="Exit status: 0 when every file could be read, 1 when some file could not be read "
+               "or there is no model, 2 for a usage error. An empty drawing is read but has no "
+               "digit: it is reported as empty and does not change the exit status.")
+    predict.add_argument("files", nargs="+", type=Path, metavar="FILE", help="PNG, JPEG, ... images")
+    predict.add_argument("--model", default=None, metavar="RUN_ID",
+                         help="a run of the store (default: the active model)")
+    predict.add_argument("--models", type=Path, default=None, metavar="DIR",
+                         help="model store folder (default: $MNIST_STUDIO_MODELS or ./models)")
+    predict.add_argument("--json", action="store_true",
+                         help='one JSON object per line: {"file", "digit", "probabilities"} or '
+                              '{"file", "error": "empty" | "unreadable", "message"}')
     return parser
 
 
@@ -58,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.exit(EXIT_USAGE, f"python -m training train: error: {error}\n")
         return run_train(config, data_path=args.data, models=args.models,
                          activate=not args.no_activate)
+    if args.command == "predict":
+        return run_predict(args.files, run_id=args.model, models=args.models, as_json=args.json)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE
 
@@ -90,3 +111,62 @@ def run_train(config: TrainConfig, *, data_path: Path | None, models: Path | Non
     print(f"Trained in {result.duration_s:.0f} s; saved as {run.run_id} in {run.path.parent.parent}"
           + (" (active)" if activate else ""))
     return 0
+
+
+def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, as_json: bool) -> int:
+    """Print the digit and the ten probabilities for each file, in order; one model load for all."""
+    from training.preprocess import EmptyDrawingError, to_mnist
+    from training.store import ModelStore, StoreError
+
+    store = ModelStore(models)
+    try:
+        # Checked before TensorFlow is imported, so that a missing model is reported at once.
+        run_id = run_id or store.active_id()
+        if run_id is None:
+            from training.predict import NO_MODEL_MESSAGE
+
+            raise StoreError(NO_MODEL_MESSAGE)
+        store.get(run_id)
+        from training.predict import load_predictor
+
+        predictor = load_predictor(store, run_id)
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+    import numpy as np
+
+    all_read = True
+    for start in range(0, len(files), PREDICT_CHUNK):
+        results: list[dict] = []
+        images = []
+        for path in files[start:start + PREDICT_CHUNK]:
+            try:
+                images.append(to_mnist(path))
+                results.append({"file": str(path)})
+            except EmptyDrawingError:
+                results.append({"file": str(path), "error": "empty"})
+            except ValueError as error:
+                results.append({"file": str(path), "error": "unreadable", "message": str(error)})
+                all_read = False
+        probabilities = iter(predictor.probabilities_batch(np.stack(images)) if images else [])
+        for result in results:
+            if "error" not in result:
+                row = next(probabilities)
+                result.update(digit=int(row.argmax()), probabilities=[float(p) for p in row])
+            _print_prediction(result, as_json)
+    return 0 if all_read else 1
+
+
+def _print_prediction(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result), flush=True)
+    elif result.get("error") == "empty":
+        print(f"{result['file']}: empty drawing, no digit to read", flush=True)
+    elif "error" in result:
+        print(f"{result['file']}: error: {result['message']}", file=sys.stderr, flush=True)
+    else:
+        probabilities = result["probabilities"]
+        digit = result["digit"]
+        print(f"{result['file']}: {digit} ({probabilities[digit]:.1%} sure)")
+        print("  " + "  ".join(f"{d}: {p:5.1%}" for d, p in enumerate(probabilities)), flush=True)
