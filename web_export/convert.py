@@ -35,6 +35,9 @@ def convert_to_tfjs(model: keras.Model, out_dir: Path, *, quantize: str | None =
     if quantize is not None and quantize not in QUANTIZE_CHOICES:
         raise ValueError(f"quantize must be one of {', '.join(QUANTIZE_CHOICES)} or None, not {quantize!r}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # tensorflowjs imports tensorflow_decision_forests, whose welcome banner imports IPython (not
+    # installed) whenever stdout is not a terminal: under pytest, Streamlit, or a redirect.
+    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
     from tensorflowjs.converters import tf_saved_model_conversion_v2
 
     # A bool value marks the dtype as the fallthrough for every weight (see tensorflowjs.quantization).

@@ -1,0 +1,160 @@
+"""Static web export without a browser: bundle contents, output paths, errors and the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from training.store import ModelStore
+from web_export import ExportError, bundle_zip_bytes, export_run
+from web_export.bundle import NO_MODEL
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE_FILES = {"index.html", "style.css", "model.js", "grid.js", "preprocess.js", "tf.min.js",
+              "model-data.js", "README.txt", "export.json"}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "web_export", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def exported_zip(trained_store, tmp_path_factory) -> Path:
+    return export_run(trained_store, None, tmp_path_factory.mktemp("zip") / "mnist.zip")
+
+
+def test_zip_holds_the_page_the_model_and_tfjs(exported_zip, trained_store):
+    names = set(zipfile.ZipFile(exported_zip).namelist())
+    assert names >= PAGE_FILES
+    assert "model/model.json" in names
+    assert any(name.startswith("model/") and name.endswith(".bin") for name in names)
+    assert all(not name.startswith(("/", "..")) and ".." not in name.split("/") for name in names)
+
+
+def test_readme_and_manifest_name_the_run(exported_zip, trained_store):
+    run = trained_store.active()
+    archive = zipfile.ZipFile(exported_zip)
+    readme = archive.read("README.txt").decode()
+    assert run.run_id in readme and run.architecture in readme
+    assert f"{run.test_accuracy:.2%}" in readme
+    assert "index.html" in readme and "http.server" in readme
+    manifest = json.loads(archive.read("export.json"))
+    assert manifest["run_id"] == run.run_id and manifest["quantize"] is None
+
+
+def test_page_is_self_contained(exported_zip):
+    archive = zipfile.ZipFile(exported_zip)
+    html = archive.read("index.html").decode()
+    assert "Content-Security-Policy" in html and "default-src 'self'" in html
+    assert "http://" not in html and "https://" not in html
+    assert archive.read("tf.min.js") == (ROOT / "node_modules/@tensorflow/tfjs/dist/tf.min.js").read_bytes()
+    model_data = archive.read("model-data.js").decode()
+    assert model_data.count("window.MODEL_DATA = ") == 1 and '"weightsBase64":' in model_data
+
+
+def test_graph_model_outputs_probabilities(exported_zip):
+    model_json = json.loads(zipfile.ZipFile(exported_zip).read("model/model.json"))
+    assert model_json["format"] == "graph-model"
+    (output,) = model_json["signature"]["outputs"].values()
+    assert [d["size"] for d in output["tensorShape"]["dim"]] == ["-1", "10"]
+    assert "Softmax" in json.dumps(model_json["modelTopology"])
+
+
+def test_zip_bytes_match_the_zip_file(exported_zip, trained_store):
+    archive = zipfile.ZipFile(io.BytesIO(bundle_zip_bytes(trained_store)))
+    assert set(archive.namelist()) == set(zipfile.ZipFile(exported_zip).namelist())
+
+
+def test_folder_export_replaces_a_previous_export(trained_store, tmp_path):
+    out = tmp_path / "site"
+    assert export_run(trained_store, None, out, quantize="uint8") == out
+    (out / "stale.txt").write_text("from an older export")
+    export_run(trained_store, None, out, quantize="uint8")
+    assert (out / "index.html").is_file() and not (out / "stale.txt").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # no temp leftovers
+
+
+def test_no_model_gives_the_clear_message(tmp_path):
+    with pytest.raises(ExportError, match=rf"^{re.escape(NO_MODEL)}$"):
+        bundle_zip_bytes(ModelStore(tmp_path / "empty"))
+    assert not (tmp_path / "out.zip").exists()
+
+
+def test_unknown_run_is_one_line(trained_store, tmp_path):
+    with pytest.raises(ExportError, match="no run named nope") as info:
+        export_run(trained_store, "nope", tmp_path / "out.zip")
+    assert "\n" not in str(info.value)
+
+
+def test_refuses_a_folder_that_is_not_an_export(trained_store, tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "thesis.tex").write_text("precious")
+    with pytest.raises(ExportError, match="not an MNIST Studio export"):
+        export_run(trained_store, None, tmp_path / "docs")
+    assert (tmp_path / "docs" / "thesis.tex").read_text() == "precious"
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+def test_refuses_a_path_without_a_name(trained_store, tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ExportError, match="does not name"):
+        export_run(trained_store, None, Path(name))
+
+
+def test_refuses_a_symlink_that_escapes_its_folder(trained_store, tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "site.zip").symlink_to(tmp_path / "elsewhere" / "site.zip")
+    with pytest.raises(ExportError, match="symbolic link"):
+        export_run(trained_store, None, tmp_path / "out" / "site.zip")
+    assert not (tmp_path / "elsewhere" / "site.zip").exists()
+
+
+def test_refuses_a_zip_name_that_is_a_folder(trained_store, tmp_path):
+    (tmp_path / "odd.zip").mkdir()
+    with pytest.raises(ExportError, match="is a folder"):
+        export_run(trained_store, None, tmp_path / "odd.zip")
+
+
+def test_missing_node_modules_says_run_make(trained_store, tmp_path, monkeypatch):
+    monkeypatch.setattr("web_export.bundle.TFJS_PATH", ROOT / "node_modules" / "missing" / "tf.min.js")
+    with pytest.raises(ExportError, match=r"run `make` / `npm ci` first"):
+        export_run(trained_store, None, tmp_path / "out.zip")
+    assert not (tmp_path / "out.zip").exists()
+
+
+def test_unknown_quantization_is_refused(trained_store):
+    with pytest.raises(ExportError, match="Unknown quantization"):
+        bundle_zip_bytes(trained_store, quantize="int4")
+
+
+def test_cli_without_a_model_exits_1_with_one_line(tmp_path):
+    result = run_cli("--models", str(tmp_path / "empty"), "--out", str(tmp_path / "out.zip"))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {NO_MODEL}"
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_cli_bad_usage_exits_2(tmp_path):
+    result = run_cli("--out", str(tmp_path / "x.zip"), "--quantize", "int4")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert run_cli().returncode == 2
+
+
+@pytest.mark.slow
+def test_cli_writes_a_zip_and_prints_its_size(trained_store, tmp_path):
+    out = tmp_path / "mnist.zip"
+    result = run_cli("--models", str(trained_store.root), "--out", str(out), "--quantize", "float16")
+    assert result.returncode == 0, result.stderr
+    assert str(out) in result.stdout and " MB)" in result.stdout
+    assert json.loads(zipfile.ZipFile(out).read("export.json"))["quantize"] == "float16"
