@@ -1,7 +1,34 @@
-"""MNIST Studio dashboard (placeholder until the dashboard pages land)."""
+"""MNIST Studio dashboard: the entry point routes to the Train, Draw and Export pages.
 
-import streamlit as st
+Run with `streamlit run dashboard/app.py`. Environment:
+  MNIST_STUDIO_MODELS       the model store's folder (default ./models).
+  MNIST_STUDIO_TRAIN_LIMIT  testing/demo knob: train and evaluate on the first N images only.
+"""
 
-st.set_page_config(page_title="MNIST Studio", page_icon="✏️")
-st.title("MNIST Studio")
-st.write("Train a digit classifier, draw digits for it, export it as a web page.")
+import sys
+from pathlib import Path
+
+# `streamlit run dashboard/app.py` puts dashboard/ on the path, not the project root.
+ROOT = str(Path(__file__).resolve().parent.parent)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import streamlit as st  # noqa: E402
+
+from dashboard.common import start_training  # noqa: E402
+from dashboard.sidebar import training_controls_ui  # noqa: E402
+
+st.set_page_config(page_title="MNIST Studio", page_icon="✏️", layout="wide")
+
+train_page = st.Page("views/train.py", title="Train", icon=":material/model_training:", default=True)
+draw_page = st.Page("views/draw.py", title="Draw", icon=":material/draw:")
+export_page = st.Page("views/export.py", title="Export", icon=":material/download:")
+page = st.navigation([train_page, draw_page, export_page])
+
+config = training_controls_ui()
+if config is not None:
+    start_training(config)
+    if page.url_path != train_page.url_path:
+        st.switch_page(train_page)
+
+page.run()

@@ -1,0 +1,133 @@
+"""UI sections about saved runs: the runs table, the active-model picker and one run's results."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts
+from dashboard.common import cached_mnist
+from training.data import MnistUnavailableError
+from training.store import ModelStore, Run, StoreError
+
+GALLERY_SIZE = 24
+# Set by the Train page when a run has just been saved, so the details follow it.
+FOCUS_KEY = "train_focus_run"
+
+
+def runs_frame(runs: list[Run], active_id: str | None) -> pd.DataFrame:
+    """One row per run, as the table shows it."""
+    rows = []
+    for run in runs:
+        config = run.record.get("config", {})
+        rows.append({
+            "active": "●" if run.run_id == active_id else "",
+            "id": run.run_id,
+            "architecture": run.architecture,
+            "epochs": len(run.history),
+            "test accuracy": run.test_accuracy,
+            "duration": charts.format_duration(run.record.get("duration_s")),
+            "augmented": bool(config.get("augment", False)),
+            "stopped early": bool(run.record.get("cancelled", False)),
+        })
+    return pd.DataFrame(rows)
+
+
+def runs_table_ui(store: ModelStore, runs: list[Run], problems: list[str]) -> None:
+    """The saved runs, newest first, with one warning line per damaged run."""
+    st.subheader("Saved runs")
+    for problem in problems:
+        st.warning(problem, icon=":material/warning:")
+    if not runs:
+        return
+    st.dataframe(
+        runs_frame(runs, store.active_id()),
+        key="train_runs_table",
+        hide_index=True,
+        column_config={
+            "active": st.column_config.TextColumn("", width="small"),
+            "test accuracy": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+
+
+def active_model_ui(store: ModelStore, runs: list[Run]) -> None:
+    """Let the user choose which run the Draw and Export pages use."""
+
+    def on_change() -> None:
+        try:
+            store.set_active(st.session_state.train_active_run)
+        except StoreError as error:
+            st.session_state.train_active_error = str(error)
+
+    ids = [run.run_id for run in runs]
+    by_id = {run.run_id: run for run in runs}
+    active_id = store.active_id()
+    if active_id in ids:
+        st.session_state.train_active_run = active_id
+    st.selectbox("Active model (used by Draw and Export)", ids, key="train_active_run",
+                 format_func=lambda run_id: by_id[run_id].summary(), on_change=on_change)
+    if error := st.session_state.pop("train_active_error", None):
+        st.error(error)
+
+
+def run_picker_ui(runs: list[Run], default_id: str | None) -> Run:
+    """Pick the run whose curves and results to show; follows a just-saved run."""
+    ids = [run.run_id for run in runs]
+    focus = st.session_state.pop(FOCUS_KEY, None)
+    if focus in ids:
+        st.session_state.train_view_run = focus
+    elif st.session_state.get("train_view_run") not in ids:
+        st.session_state.train_view_run = default_id if default_id in ids else ids[0]
+    run_id = st.selectbox("Show the results of", ids, key="train_view_run")
+    return runs[ids.index(run_id)]
+
+
+def run_results_ui(run: Run) -> None:
+    """A saved run's curves, test accuracy, confusion matrix and the digits it got wrong."""
+    record = run.record
+    config = record.get("config", {})
+    stopped = " · stopped early" if record.get("cancelled") else ""
+    st.markdown(f"**Test accuracy: {run.test_accuracy:.2%}** · {run.architecture}, "
+                f"{len(run.history)} epochs, batch size {config.get('batch_size')}, "
+                f"learning rate {config.get('learning_rate'):g}, "
+                f"{charts.format_duration(record.get('duration_s'))}{stopped}")
+    curves_ui(run.history, len(run.history))
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown("**Confusion matrix** (rows: true digit, columns: predicted)")
+        matrix = record.get("confusion_matrix")
+        if matrix:
+            st.altair_chart(charts.confusion_chart(matrix), key=f"train_confusion_{run.run_id}")
+    with right:
+        mistakes_ui(record.get("mistakes") or [])
+
+
+def curves_ui(history: list[dict[str, float]], epochs: int | None) -> None:
+    """Accuracy and loss against the epoch, side by side."""
+    if not history:
+        st.caption("No finished epoch, so no curves.")
+        return
+    left, right = st.columns(2)
+    left.altair_chart(charts.curve_chart(history, "accuracy", epochs))
+    right.altair_chart(charts.curve_chart(history, "loss", epochs))
+
+
+def mistakes_ui(mistakes: list) -> None:
+    """The test digits the model got wrong, most confident mistakes first."""
+    st.markdown(f"**Test digits it got wrong** ({len(mistakes)}"
+                f"{' or more' if len(mistakes) >= 500 else ''})")
+    if not mistakes:
+        st.caption("None.")
+        return
+    try:
+        test_images = cached_mnist().x_test
+    except MnistUnavailableError as error:
+        st.info(f"The test images are unavailable: {error}")
+        return
+    shown = mistakes[:GALLERY_SIZE]
+    images = [charts.upscale(test_images[int(index)] / 255.0, 3) for index, *_ in shown]
+    captions = [f"{true} → {predicted} ({confidence:.0%})" for _, true, predicted, confidence in shown]
+    st.image(images, caption=captions, width=84)
+    st.caption("Each caption: true digit → what the model said (its confidence).")
+

@@ -1,0 +1,54 @@
+"""The sidebar on every page: training settings and a Train button."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.common import train_limit, training_session
+from training.config import ARCHITECTURE_DEFAULTS, DEFAULT_ARCHITECTURE, TrainConfig
+
+ARCHITECTURE_NAMES = {"cnn": "CNN (default)", "mlp": "MLP (the 2022 seed's model)"}
+BATCH_SIZES = [16, 32, 64, 128, 256, 512]
+LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+
+
+def _apply_defaults(architecture: str) -> None:
+    defaults = ARCHITECTURE_DEFAULTS[architecture]
+    st.session_state.sidebar_epochs = defaults["epochs"]
+    st.session_state.sidebar_batch_size = defaults["batch_size"]
+    st.session_state.sidebar_learning_rate = defaults["learning_rate"]
+    st.session_state.sidebar_augment = defaults["augment"]
+
+
+def _on_architecture_change() -> None:
+    _apply_defaults(st.session_state.sidebar_architecture)
+
+
+def training_controls_ui() -> TrainConfig | None:
+    """Draw the settings; returns the configuration when Train is clicked, else None."""
+    if "sidebar_architecture" not in st.session_state:
+        st.session_state.sidebar_architecture = DEFAULT_ARCHITECTURE
+        _apply_defaults(DEFAULT_ARCHITECTURE)
+
+    with st.sidebar:
+        st.header("Train a model")
+        architecture = st.selectbox("Architecture", list(ARCHITECTURE_NAMES), key="sidebar_architecture",
+                                    format_func=ARCHITECTURE_NAMES.get, on_change=_on_architecture_change)
+        epochs = st.number_input("Epochs", min_value=1, max_value=100, step=1, key="sidebar_epochs")
+        batch_size = st.select_slider("Batch size", BATCH_SIZES, key="sidebar_batch_size")
+        learning_rate = st.select_slider("Learning rate", LEARNING_RATES, key="sidebar_learning_rate",
+                                         format_func=lambda rate: f"{rate:g}")
+        augment = st.toggle("Augment training images", key="sidebar_augment",
+                            help="Small random shifts, rotations and zooms of the training digits.")
+        session = training_session()
+        busy = session is not None and session.snapshot().active
+        clicked = st.button("Train", key="sidebar_train", type="primary", disabled=busy,
+                            width="stretch")
+        if busy:
+            st.caption("Training… follow it on the Train page.")
+        if train_limit():
+            st.caption(f"Quick mode: $MNIST_STUDIO_TRAIN_LIMIT={train_limit()} images.")
+    if not clicked:
+        return None
+    return TrainConfig.for_architecture(architecture, epochs=int(epochs), batch_size=int(batch_size),
+                                        learning_rate=float(learning_rate), augment=bool(augment))

@@ -1,0 +1,111 @@
+"""Draw page: draw a digit (or upload a photo of one) and see what the active model makes of it."""
+
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from dashboard import charts
+from dashboard.common import cached_predictor, get_store, store_root
+from training.preprocess import EmptyDrawingError, load_image
+from training.store import StoreError
+
+CANVAS_SIZE = 280
+HINT = "Draw a digit in the black square: the prediction updates after each stroke."
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
+
+
+def active_predictor():
+    """The active run's cached Predictor, or None after saying why there is none."""
+    try:
+        run = get_store().active()
+        if run is None:
+            st.info("There is no trained model yet. Train one on the Train page (one click), "
+                    "then come back to draw.")
+            st.page_link("views/train.py", label="Go to the Train page", icon=":material/model_training:")
+            return None
+        st.caption(f"Model: {run.summary()}")
+        return cached_predictor(store_root(), run.run_id)
+    except (StoreError, ImportError, ValueError, OSError) as error:
+        st.error(f"The model could not be loaded: {charts.first_line(error)}")
+        return None
+
+
+def canvas_image() -> np.ndarray | None:
+    """The canvas with its toolbar, stroke width and Clear; returns the drawing's RGBA pixels."""
+    if "draw_canvas_version" not in st.session_state:
+        st.session_state.draw_canvas_version = 0
+
+    def clear() -> None:
+        # A new key gives a fresh, empty canvas (undo and redo are in the canvas's own toolbar).
+        st.session_state.draw_canvas_version += 1
+
+    stroke_width = st.slider("Stroke width", min_value=6, max_value=40, value=20, key="draw_stroke_width")
+    result = st_canvas(
+        stroke_width=stroke_width,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=CANVAS_SIZE,
+        width=CANVAS_SIZE,
+        drawing_mode="freedraw",
+        update_streamlit=True,
+        return_image_data=True,
+        key=f"draw_canvas_{st.session_state.draw_canvas_version}",
+    )
+    st.button("Clear", key="draw_clear", on_click=clear, icon=":material/ink_eraser:")
+    return result.image_data
+
+
+def prediction_ui(predictor, image, key: str) -> None:
+    """The 28×28 input the model sees, its answer, and the ten probabilities as bars."""
+    with st.container(key=f"draw_prediction_{key}"):
+        if image is None:
+            st.info(HINT, icon=":material/gesture:")
+            return
+        try:
+            prediction = predictor.classify(image)
+        except EmptyDrawingError:
+            st.info(HINT, icon=":material/gesture:")
+            return
+        except ValueError as error:
+            st.error(f"This image cannot be classified: {charts.first_line(error)}")
+            return
+        seen, answer = st.columns([1, 2])
+        seen.image(charts.upscale(prediction.image28, 5), caption="What the model sees (28×28)")
+        answer.markdown(f"### Predicted digit: {prediction.digit}")
+        answer.markdown(f"Probability **{prediction.confidence:.1%}**")
+        st.altair_chart(charts.probability_chart(prediction.probabilities), key=f"draw_chart_{key}")
+
+
+@st.fragment
+def drawing_ui(predictor) -> None:
+    """Canvas and prediction side by side; a fragment, so a stroke reruns only this part."""
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        image = canvas_image()
+    with right:
+        prediction_ui(predictor, image, "canvas")
+
+
+def upload_ui(predictor) -> None:
+    """Classify a photo or scan of a handwritten digit the same way."""
+    st.subheader("Or upload a photo of a digit")
+    upload = st.file_uploader("Image of one handwritten digit", type=UPLOAD_TYPES, key="draw_upload")
+    if upload is None:
+        return
+    try:
+        image = load_image(upload.getvalue())
+    except ValueError as error:
+        st.error(f"{upload.name}: {charts.first_line(error)}")
+        return
+    left, right = st.columns([1, 1], gap="large")
+    left.image(image, caption=upload.name, width=CANVAS_SIZE)
+    with right:
+        prediction_ui(predictor, image, "upload")
+
+
+st.title("Draw")
+predictor = active_predictor()
+if predictor is not None:
+    drawing_ui(predictor)
+    st.divider()
+    upload_ui(predictor)

@@ -1,0 +1,61 @@
+"""Export page: download the active model as a static web page (a zip) that runs offline."""
+
+import streamlit as st
+
+from dashboard import charts
+from dashboard.common import get_store, store_root
+from training.store import ModelStore, StoreError
+
+try:
+    from web_export import ExportError, bundle_zip_bytes
+except ImportError as error:  # the page explains instead of failing
+    bundle_zip_bytes, ExportError, IMPORT_ERROR = None, RuntimeError, charts.first_line(error)
+else:
+    IMPORT_ERROR = None
+
+QUANTIZATION = {
+    None: "None: float32 weights (exact)",
+    "float16": "float16: half the size, same predictions in practice",
+    "uint8": "uint8: a quarter of the size, slightly less exact",
+}
+
+
+@st.cache_data(max_entries=8, show_spinner="Building the web page…")
+def export_zip(root: str, run_id: str, quantize: str | None) -> bytes:
+    """The zip for one run and quantisation, built once; keyed by run id so it never goes stale."""
+    return bundle_zip_bytes(ModelStore(root), run_id, quantize=quantize)
+
+
+def export_ui(run) -> None:
+    """The quantisation choice and the download button, with the file's size."""
+    st.markdown(f"Active model: **{run.summary()}**")
+    quantize = st.selectbox("Weight quantisation", list(QUANTIZATION), key="export_quantize",
+                            format_func=QUANTIZATION.get)
+    try:
+        data = export_zip(store_root(), run.run_id, quantize)
+    except (ExportError, StoreError, ValueError, OSError) as error:
+        st.error(f"Could not export this model: {charts.first_line(error)}")
+        return
+    suffix = f"-{quantize}" if quantize else ""
+    st.download_button(f"Download the web page ({charts.format_bytes(len(data))})", data,
+                       file_name=f"mnist-studio-{run.run_id}{suffix}.zip", mime="application/zip",
+                       key="export_download", type="primary", icon=":material/download:")
+    st.caption(f"Zip size: {charts.format_bytes(len(data))}. Unzip it and open index.html: the page "
+               "draws and classifies digits with TensorFlow.js, with no server and no network.")
+
+
+st.title("Export")
+st.write("The active model as a static web page: draw a digit in any browser, offline.")
+if bundle_zip_bytes is None:
+    st.error(f"The web export is not available in this installation ({IMPORT_ERROR}).")
+else:
+    try:
+        active = get_store().active()
+    except StoreError as error:
+        active = None
+        st.error(charts.first_line(error))
+    if active is None:
+        st.info("There is no trained model to export yet. Train one on the Train page first.")
+        st.page_link("views/train.py", label="Go to the Train page", icon=":material/model_training:")
+    else:
+        export_ui(active)

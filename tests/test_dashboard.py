@@ -1,0 +1,236 @@
+"""The dashboard's pages through Streamlit's AppTest, and its chart builders on their own."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+def app(monkeypatch, store_root, *, train_limit: int | None = None):
+    """An AppTest of the dashboard against the model store at `store_root`."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("MNIST_STUDIO_MODELS", str(store_root))
+    if train_limit:
+        monkeypatch.setenv("MNIST_STUDIO_TRAIN_LIMIT", str(train_limit))
+    else:
+        monkeypatch.delenv("MNIST_STUDIO_TRAIN_LIMIT", raising=False)
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def texts(at) -> str:
+    """Every piece of text a user would read on the page, joined."""
+    parts = []
+    for kind in ("title", "subheader", "markdown", "caption", "info", "success", "warning", "error"):
+        parts += [str(element.value) for element in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+# --- Charts and formatting, without Streamlit -------------------------------------------------
+
+
+def test_probability_chart_has_ten_ordinal_digits_with_the_top_one_highlighted():
+    from dashboard.charts import probability_chart
+
+    probabilities = np.full(10, 0.02)
+    probabilities[7] = 0.82
+    spec = probability_chart(probabilities).to_dict()
+    assert spec["encoding"]["x"]["type"] == "ordinal"
+    assert spec["encoding"]["x"]["sort"] == [str(d) for d in range(10)]
+    rows = next(iter(spec["datasets"].values()))
+    assert [row["digit"] for row in rows] == [str(d) for d in range(10)]
+    assert [row["top"] for row in rows] == [d == 7 for d in range(10)]
+
+
+def test_probability_chart_rejects_the_wrong_length():
+    from dashboard.charts import probability_chart
+
+    with pytest.raises(ValueError, match="10 probabilities"):
+        probability_chart([0.5, 0.5])
+
+
+def test_curve_chart_grows_with_the_epochs():
+    from dashboard.charts import curve_chart, history_frame
+
+    history = [{"epoch": e, "accuracy": 0.8 + e / 100, "val_accuracy": 0.79 + e / 100,
+                "loss": 1 / e, "val_loss": 1.1 / e} for e in (1, 2, 3)]
+    frame = history_frame(history, ["accuracy", "val_accuracy"])
+    assert sorted(frame["epoch"].unique()) == [1, 2, 3]
+    assert set(frame["curve"]) == {"training", "validation"}
+    spec = curve_chart(history, "loss", epochs=12).to_dict()
+    assert spec["encoding"]["x"]["field"] == "epoch"
+    assert spec["encoding"]["x"]["scale"]["domain"] == [1, 12]
+    with pytest.raises(ValueError):
+        curve_chart(history, "lr")
+
+
+def test_confusion_chart_writes_every_count():
+    from dashboard.charts import confusion_chart
+
+    matrix = np.diag(np.arange(10, 20)).tolist()
+    matrix[3][5] = 4
+    spec = confusion_chart(matrix).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert len(rows) == 100
+    assert {"true": 3, "predicted": 5, "count": 4, "correct": False} in rows
+    with pytest.raises(ValueError):
+        confusion_chart([[1, 2], [3, 4]])
+
+
+def test_formatters_and_upscale():
+    from dashboard.charts import format_bytes, format_duration, upscale
+
+    assert format_duration(None) == "…"
+    assert format_duration(42.4) == "42 s"
+    assert format_duration(185) == "3 min 05 s"
+    assert format_bytes(812) == "812 B"
+    assert format_bytes(1_234_567) == "1.2 MB"
+    image = np.zeros((28, 28), dtype=np.float32)
+    image[3, 4] = 1.0
+    big = upscale(image, 5)
+    assert big.shape == (140, 140) and big.dtype == np.uint8
+    assert big[15:20, 20:25].min() == 255 and big.sum() == 255 * 25
+
+
+# --- Pages --------------------------------------------------------------------------------------
+
+
+def test_train_page_with_an_empty_store_offers_one_click_training(monkeypatch, tmp_path):
+    at = app(monkeypatch, tmp_path / "empty").run()
+    assert not at.exception
+    assert "No trained model yet" in texts(at)
+    assert at.button(key="train_first_run").label == "Train the default model"
+    # The sidebar starts at the default architecture's defaults.
+    assert at.selectbox(key="sidebar_architecture").value == "cnn"
+    assert at.number_input(key="sidebar_epochs").value == 12
+    assert at.select_slider(key="sidebar_batch_size").value == 128
+
+
+def test_sidebar_switches_to_the_seed_model_defaults(monkeypatch, tmp_path):
+    at = app(monkeypatch, tmp_path / "empty").run()
+    at.selectbox(key="sidebar_architecture").set_value("mlp").run()
+    assert not at.exception
+    assert at.number_input(key="sidebar_epochs").value == 10
+    assert at.select_slider(key="sidebar_batch_size").value == 32
+    assert at.number_input(key="sidebar_epochs").min == 1
+
+
+def test_train_page_lists_the_saved_runs_and_shows_the_active_one(monkeypatch, trained_store):
+    at = app(monkeypatch, trained_store.root).run()
+    assert not at.exception
+    run = trained_store.active()
+    table = at.dataframe[0].value
+    assert list(table["id"]) == [run.run_id]
+    assert table["architecture"].tolist() == ["cnn"]
+    assert table["test accuracy"].iloc[0] == pytest.approx(run.test_accuracy)
+    assert at.selectbox(key="train_active_run").value == run.run_id
+    assert f"Test accuracy: {run.test_accuracy:.2%}" in texts(at)
+    assert "Test digits it got wrong" in texts(at)
+    assert "No trained model yet" not in texts(at)
+
+
+def test_train_page_reports_a_damaged_run_in_one_line(monkeypatch, store_copy):
+    damaged = store_copy.root / "runs" / "20200101-000000-cnn-badbad"
+    damaged.mkdir(parents=True)
+    (damaged / "record.json").write_text("{not json")
+    at = app(monkeypatch, store_copy.root).run()
+    assert not at.exception
+    assert len(at.warning) == 1 and "20200101-000000-cnn-badbad" in at.warning[0].value
+    assert len(at.dataframe[0].value) == 1
+
+
+@pytest.mark.slow
+def test_training_from_the_sidebar_saves_an_active_run(monkeypatch, tmp_path, mnist):
+    at = app(monkeypatch, tmp_path / "store", train_limit=1000).run()
+    at.number_input(key="sidebar_epochs").set_value(1)
+    at.button(key="sidebar_train").click().run()
+    assert not at.exception
+    session = at.session_state["training_session"]
+    assert session.join(timeout=300), "training did not end"
+    at.run()
+    assert not at.exception
+    assert "Finished: test accuracy" in texts(at)
+    from training.store import ModelStore
+
+    runs = ModelStore(tmp_path / "store").runs()
+    assert len(runs) == 1 and runs[0].record["config"]["train_limit"] == 1000
+    assert len(runs[0].history) == 1
+    assert at.dataframe[0].value["id"].tolist() == [runs[0].run_id]
+
+
+@pytest.mark.slow
+def test_a_stopped_run_can_be_kept(monkeypatch, tmp_path, mnist):
+    at = app(monkeypatch, tmp_path / "store", train_limit=1000).run()
+    at.number_input(key="sidebar_epochs").set_value(3)
+    at.button(key="sidebar_train").click().run()
+    session = at.session_state["training_session"]
+    session.stop()
+    assert session.join(timeout=300)
+    at.run()
+    assert not at.exception
+    assert "Keep it?" in texts(at)
+    at.button(key="train_keep").click().run()
+    assert not at.exception
+    runs = at.dataframe[0].value
+    assert len(runs) == 1 and bool(runs["stopped early"].iloc[0])
+
+
+def test_draw_page_without_a_model_points_to_the_train_page(monkeypatch, tmp_path):
+    at = app(monkeypatch, tmp_path / "empty").run()
+    at.switch_page("views/draw.py").run()
+    assert not at.exception
+    assert "There is no trained model yet" in texts(at)
+
+
+def test_draw_page_before_drawing_shows_the_hint(monkeypatch, trained_store):
+    pytest.importorskip("training.predict")
+    at = app(monkeypatch, trained_store.root).run()
+    at.switch_page("views/draw.py").run()
+    assert not at.exception
+    assert any("Draw a digit" in info.value for info in at.info)
+    assert at.slider(key="draw_stroke_width").value == 20
+    assert not at.get("vega_lite_chart")
+
+
+def test_draw_page_classifies_an_uploaded_digit_and_rejects_a_bad_file(monkeypatch, trained_store, mnist):
+    pytest.importorskip("training.predict")
+    from PIL import Image
+
+    # A test digit as a "scan": dark ink on white paper, larger than 28×28.
+    digit = Image.fromarray(255 - mnist.x_test[0]).resize((112, 112))
+    buffer = io.BytesIO()
+    digit.save(buffer, format="PNG")
+    at = app(monkeypatch, trained_store.root).run()
+    at.switch_page("views/draw.py").run()
+    at.file_uploader(key="draw_upload").upload("seven.png", buffer.getvalue(), "image/png").run()
+    assert not at.exception
+    assert "Predicted digit:" in texts(at)
+    assert at.get("vega_lite_chart")
+
+    at.file_uploader(key="draw_upload").upload("notes.png", b"not an image", "image/png").run()
+    assert not at.exception
+    assert len(at.error) == 1 and "notes.png" in at.error[0].value
+
+
+def test_export_page_offers_the_zip_with_its_size(monkeypatch, trained_store):
+    pytest.importorskip("web_export")
+    at = app(monkeypatch, trained_store.root).run()
+    at.switch_page("views/export.py").run()
+    assert not at.exception
+    button = at.download_button(key="export_download")
+    assert button.label.startswith("Download the web page (")
+    assert "Zip size:" in texts(at)
+    assert at.selectbox(key="export_quantize").value is None
+
+
+def test_export_page_without_a_model_says_so(monkeypatch, tmp_path):
+    at = app(monkeypatch, tmp_path / "empty").run()
+    at.switch_page("views/export.py").run()
+    assert not at.exception
+    assert not at.download_button
+    assert "no trained model" in texts(at)
