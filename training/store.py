@@ -152,6 +152,7 @@ class ModelStore:
                 "mistakes": [list(m) for m in result.mistakes],
                 "duration_s": round(result.duration_s, 2),
                 "examples": result.examples,
+                "replicas": result.replicas,
                 "dataset_sha256": result.dataset_sha256,
                 "model_sha256": _file_sha256(staging / MODEL_FILE),
                 "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,

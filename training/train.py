@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from training.config import VALIDATION_SIZE, TrainConfig
 from training.data import Mnist, load_mnist
+from training.distribute import choose_placement
 from training.models import build_model
 from training.progress import BatchProgress, CancelToken, TrainingListener
 
@@ -35,6 +36,7 @@ class TrainResult:
     cancelled: bool
     dataset_sha256: str
     examples: dict[str, int] = field(default_factory=dict)
+    replicas: int = 1
 
     @property
     def epochs_completed(self) -> int:
@@ -76,23 +78,30 @@ def train(
     listener = listener or TrainingListener()
     cancel = cancel or CancelToken()
     started = time.perf_counter()
+    placement = choose_placement()  # first: a CPU split must precede any TensorFlow work
     if data is None:
         data = load_mnist(on_status=listener.on_status)
     sets = split(data, config)
     keras.utils.set_random_seed(config.seed)
 
     x_train, y_train = sets["train"]
-    batches = int(np.ceil(len(x_train) / config.batch_size))
-    model = build_model(config.architecture)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate_schedule(config, batches)),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    batch_size = placement.global_batch_size(config.batch_size)
+    batches = int(np.ceil(len(x_train) / batch_size))
+    with placement.strategy.scope():
+        model = build_model(config.architecture)
+        model.compile(
+            optimizer=keras.optimizers.Adam(
+                learning_rate_schedule(config, batches, placement.learning_rate(config.learning_rate))
+            ),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
+    if placement.replicas > 1:
+        listener.on_status(f"Training {placement.name} (global batch {batch_size}).")
     reporter = _ListenerCallback(listener, cancel, config.epochs, batches)
     listener.on_train_begin(config.epochs, batches)
     model.fit(
-        training_dataset(x_train, y_train, config),
+        training_dataset(x_train, y_train, config, batch_size),
         validation_data=tf.data.Dataset.from_tensor_slices(sets["validation"]).batch(1024),
         epochs=config.epochs,
         callbacks=[reporter],
@@ -112,33 +121,34 @@ def train(
         cancelled=cancel.cancelled,
         dataset_sha256=data.content_sha256(),
         examples={name: len(pair[0]) for name, pair in sets.items()},
+        replicas=placement.replicas,
         **evaluation,
     )
 
 
 def learning_rate_schedule(
-    config: TrainConfig, batches: int
+    config: TrainConfig, batches: int, peak: float
 ) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The seed's MLP keeps Adam's constant rate; the CNN warms up then decays (one-cycle-like)."""
     if config.architecture == "mlp":
-        return config.learning_rate
+        return peak
     total = config.epochs * batches
     warmup = max(1, int(0.15 * total))
     return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate / 10,
+        initial_learning_rate=peak / 10,
         decay_steps=max(1, total - warmup),
         alpha=0.01,
-        warmup_target=config.learning_rate,
+        warmup_target=peak,
         warmup_steps=warmup,
     )
 
 
-def training_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tf.data.Dataset:
+def training_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, batch_size: int) -> tf.data.Dataset:
     """Shuffled batches, augmented on the fly when asked, prefetched behind the training step."""
     dataset = (
         tf.data.Dataset.from_tensor_slices((x, y))
         .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
-        .batch(config.batch_size)
+        .batch(batch_size)
     )
     if config.augment:
         from training.augment import augment_batch
