@@ -96,6 +96,7 @@
   function changed() {
     drawGrid();
     pending = true;
+    prediction.dataset.state = 'busy';  // 'done' once the shown prediction matches the grid
     if (!busy) requestAnimationFrame(runPrediction);
   }
 
@@ -116,6 +117,7 @@
     } finally {
       busy = false;
       if (pending) requestAnimationFrame(runPrediction);
+      else prediction.dataset.state = 'done';
     }
   }
 

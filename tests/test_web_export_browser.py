@@ -1,0 +1,242 @@
+"""The exported page in headless Chromium: over http and file://, painting, offline, quantized."""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from web_export import export_run
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LOAD_TIMEOUT_MS = 60_000
+TOLERANCE = 1e-4  # tf.js probabilities vs Keras's, float32 export
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args) -> None:
+        pass  # test output stays readable
+
+
+@pytest.fixture(scope="module")
+def site(trained_store, tmp_path_factory) -> Path:
+    return export_run(trained_store, None, tmp_path_factory.mktemp("site") / "mnist-site")
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    """`python -m http.server` in the export folder, on a free localhost port, in a thread."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def keras_model(trained_store):
+    return trained_store.load_model(trained_store.active_id())
+
+
+def keras_probabilities(model, images: np.ndarray) -> np.ndarray:
+    from training.train import predict_probabilities
+
+    return predict_probabilities(model, images.astype(np.float32))
+
+
+class PageLog:
+    """Every request the page makes and every error it reports (CSP violations included)."""
+
+    def __init__(self, page):
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+
+
+def open_page(page, url: str) -> PageLog:
+    from playwright.sync_api import expect
+
+    log = PageLog(page)
+    page.goto(url)
+    expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=LOAD_TIMEOUT_MS)
+    return log
+
+
+def predict_in_page(page, images: np.ndarray) -> np.ndarray:
+    """Pixels go in as 0..1 floats, exactly as the page's own grid feeds them."""
+    flat = images.reshape(len(images), 784).astype(np.float32).tolist()
+    return np.array(page.evaluate("images => window.mnistStudio.predictBatch(images)", flat))
+
+
+def test_over_http_tfjs_matches_keras_and_stays_on_the_server(page, server, mnist, keras_model):
+    log = open_page(page, server + "index.html")
+    images = mnist.x_test[:64] / 255.0
+    in_browser = predict_in_page(page, images)
+    expected = keras_probabilities(keras_model, images)
+    assert in_browser.shape == (64, 10)
+    assert np.abs(in_browser - expected).max() < TOLERANCE
+    assert (in_browser.argmax(axis=1) == expected.argmax(axis=1)).all()
+    assert log.requests and all(url.startswith(server) for url in log.requests), log.requests
+    assert not log.errors
+
+
+def test_from_disk_works_the_same_and_requests_nothing_outside_the_folder(page, site, mnist, keras_model):
+    log = open_page(page, site.as_uri() + "/index.html")
+    images = mnist.x_test[64:96] / 255.0
+    assert np.abs(predict_in_page(page, images) - keras_probabilities(keras_model, images)).max() < TOLERANCE
+    folder = site.as_uri() + "/"
+    assert log.requests and all(url.startswith(folder) for url in log.requests), log.requests
+    assert not log.errors
+
+
+def test_empty_grid_shows_a_hint_not_a_prediction(page, server):
+    from playwright.sync_api import expect
+
+    open_page(page, server)
+    prediction = page.locator("#prediction")
+    expect(prediction).to_contain_text("Paint a digit")
+    expect(prediction).to_have_attribute("data-digit", "")
+    expect(page.locator("#chart .column")).to_have_count(10)
+    expect(page.locator("#chart .column.top")).to_have_count(0)
+
+
+def paint(page, cells: np.ndarray) -> None:
+    """Press and drag along each row's runs of ink, with stepped mouse moves, like a person would."""
+    box = page.locator("#grid").bounding_box()
+    cell_w, cell_h = box["width"] / 28, box["height"] / 28
+
+    def centre(row: int, col: int) -> tuple[float, float]:
+        return box["x"] + (col + 0.5) * cell_w, box["y"] + (row + 0.5) * cell_h
+
+    for row in range(28):
+        cols = np.flatnonzero(cells[row])
+        # Split the row into runs of adjacent ink cells.
+        for run in np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1):
+            if run.size == 0:
+                continue
+            page.mouse.move(*centre(row, run[0]))
+            page.mouse.down()
+            page.mouse.move(*centre(row, run[-1]), steps=max(1, run.size))
+            page.mouse.up()
+
+
+def grid_in_page(page) -> np.ndarray:
+    return np.array(page.evaluate("window.mnistStudio.grid()")).reshape(28, 28)
+
+
+def test_painting_a_digit_with_the_mouse_shows_it(page, server, mnist, keras_model):
+    from playwright.sync_api import expect
+
+    from training.preprocess import to_mnist
+
+    open_page(page, server)
+    prediction = page.locator("#prediction")
+    # Test digits that the Python pipeline gets right once thresholded, so a miss is the page's fault.
+    candidates = [(mnist.x_test[i] > 127).astype(np.float32) for i in range(12)]
+    centred = np.stack([to_mnist(cells) for cells in candidates])
+    correct = keras_probabilities(keras_model, centred).argmax(axis=1) == mnist.y_test[:12]
+    chosen = [i for i in np.flatnonzero(correct) if mnist.y_test[i] != 1][:2]
+    assert len(chosen) == 2
+
+    for index in chosen:
+        page.get_by_role("button", name="Clear").click()
+        expect(prediction).to_have_attribute("data-digit", "", timeout=10_000)
+        paint(page, candidates[index])
+        assert (grid_in_page(page) == candidates[index]).all()
+        expect(prediction).to_have_attribute("data-state", "done", timeout=10_000)
+        label = str(mnist.y_test[index])
+        expect(prediction).to_have_attribute("data-digit", label)
+        expect(prediction).to_contain_text(label)
+        expect(page.locator("#chart .column.top")).to_have_attribute("data-digit", label)
+        expect(page.locator("#chart .digit")).to_have_text([str(d) for d in range(10)])
+        expect(page.locator("#chart .column.top .percent")).to_have_text(re.compile(r"^\d+%$"))
+
+
+def test_right_click_and_erase_mode_erase_clear_empties(page, server):
+    from playwright.sync_api import expect
+
+    open_page(page, server)
+    box = page.locator("#grid").bounding_box()
+    cell = box["width"] / 28
+
+    def at(row: int, col: int) -> tuple[float, float]:
+        return box["x"] + (col + 0.5) * cell, box["y"] + (row + 0.5) * cell
+
+    # A diagonal drag paints every cell on the way, even when the pointer skips cells.
+    page.mouse.move(*at(4, 4))
+    page.mouse.down()
+    page.mouse.move(*at(23, 23), steps=3)
+    page.mouse.up()
+    grid = grid_in_page(page)
+    assert all(grid[i, i] == 1 for i in range(4, 24)) and grid.sum() == 20
+
+    page.mouse.click(*at(10, 10), button="right")
+    assert grid_in_page(page)[10, 10] == 0
+    page.get_by_role("button", name="Erase").click()
+    page.mouse.click(*at(12, 12))
+    assert grid_in_page(page)[12, 12] == 0 and grid_in_page(page).sum() == 18
+    page.get_by_role("button", name="Paint").click()
+    page.mouse.click(*at(12, 12))
+    assert grid_in_page(page)[12, 12] == 1
+    expect(page.locator("#prediction")).not_to_have_attribute("data-digit", "", timeout=10_000)
+
+    page.get_by_role("button", name="Clear").click()
+    assert grid_in_page(page).sum() == 0
+    expect(page.locator("#prediction")).to_contain_text("Paint a digit", timeout=10_000)
+    expect(page.locator("#chart .column.top")).to_have_count(0)
+
+
+def preprocess_cases(mnist) -> list[np.ndarray]:
+    """Grids as a person paints them: whole digits, small off-centre ones, stray specks, a stroke."""
+    grids = [(mnist.x_test[i] > 127).astype(np.float32) for i in range(20)]
+    for i in range(20, 26):
+        small = np.zeros((28, 28), np.float32)
+        small[2:16, 12:26] = mnist.x_test[i][::2, ::2] > 100
+        grids.append(small)
+    specks = grids[0].copy()
+    specks[0, 0] = specks[27, 27] = 1
+    line = np.zeros((28, 28), np.float32)
+    line[3:25, 14] = 1
+    return [*grids, specks, line]
+
+
+def test_js_preprocessing_matches_python_to_mnist(page, server, mnist, keras_model):
+    preprocess = pytest.importorskip("training.preprocess")
+    open_page(page, server)
+    grids = preprocess_cases(mnist)
+    in_page = page.evaluate("grids => grids.map(g => Array.from(window.mnistStudio.preprocess(g)))",
+                            [g.ravel().tolist() for g in grids])
+    in_page = np.array(in_page, np.float32).reshape(-1, 28, 28)
+    in_python = np.stack([preprocess.to_mnist(g) for g in grids])
+    assert np.abs(in_page - in_python).max() < 1e-4
+    assert (keras_probabilities(keras_model, in_page).argmax(axis=1)
+            == keras_probabilities(keras_model, in_python).argmax(axis=1)).all()
+    # Like to_mnist's EmptyDrawingError: nothing, or a tap of fewer than four cells, is no digit.
+    tap = np.zeros(784)
+    tap[100:102] = 1
+    assert page.evaluate("g => window.mnistStudio.preprocess(g)", tap.tolist()) is None
+    assert page.evaluate("g => window.mnistStudio.preprocess(g)", [0] * 784) is None
+
+
+@pytest.mark.parametrize(("quantize", "max_diff", "min_agreement"),
+                         [("float16", 5e-3, 1.0), ("uint8", 0.1, 0.97)])
+def test_quantized_export_loads_and_predicts(page, trained_store, tmp_path, mnist, keras_model,
+                                             quantize, max_diff, min_agreement):
+    site = export_run(trained_store, None, tmp_path / "site", quantize=quantize)
+    log = open_page(page, site.as_uri() + "/index.html")
+    images = mnist.x_test[:128] / 255.0
+    in_browser = predict_in_page(page, images)
+    expected = keras_probabilities(keras_model, images)
+    assert np.abs(in_browser - expected).max() < max_diff
+    assert (in_browser.argmax(axis=1) == expected.argmax(axis=1)).mean() >= min_agreement
+    assert (in_browser.argmax(axis=1) == mnist.y_test[:128]).mean() >= 0.9
+    assert not log.errors
