@@ -115,6 +115,8 @@ def run_train(config: TrainConfig, *, data_path: Path | None, models: Path | Non
 
 def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, as_json: bool) -> int:
     """Print the digit and the ten probabilities for each file, in order; one model load for all."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from training.preprocess import EmptyDrawingError, to_mnist
     from training.store import ModelStore, StoreError
 
@@ -127,34 +129,41 @@ def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, a
 
             raise StoreError(NO_MODEL_MESSAGE)
         store.get(run_id)
-        from training.predict import load_predictor
-
-        predictor = load_predictor(store, run_id)
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
     import numpy as np
 
+    from training.predict import load_predictor
+
     all_read = True
-    for start in range(0, len(files), PREDICT_CHUNK):
-        results: list[dict] = []
-        images = []
-        for path in files[start:start + PREDICT_CHUNK]:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # TensorFlow takes seconds to import: it loads while the first files are read.
+        loading = pool.submit(load_predictor, store, run_id)
+        for start in range(0, len(files), PREDICT_CHUNK):
+            results: list[dict] = []
+            images = []
+            for path in files[start:start + PREDICT_CHUNK]:
+                try:
+                    images.append(to_mnist(path))
+                    results.append({"file": str(path)})
+                except EmptyDrawingError:
+                    results.append({"file": str(path), "error": "empty"})
+                except ValueError as error:
+                    results.append({"file": str(path), "error": "unreadable", "message": str(error)})
+                    all_read = False
             try:
-                images.append(to_mnist(path))
-                results.append({"file": str(path)})
-            except EmptyDrawingError:
-                results.append({"file": str(path), "error": "empty"})
-            except ValueError as error:
-                results.append({"file": str(path), "error": "unreadable", "message": str(error)})
-                all_read = False
-        probabilities = iter(predictor.probabilities_batch(np.stack(images)) if images else [])
-        for result in results:
-            if "error" not in result:
-                row = next(probabilities)
-                result.update(digit=int(row.argmax()), probabilities=[float(p) for p in row])
-            _print_prediction(result, as_json)
+                predictor = loading.result()
+            except StoreError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 1
+            probabilities = iter(predictor.probabilities_batch(np.stack(images)) if images else [])
+            for result in results:
+                if "error" not in result:
+                    row = next(probabilities)
+                    result.update(digit=int(row.argmax()), probabilities=[float(p) for p in row])
+                _print_prediction(result, as_json)
     return 0 if all_read else 1
 
 
