@@ -194,3 +194,16 @@ def test_drawn_digits_preprocess_like_mnist():
         row, col = centre_of_mass(result)
         assert abs(row - CENTRE) < 0.5 and abs(col - CENTRE) < 0.5
         assert max(bounding_box(result)) in (19, 20, 21)
+
+
+def test_a_photo_of_pen_on_paper_is_read():
+    # Off-white paper, lit unevenly, with sensor noise, and grey ink: a phone photo of a 7.
+    rng = np.random.default_rng(0)
+    ink = draw_seven() / 255
+    paper = 0.8 + 0.1 * np.linspace(0, 1, CANVAS)[np.newaxis, :] + rng.normal(0, 0.03, (CANVAS, CANVAS))
+    photo = np.clip(paper * (1 - 0.7 * ink), 0, 1)
+    rgb = (np.dstack([photo * 0.95, photo * 0.9, photo * 0.85]) * 255).astype(np.uint8)
+    assert similarity(to_mnist(rgb), to_mnist(draw_seven())) > 0.9
+    # The same photo at camera resolution.
+    large = np.kron(rgb, np.ones((6, 6, 1), np.uint8))
+    assert similarity(to_mnist(Image.fromarray(large)), to_mnist(draw_seven())) > 0.9
