@@ -157,4 +157,5 @@ def test_cli_writes_a_zip_and_prints_its_size(trained_store, tmp_path):
     result = run_cli("--models", str(trained_store.root), "--out", str(out), "--quantize", "float16")
     assert result.returncode == 0, result.stderr
     assert str(out) in result.stdout and " MB)" in result.stdout
+    assert result.stderr == ""  # TensorFlow's start-up chatter stays out of the user's terminal
     assert json.loads(zipfile.ZipFile(out).read("export.json"))["quantize"] == "float16"
