@@ -159,3 +159,12 @@ def test_cli_writes_a_zip_and_prints_its_size(trained_store, tmp_path):
     assert str(out) in result.stdout and " MB)" in result.stdout
     assert result.stderr == ""  # TensorFlow's start-up chatter stays out of the user's terminal
     assert json.loads(zipfile.ZipFile(out).read("export.json"))["quantize"] == "float16"
+
+
+def test_importing_web_export_loads_neither_streamlit_nor_tensorflow():
+    code = ("import sys, web_export, web_export.__main__; "
+            "print(sorted({'streamlit', 'tensorflow', 'tensorflowjs', 'keras'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

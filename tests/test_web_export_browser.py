@@ -240,3 +240,21 @@ def test_quantized_export_loads_and_predicts(page, trained_store, tmp_path, mnis
     assert (in_browser.argmax(axis=1) == expected.argmax(axis=1)).mean() >= min_agreement
     assert (in_browser.argmax(axis=1) == mnist.y_test[:128]).mean() >= 0.9
     assert not log.errors
+
+
+def test_a_finger_paints_too(browser, site):
+    """Touch goes through the same pointer events; `touch-action: none` keeps the page from scrolling."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        open_page(page, site.as_uri() + "/index.html")
+        box = page.locator("#grid").bounding_box()
+        cell = box["width"] / 28
+        page.touchscreen.tap(box["x"] + 7.5 * cell, box["y"] + 3.5 * cell)
+        grid = grid_in_page(page)
+        assert grid[3, 7] == 1 and grid.sum() == 1
+        expect(page.locator("#prediction")).to_contain_text("Paint a digit")  # one cell is no digit yet
+    finally:
+        context.close()
