@@ -18,14 +18,29 @@ from web_export import ExportError, bundle_zip_bytes, export_run
 from web_export.bundle import NO_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE_FILES = {"index.html", "style.css", "model.js", "grid.js", "preprocess.js", "tf.min.js",
-              "model-data.js", "README.txt", "export.json"}
+PAGE_FILES = {
+    "index.html",
+    "style.css",
+    "model.js",
+    "grid.js",
+    "preprocess.js",
+    "tf.min.js",
+    "model-data.js",
+    "README.txt",
+    "export.json",
+}
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "web_export", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "web_export", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -162,9 +177,17 @@ def test_cli_writes_a_zip_and_prints_its_size(trained_store, tmp_path):
 
 
 def test_importing_web_export_loads_neither_streamlit_nor_tensorflow():
-    code = ("import sys, web_export, web_export.__main__; "
-            "print(sorted({'streamlit', 'tensorflow', 'tensorflowjs', 'keras'} & set(sys.modules)))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    code = (
+        "import sys, web_export, web_export.__main__; "
+        "print(sorted({'streamlit', 'tensorflow', 'tensorflowjs', 'keras'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

@@ -213,13 +213,17 @@ def test_js_preprocessing_matches_python_to_mnist(page, server, mnist, keras_mod
     preprocess = pytest.importorskip("training.preprocess")
     open_page(page, server)
     grids = preprocess_cases(mnist)
-    in_page = page.evaluate("grids => grids.map(g => Array.from(window.mnistStudio.preprocess(g)))",
-                            [g.ravel().tolist() for g in grids])
+    in_page = page.evaluate(
+        "grids => grids.map(g => Array.from(window.mnistStudio.preprocess(g)))",
+        [g.ravel().tolist() for g in grids],
+    )
     in_page = np.array(in_page, np.float32).reshape(-1, 28, 28)
     in_python = np.stack([preprocess.to_mnist(g) for g in grids])
     assert np.abs(in_page - in_python).max() < 1e-4
-    assert (keras_probabilities(keras_model, in_page).argmax(axis=1)
-            == keras_probabilities(keras_model, in_python).argmax(axis=1)).all()
+    assert (
+        keras_probabilities(keras_model, in_page).argmax(axis=1)
+        == keras_probabilities(keras_model, in_python).argmax(axis=1)
+    ).all()
     # Like to_mnist's EmptyDrawingError: nothing, or a tap of fewer than four cells, is no digit.
     tap = np.zeros(784)
     tap[100:102] = 1
@@ -227,10 +231,12 @@ def test_js_preprocessing_matches_python_to_mnist(page, server, mnist, keras_mod
     assert page.evaluate("g => window.mnistStudio.preprocess(g)", [0] * 784) is None
 
 
-@pytest.mark.parametrize(("quantize", "max_diff", "min_agreement"),
-                         [("float16", 5e-3, 1.0), ("uint8", 0.1, 0.97)])
-def test_quantized_export_loads_and_predicts(page, trained_store, tmp_path, mnist, keras_model,
-                                             quantize, max_diff, min_agreement):
+@pytest.mark.parametrize(
+    ("quantize", "max_diff", "min_agreement"), [("float16", 5e-3, 1.0), ("uint8", 0.1, 0.97)]
+)
+def test_quantized_export_loads_and_predicts(
+    page, trained_store, tmp_path, mnist, keras_model, quantize, max_diff, min_agreement
+):
     site = export_run(trained_store, None, tmp_path / "site", quantize=quantize)
     log = open_page(page, site.as_uri() + "/index.html")
     images = mnist.x_test[:128] / 255.0

@@ -21,16 +21,33 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m web_export",
-                     description="Export a trained model as a static TensorFlow.js page (folder or .zip).")
-    parser.add_argument("--out", type=Path, required=True, metavar="PATH",
-                        help="folder to write, or a file name ending in .zip")
-    parser.add_argument("--model", default=None, metavar="RUN_ID",
-                        help="run to export (default: the active run)")
-    parser.add_argument("--models", type=Path, default=None, metavar="DIR",
-                        help="model store folder (default: $MNIST_STUDIO_MODELS or ./models)")
-    parser.add_argument("--quantize", choices=("float16", "uint8"), default=None,
-                        help="store the weights at lower precision (smaller download)")
+    parser = _Parser(
+        prog="python -m web_export",
+        description="Export a trained model as a static TensorFlow.js page (folder or .zip).",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="folder to write, or a file name ending in .zip",
+    )
+    parser.add_argument(
+        "--model", default=None, metavar="RUN_ID", help="run to export (default: the active run)"
+    )
+    parser.add_argument(
+        "--models",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="model store folder (default: $MNIST_STUDIO_MODELS or ./models)",
+    )
+    parser.add_argument(
+        "--quantize",
+        choices=("float16", "uint8"),
+        default=None,
+        help="store the weights at lower precision (smaller download)",
+    )
     return parser
 
 

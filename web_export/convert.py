@@ -48,7 +48,9 @@ def convert_to_tfjs(model: keras.Model, out_dir: Path, *, quantize: str | None =
         with _quiet():
             with_softmax(model).export(str(saved_model), verbose=False)
             tf_saved_model_conversion_v2.convert_tf_saved_model(
-                str(saved_model), str(out_dir), quantization_dtype_map=dtype_map,
+                str(saved_model),
+                str(out_dir),
+                quantization_dtype_map=dtype_map,
                 # One shard keeps the bundle simple: the page embeds it in model-data.js anyway.
                 weight_shard_size_bytes=1 << 30,
             )

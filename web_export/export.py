@@ -79,8 +79,9 @@ def _check_replaceable_folder(out: Path) -> None:
     if out.is_file():
         raise ExportError(f"{out} is a file; choose a folder name, or a name ending in .zip.")
     if out.is_dir() and any(out.iterdir()) and not is_export_folder(out):
-        raise ExportError(f"{out} is a non-empty folder that is not an MNIST Studio export; "
-                          "choose a new or empty folder.")
+        raise ExportError(
+            f"{out} is a non-empty folder that is not an MNIST Studio export; choose a new or empty folder."
+        )
 
 
 def _write_zip_atomic(bundle: Bundle, out: Path) -> None:
