@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import os
 import tempfile
 from pathlib import Path
@@ -44,26 +41,11 @@ def convert_to_tfjs(model: keras.Model, out_dir: Path, *, quantize: str | None =
     dtype_map = {quantize: True} if quantize else None
     with tempfile.TemporaryDirectory(prefix="mnist-savedmodel-") as tmp:
         saved_model = Path(tmp) / "saved_model"
-        # Both steps print pages of progress that mean nothing to a user of the CLI.
-        with _quiet():
-            with_softmax(model).export(str(saved_model), verbose=False)
-            tf_saved_model_conversion_v2.convert_tf_saved_model(
-                str(saved_model),
-                str(out_dir),
-                quantization_dtype_map=dtype_map,
-                # One shard keeps the bundle simple: the page embeds it in model-data.js anyway.
-                weight_shard_size_bytes=1 << 30,
-            )
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Silence TensorFlow's Python logging and stdout chatter during a conversion."""
-    tf_logger = logging.getLogger("tensorflow")
-    level = tf_logger.level
-    tf_logger.setLevel(logging.ERROR)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
-    finally:
-        tf_logger.setLevel(level)
+        with_softmax(model).export(str(saved_model), verbose=False)
+        tf_saved_model_conversion_v2.convert_tf_saved_model(
+            str(saved_model),
+            str(out_dir),
+            quantization_dtype_map=dtype_map,
+            # One shard keeps the bundle simple: the page embeds it in model-data.js anyway.
+            weight_shard_size_bytes=1 << 30,
+        )

@@ -51,7 +51,7 @@ def zip_bytes(bundle: Bundle) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for name, data in sorted(bundle.files.items()):
-            # A fixed timestamp keeps zips of the same run byte-identical.
+            # A fixed date: entry times would only leak this machine's clock (export.json says when).
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
