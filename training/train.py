@@ -193,6 +193,11 @@ def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> dict:
 class _ListenerCallback(keras.callbacks.Callback):
     """Bridges Keras's callbacks to a TrainingListener, throttled, and honours cancellation."""
 
+    # Without this, a callback with batch hooks makes Keras convert every step's metrics in the
+    # training loop, which stalls the pipeline. Listeners are required to be thread-safe, and a
+    # stop request seen one batch later is still "between batches".
+    async_safe = True
+
     def __init__(self, listener: TrainingListener, cancel: CancelToken, epochs: int, batches: int):
         super().__init__()
         self.listener, self.cancel = listener, cancel
