@@ -51,3 +51,16 @@ def test_train_saves_a_run_and_reports_test_accuracy(tmp_path):
     assert len(runs) == 1 and runs[0].architecture == "mlp"
     assert ModelStore(models).active_id() == runs[0].run_id
     assert f"{runs[0].test_accuracy:.2%}" in done.stdout
+
+
+def test_runs_lists_the_store_marks_the_active_run_and_names_damaged_files(store_copy):
+    run = store_copy.active()
+    done = run_cli("runs", "--models", str(store_copy.root))
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"* {run.summary()}"
+
+    (run.path / "record.json").write_text("{garbage")
+    done = run_cli("runs", "--models", str(store_copy.root))
+    assert done.returncode == 0 and "No saved runs" in done.stdout
+    assert "record.json" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr

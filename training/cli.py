@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-activate", action="store_true",
                        help="save the run without making it the active model")
 
+    runs = commands.add_parser("runs", help="list the saved runs; * marks the active one")
+    runs.add_argument("--models", type=Path, default=None, metavar="DIR",
+                      help="model store folder (default: $MNIST_STUDIO_MODELS or ./models)")
+    runs.add_argument("--activate", default=None, metavar="RUN_ID", help="make this run the active one")
+
     predict = commands.add_parser(
         "predict", help="read the digit in image files with a stored model",
         description="Read the handwritten digit in each image file (any size; light or dark ink, "
@@ -79,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
                          activate=not args.no_activate)
     if args.command == "predict":
         return run_predict(args.files, run_id=args.model, models=args.models, as_json=args.json)
+    if args.command == "runs":
+        return run_list(models=args.models, activate=args.activate)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE
 
@@ -89,7 +96,7 @@ def run_train(config: TrainConfig, *, data_path: Path | None, models: Path | Non
     from training.console import ConsoleProgress
     from training.data import MnistUnavailableError, load_mnist
     from training.progress import CancelToken
-    from training.store import ModelStore
+    from training.store import ModelStore, StoreError
 
     progress = ConsoleProgress()
     try:
@@ -106,10 +113,36 @@ def run_train(config: TrainConfig, *, data_path: Path | None, models: Path | Non
     except KeyboardInterrupt:
         print("\nInterrupted: nothing was saved.", file=sys.stderr)
         return 130
-    run = ModelStore(models).save(result, activate=activate)
+    try:
+        run = ModelStore(models).save(result, activate=activate)
+    except (OSError, StoreError) as error:
+        print(f"error: the run could not be saved: {error}", file=sys.stderr)
+        return 1
     print(f"Test accuracy: {result.test_accuracy:.2%} ({result.examples['test']:,} test images)")
     print(f"Trained in {result.duration_s:.0f} s; saved as {run.run_id} in {run.path.parent.parent}"
           + (" (active)" if activate else ""))
+    return 0
+
+
+def run_list(*, models: Path | None, activate: str | None) -> int:
+    """Print one line per saved run, newest first, and one per damaged run skipped."""
+    from training.store import ModelStore, StoreError
+
+    store = ModelStore(models)
+    if activate:
+        try:
+            store.set_active(activate)
+        except StoreError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    runs, problems = store.scan()
+    active = store.active_id()
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    if not runs:
+        print(f"No saved runs in {store.root}: train one with `python -m training train`.")
+    for run in runs:
+        print(("* " if run.run_id == active else "  ") + run.summary())
     return 0
 
 
