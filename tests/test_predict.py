@@ -37,7 +37,7 @@ def drawn_one() -> Image.Image:
 
 
 def test_probabilities_match_the_model_and_sum_to_one(untrained_predictor, mnist):
-    from training.train import softmax
+    from training.predict import softmax
 
     images = mnist.x_test[:64].astype(np.float32) / 255
     batch = untrained_predictor.probabilities_batch(images)

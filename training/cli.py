@@ -14,7 +14,7 @@ EXIT_USAGE = 2
 PREDICT_CHUNK = 256
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineErrorParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -22,8 +22,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m training", description="Train and use MNIST models.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = OneLineErrorParser(prog="python -m training", description="Train and use MNIST models.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
 
     train = commands.add_parser("train", help="train a model on MNIST and save it in the store")
     train.add_argument("--arch", choices=ARCHITECTURES, default=DEFAULT_ARCHITECTURE,

@@ -53,7 +53,7 @@ class Predictor:
             return np.zeros((0, 10))
         logits = np.concatenate([self._logits(images[start:start + CHUNK]).numpy()
                                  for start in range(0, len(images), CHUNK)])
-        return _softmax(logits)
+        return softmax(logits)
 
     def probabilities(self, image28: np.ndarray) -> np.ndarray:
         """Probabilities (10,) of digits 0..9 for one (28, 28) image in 0..1."""
@@ -103,7 +103,8 @@ def _as_model_input(images: np.ndarray) -> np.ndarray:
     return images
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities from logits along the last axis."""
     # In float64, so that each row sums to 1 to within rounding, whatever the logits' range.
     shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)

@@ -13,6 +13,7 @@ from training.config import VALIDATION_SIZE, TrainConfig
 from training.data import Mnist, load_mnist
 from training.distribute import choose_placement
 from training.models import build_model
+from training.predict import softmax
 from training.progress import BatchProgress, CancelToken, TrainingListener
 
 # Batch progress is reported at most this often, so that reporting stays far below 2% of an epoch.
@@ -162,12 +163,6 @@ def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: in
     """Softmax probabilities for a stack of (N, 28, 28) images in 0..1."""
     logits = model.predict(images, batch_size=batch_size, verbose=0)
     return softmax(logits)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> dict:

@@ -9,19 +9,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from training.cli import OneLineErrorParser
+
 EXIT_ERROR = 1
-EXIT_USAGE = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineErrorParser(
         prog="python -m web_export",
         description="Export a trained model as a static TensorFlow.js page (folder or .zip).",
     )
