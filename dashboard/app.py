@@ -14,9 +14,17 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import streamlit as st  # noqa: E402
+from streamlit import config as streamlit_config  # noqa: E402
 
 from dashboard.common import start_training  # noqa: E402
 from dashboard.sidebar import training_controls_ui  # noqa: E402
+
+# Streamlit collects garbage after every script run. With TensorFlow loaded that holds the GIL
+# for a fraction of a second, and the Train page reruns its progress fragment every second, so
+# the training thread starved (a 7 s run took minutes). Python's own collection still runs.
+# (Belongs in .streamlit/config.toml as `[runner] postScriptGC = false`; set here so that it
+# holds however the server is started.)
+streamlit_config.set_option("runner.postScriptGC", False)
 
 st.set_page_config(page_title="MNIST Studio", page_icon="✏️", layout="wide")
 

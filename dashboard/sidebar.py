@@ -8,8 +8,10 @@ from dashboard.common import train_limit, training_session
 from training.config import ARCHITECTURE_DEFAULTS, DEFAULT_ARCHITECTURE, TrainConfig
 
 ARCHITECTURE_NAMES = {"cnn": "CNN (default)", "mlp": "MLP (the 2022 seed's model)"}
-BATCH_SIZES = [16, 32, 64, 128, 256, 512]
-LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+# The choices always include every architecture's default, whatever the defaults become.
+BATCH_SIZES = sorted({16, 32, 64, 128, 256, 512} | {d["batch_size"] for d in ARCHITECTURE_DEFAULTS.values()})
+LEARNING_RATES = sorted({1e-4, 3e-4, 1e-3, 3e-3, 1e-2}
+                        | {d["learning_rate"] for d in ARCHITECTURE_DEFAULTS.values()})
 
 
 def _apply_defaults(architecture: str) -> None:

@@ -153,9 +153,10 @@ class TrainingSession(TrainingListener):
     # --- The thread -------------------------------------------------------------------------
 
     def _work(self) -> None:
-        from training.train import train  # TensorFlow loads here, off the page's thread.
-
         try:
+            self.on_status("Loading TensorFlow…")
+            from training.train import train  # TensorFlow loads here, off the page's thread.
+
             self.on_status("Loading MNIST…")
             data = shared_mnist(on_status=self.on_status)
             result = train(self.config, data, listener=self, cancel=self.cancel_token)

@@ -106,17 +106,22 @@ def test_train_page_with_an_empty_store_offers_one_click_training(monkeypatch, t
     assert "No trained model yet" in texts(at)
     assert at.button(key="train_first_run").label == "Train the default model"
     # The sidebar starts at the default architecture's defaults.
+    from training.config import ARCHITECTURE_DEFAULTS
+
     assert at.selectbox(key="sidebar_architecture").value == "cnn"
-    assert at.number_input(key="sidebar_epochs").value == 12
-    assert at.select_slider(key="sidebar_batch_size").value == 128
+    assert at.number_input(key="sidebar_epochs").value == ARCHITECTURE_DEFAULTS["cnn"]["epochs"]
+    assert at.select_slider(key="sidebar_batch_size").value == ARCHITECTURE_DEFAULTS["cnn"]["batch_size"]
+    assert at.toggle(key="sidebar_augment").value == ARCHITECTURE_DEFAULTS["cnn"]["augment"]
 
 
 def test_sidebar_switches_to_the_seed_model_defaults(monkeypatch, tmp_path):
     at = app(monkeypatch, tmp_path / "empty").run()
+    from training.config import ARCHITECTURE_DEFAULTS
+
     at.selectbox(key="sidebar_architecture").set_value("mlp").run()
     assert not at.exception
-    assert at.number_input(key="sidebar_epochs").value == 10
-    assert at.select_slider(key="sidebar_batch_size").value == 32
+    assert at.number_input(key="sidebar_epochs").value == ARCHITECTURE_DEFAULTS["mlp"]["epochs"]
+    assert at.select_slider(key="sidebar_batch_size").value == ARCHITECTURE_DEFAULTS["mlp"]["batch_size"]
     assert at.number_input(key="sidebar_epochs").min == 1
 
 

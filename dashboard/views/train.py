@@ -15,7 +15,7 @@ from dashboard.training_session import DISCARDED, FAILED, FINISHED, STOPPED
 from training.config import DEFAULT_ARCHITECTURE, TrainConfig
 from training.store import StoreError
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 1.0
 
 
 def first_run_ui() -> None:
@@ -37,7 +37,7 @@ def progress_text(snapshot) -> str:
 
 @st.fragment(run_every=POLL_SECONDS)
 def training_live_ui() -> None:
-    """Redrawn twice a second while the background thread trains; reruns the page when it ends."""
+    """Redrawn every second while the background thread trains; reruns the page when it ends."""
     session = training_session()
     snapshot = session.snapshot()
     if not snapshot.active:
@@ -52,7 +52,7 @@ def training_live_ui() -> None:
     if snapshot.phase not in ("starting", "training"):
         fraction = 1.0
     st.progress(min(max(fraction, 0.0), 1.0), text=progress_text(snapshot))
-    st.caption(f"{snapshot.status} · {charts.format_duration(snapshot.elapsed_s)} elapsed")
+    st.caption(f"{charts.format_duration(snapshot.elapsed_s)} elapsed")
     if st.button("Stop", key="train_stop", icon=":material/stop:",
                  disabled=session.cancel_token.cancelled):
         session.stop()

@@ -1,0 +1,163 @@
+"""The dashboard in a real browser: draw digits, train with live progress, the first-run path.
+
+Follows Streamlit's own e2e_playwright suite: the server is healthy when `/_stcore/health`
+answers `ok`; a script run is over when the app root says `data-test-script-state="notRunning"`;
+every wait is an `expect()` with a timeout.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+SCRIPT_TIMEOUT_MS = 60_000
+TRAIN_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture
+def app_url(trained_store, tmp_path):
+    """The dashboard served against a private copy of the trained store."""
+    from dashboard.server import serve
+
+    shutil.copytree(trained_store.root, tmp_path / "store")
+    with serve(tmp_path / "store", train_limit=2000) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_app_url(tmp_path, mnist):
+    """The dashboard served against an empty model store, training on 1,000 images."""
+    from dashboard.server import serve
+
+    with serve(tmp_path / "empty", train_limit=1000) as url:
+        yield url
+
+
+def wait_for_script(page, timeout_ms: int = SCRIPT_TIMEOUT_MS) -> None:
+    expect(page.get_by_test_id("stApp")).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=timeout_ms)
+
+
+def open_page(page, url: str) -> None:
+    page.goto(url)
+    wait_for_script(page)
+
+
+def drawing_canvas(page):
+    """The drawing surface: the last <canvas> inside the canvas widget (its key has a version)."""
+    widget = page.locator("[class*='st-key-draw_canvas_']")
+    expect(widget.locator("canvas").last).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    return widget.locator("canvas").last
+
+
+def stroke(page, points: list[tuple[float, float]]) -> None:
+    """One pen stroke through `points`, given as fractions of the canvas, with stepped moves."""
+    box = drawing_canvas(page).bounding_box()
+
+    def at(fx: float, fy: float) -> tuple[float, float]:
+        return box["x"] + fx * box["width"], box["y"] + fy * box["height"]
+
+    page.mouse.move(*at(*points[0]))
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*at(*point), steps=4)
+    page.mouse.up()
+
+
+def draw_one(page) -> None:
+    stroke(page, [(0.5, 0.15 + 0.07 * i) for i in range(11)])
+
+
+def draw_zero(page) -> None:
+    import math
+
+    stroke(page, [(0.5 + 0.22 * math.sin(2 * math.pi * i / 24), 0.5 - 0.32 * math.cos(2 * math.pi * i / 24))
+                  for i in range(26)])
+
+
+def expect_no_exception(page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_draw_a_digit_see_the_prediction_then_clear(page, app_url):
+    open_page(page, f"{app_url}/draw")
+    prediction = page.locator(".st-key-draw_prediction_canvas")
+    expect(prediction.get_by_text("Draw a digit")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+
+    draw_one(page)
+    started = time.perf_counter()
+    expect(prediction.get_by_text("Predicted digit: 1")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect(prediction.get_by_test_id("stVegaLiteChart")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    first = time.perf_counter() - started
+    expect(prediction.get_by_test_id("stImage")).to_be_visible()
+
+    # A second stroke (a "1" becomes something else) updates the answer in place.
+    page.get_by_role("button", name="Clear").click()
+    expect(prediction.get_by_text("Draw a digit")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect(prediction.get_by_test_id("stVegaLiteChart")).to_have_count(0)
+    draw_zero(page)
+    started = time.perf_counter()
+    expect(prediction.get_by_text("Predicted digit:")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect(prediction.get_by_test_id("stVegaLiteChart")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    again = time.perf_counter() - started
+    wait_for_script(page)
+    print(f"\nstroke end → chart: first {first * 1000:.0f} ms, after clear {again * 1000:.0f} ms; "
+          f"the zero was read as: {prediction.get_by_role('heading').inner_text()}")
+
+    page.get_by_role("button", name="Clear").click()
+    expect(prediction.get_by_text("Draw a digit")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect_no_exception(page)
+
+
+def test_train_one_epoch_with_live_progress_then_results(page, app_url):
+    open_page(page, app_url)
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("1")
+    epochs.press("Enter")
+    wait_for_script(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+
+    progress = page.get_by_test_id("stProgress")
+    expect(progress).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect(page.get_by_role("button", name="Stop")).to_be_visible()
+    expect(page.get_by_text("Finished: test accuracy")).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+    wait_for_script(page)
+    expect(page.get_by_test_id("stProgress")).to_have_count(0)
+    # The new run is listed, shown, and its curves, confusion matrix and mistakes are drawn.
+    expect(page.get_by_text("Test accuracy:", exact=False).first).to_be_visible()
+    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(3)
+    expect(page.get_by_text("Test digits it got wrong")).to_be_visible()
+    expect_no_exception(page)
+
+
+def test_first_run_trains_the_default_model_and_drawing_works(page, empty_app_url):
+    open_page(page, empty_app_url)
+    expect(page.get_by_text("No trained model yet")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+
+    page.get_by_role("link", name="Draw").click()
+    wait_for_script(page)
+    expect(page.get_by_text("There is no trained model yet")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    page.get_by_role("link", name="Go to the Train page").click()
+    wait_for_script(page)
+
+    page.get_by_role("button", name="Train the default model").click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    # Live curves appear once the first epoch ends, while the progress bar is still there.
+    expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+    expect(page.get_by_text("Finished: test accuracy")).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+    expect_no_exception(page)
+
+    page.get_by_role("link", name="Draw").click()
+    wait_for_script(page)
+    draw_one(page)
+    prediction = page.locator(".st-key-draw_prediction_canvas")
+    expect(prediction.get_by_text("Predicted digit:")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect(prediction.get_by_test_id("stVegaLiteChart")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect_no_exception(page)
