@@ -70,7 +70,7 @@ def prediction_ui(predictor, image, key: str) -> None:
             st.error(f"This image cannot be classified: {charts.first_line(error)}")
             return
         seen, answer = st.columns([1, 2])
-        seen.image(charts.upscale(prediction.image28, 5), caption="What the model sees (28×28)")
+        seen.image(charts.upscale(prediction.image28, 5), caption="What it sees")
         answer.markdown(f"### Predicted digit: {prediction.digit}")
         answer.markdown(f"Probability **{prediction.confidence:.1%}**")
         st.altair_chart(charts.probability_chart(prediction.probabilities), key=f"draw_chart_{key}")

@@ -1,0 +1,112 @@
+"""Screenshots of the dashboard's pages for the docs: `python -m scripts.screenshots`.
+
+Serves the dashboard against a model store (the given one, else a quick model trained into a
+temporary store), opens each page in headless Chromium and writes docs/screenshots/*.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from dashboard.server import ROOT, serve
+from training.store import ModelStore
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+TIMEOUT_MS = 90_000
+
+
+def quick_store(folder: Path) -> ModelStore:
+    """A store holding one CNN trained for a few seconds: 3 epochs on 6,000 images."""
+    from training.config import TrainConfig
+    from training.train import train
+
+    store = ModelStore(folder)
+    print("No saved run: training a quick model (3 epochs on 6,000 images)…", file=sys.stderr)
+    config = TrainConfig(architecture="cnn", epochs=3, batch_size=64, learning_rate=3e-3, augment=False,
+                         train_limit=6000, eval_limit=2000)
+    store.save(train(config))
+    return store
+
+
+def take_screenshots(url: str, out: Path) -> list[Path]:
+    """Open Train, Draw (with a 7 drawn) and Export; one full-page PNG each."""
+    from playwright.sync_api import expect, sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+
+        def open_page(path: str) -> None:
+            page.goto(f"{url}/{path}")
+            expect(page.get_by_test_id("stApp")).to_have_attribute(
+                "data-test-script-state", "notRunning", timeout=TIMEOUT_MS)
+
+        def save(name: str) -> None:
+            # Streamlit scrolls inside its main container, so a "full page" screenshot would stop
+            # at the window: grow the window to the content first.
+            height = page.get_by_test_id("stMain").evaluate("main => main.scrollHeight")
+            page.set_viewport_size({"width": 1280, "height": max(900, min(int(height), 4000))})
+            expect(page.get_by_test_id("stApp")).to_have_attribute(
+                "data-test-script-state", "notRunning", timeout=TIMEOUT_MS)
+            path = out / f"{name}.png"
+            page.screenshot(path=path)
+            written.append(path)
+            page.set_viewport_size({"width": 1280, "height": 900})
+
+        open_page("")
+        expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(3, timeout=TIMEOUT_MS)
+        expect(page.get_by_test_id("stImage").first).to_be_visible(timeout=TIMEOUT_MS)
+        save("train")
+
+        open_page("draw")
+        canvas = page.locator("[class*='st-key-draw_canvas_'] canvas").last
+        expect(canvas).to_be_visible(timeout=TIMEOUT_MS)
+        box = canvas.bounding_box()
+        points = [(0.28, 0.22), (0.72, 0.22), (0.62, 0.45), (0.48, 0.82)]
+        page.mouse.move(box["x"] + points[0][0] * box["width"], box["y"] + points[0][1] * box["height"])
+        page.mouse.down()
+        for fx, fy in points[1:]:
+            page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=12)
+        page.mouse.up()
+        prediction = page.locator(".st-key-draw_prediction_canvas")
+        expect(prediction.get_by_test_id("stVegaLiteChart")).to_be_visible(timeout=TIMEOUT_MS)
+        expect(page.get_by_test_id("stApp")).to_have_attribute(
+            "data-test-script-state", "notRunning", timeout=TIMEOUT_MS)
+        page.mouse.move(0, 0)  # no hover toolbar over the canvas
+        save("draw")
+
+        open_page("export")
+        expect(page.get_by_role("button", name="Download the web page")).to_be_visible(timeout=TIMEOUT_MS)
+        save("export")
+        browser.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, default=None,
+                        help="model store to show (default: $MNIST_STUDIO_MODELS or ./models)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        print(f"error: {CHROMIUM} is missing (make browser installs it)", file=sys.stderr)
+        return 1
+    store = ModelStore(args.models or os.environ.get("MNIST_STUDIO_MODELS") or ROOT / "models")
+    with tempfile.TemporaryDirectory() as scratch:
+        if not store.runs():
+            store = quick_store(Path(scratch) / "store")
+        with serve(store.root) as url:
+            for path in take_screenshots(url, args.out):
+                print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
