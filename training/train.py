@@ -110,6 +110,7 @@ def train(
         verbose=0,
     )
 
+    recalibrate_batch_norm(model, x_train)
     listener.on_status("Measuring test accuracy…")
     x_test, y_test = sets["test"]
     probabilities = predict_probabilities(model, x_test)
@@ -142,6 +143,29 @@ def learning_rate_schedule(
         warmup_target=peak,
         warmup_steps=warmup,
     )
+
+
+def recalibrate_batch_norm(model: keras.Model, images: np.ndarray, batches: int = 8,
+                           batch_size: int = 512) -> None:
+    """Set batch-norm moving statistics to the final weights' statistics on training images.
+
+    Moving averages lag behind weights that are still changing; after a short run (a few dozen
+    steps) the lag alone can push test accuracy to chance. Averaging the batch statistics of the
+    final weights over a few thousand images (as SWA's `update_bn` does) removes the lag.
+    """
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if not layers or len(images) == 0:
+        return
+    momenta = [layer.momentum for layer in layers]
+    order = np.random.default_rng(0).permutation(len(images))[: batches * batch_size]
+    try:
+        for index, start in enumerate(range(0, len(order), batch_size)):
+            for layer in layers:  # a running mean of the batch statistics: 0, 1/2, 2/3, ...
+                layer.momentum = index / (index + 1)
+            model(images[np.sort(order[start:start + batch_size])], training=True)
+    finally:
+        for layer, momentum in zip(layers, momenta, strict=True):
+            layer.momentum = momentum
 
 
 def training_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, batch_size: int) -> tf.data.Dataset:
