@@ -30,7 +30,7 @@ def trained_store(tmp_path_factory, mnist):
     from training.train import train
 
     store = ModelStore(tmp_path_factory.mktemp("store"))
-    config = TrainConfig(architecture="cnn", epochs=1, batch_size=64, learning_rate=3e-3,
+    config = TrainConfig(architecture="cnn", epochs=1, batch_size=64, learning_rate=3e-3, augment=False,
                          train_limit=6000, eval_limit=1000)
     store.save(train(config, mnist))
     return store

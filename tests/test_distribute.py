@@ -15,7 +15,7 @@ TRAIN_AND_REPORT = """
 import json, sys
 from training.config import TrainConfig
 from training.train import train
-config = TrainConfig(architecture="mlp", epochs=2, batch_size=int(sys.argv[1]),
+config = TrainConfig(architecture="mlp", epochs=2, batch_size=int(sys.argv[1]), augment=False,
                      learning_rate=float(sys.argv[2]), train_limit=6000, eval_limit=2000)
 result = train(config)
 print(json.dumps({"replicas": result.replicas, "accuracy": result.test_accuracy,
