@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -15,7 +16,7 @@ import pytest
 
 from training.store import ModelStore
 from web_export import ExportError, bundle_zip_bytes, export_run
-from web_export.bundle import NO_MODEL
+from web_export.bundle import NO_MODEL, TFJS_SCRIPTS, WASM_BINARY
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_FILES = {
@@ -24,7 +25,11 @@ PAGE_FILES = {
     "model.js",
     "grid.js",
     "preprocess.js",
-    "tf.min.js",
+    "tf-core.min.js",
+    "tf-converter.min.js",
+    "tf-backend-cpu.min.js",
+    "tf-backend-wasm.min.js",
+    "tf-backend-wasm-simd.js",
     "model-data.js",
     "README.txt",
     "export.json",
@@ -72,7 +77,17 @@ def test_page_is_self_contained(exported_zip):
     html = archive.read("index.html").decode()
     assert "Content-Security-Policy" in html and "default-src 'self'" in html
     assert "http://" not in html and "https://" not in html
-    assert archive.read("tf.min.js") == (ROOT / "node_modules/@tensorflow/tfjs/dist/tf.min.js").read_bytes()
+    # WebAssembly may compile, but no string may be evaluated as code.
+    assert "'wasm-unsafe-eval'" in html and "'unsafe-eval'" not in html
+    assert "tf.min.js" not in html and "webgl" not in html  # only the graph-model parts of tf.js
+    for name, path in TFJS_SCRIPTS.items():
+        assert archive.read(name) == path.read_bytes()
+        assert f'<script src="{name}"></script>' in html
+    wasm_js = archive.read("tf-backend-wasm-simd.js").decode()
+    (encoded,) = re.fullmatch(
+        r'(?s)//[^\n]*\nwindow\.TFJS_WASM_SIMD_BASE64 = "([A-Za-z0-9+/=]+)";\n', wasm_js
+    ).groups()
+    assert base64.b64decode(encoded) == WASM_BINARY.read_bytes()
     model_data = archive.read("model-data.js").decode()
     assert model_data.count("window.MODEL_DATA = ") == 1 and '"weightsBase64":' in model_data
 
@@ -142,8 +157,10 @@ def test_refuses_a_zip_name_that_is_a_folder(trained_store, tmp_path):
 
 
 def test_missing_node_modules_says_run_make(trained_store, tmp_path, monkeypatch):
-    monkeypatch.setattr("web_export.bundle.TFJS_PATH", ROOT / "node_modules" / "missing" / "tf.min.js")
-    with pytest.raises(ExportError, match=r"run `make` / `npm ci` first"):
+    monkeypatch.setattr("web_export.bundle.WASM_BINARY", ROOT / "node_modules" / "missing" / "x.wasm")
+    with pytest.raises(
+        ExportError, match=r"missing \(node_modules/missing/x\.wasm\): run `make` / `npm ci` first"
+    ):
         export_run(trained_store, None, tmp_path / "out.zip")
     assert not (tmp_path / "out.zip").exists()
 

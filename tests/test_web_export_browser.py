@@ -71,6 +71,15 @@ def open_page(page, url: str) -> PageLog:
     return log
 
 
+def requests_elsewhere(page, log: PageLog, folder: str) -> list[str]:
+    """What the page asked for outside `folder`; blob: URLs of its own origin are memory, not requests.
+
+    model.js hands the wasm backend its binary (inlined in tf-backend-wasm-simd.js) as a blob: URL.
+    """
+    own_blobs = f"blob:{page.evaluate('window.origin')}/"
+    return [url for url in log.requests if not url.startswith((folder, own_blobs))]
+
+
 def predict_in_page(page, images: np.ndarray) -> np.ndarray:
     """Pixels go in as 0..1 floats, exactly as the page's own grid feeds them."""
     flat = images.reshape(len(images), 784).astype(np.float32).tolist()
@@ -85,7 +94,7 @@ def test_over_http_tfjs_matches_keras_and_stays_on_the_server(page, server, mnis
     assert in_browser.shape == (64, 10)
     assert np.abs(in_browser - expected).max() < TOLERANCE
     assert (in_browser.argmax(axis=1) == expected.argmax(axis=1)).all()
-    assert log.requests and all(url.startswith(server) for url in log.requests), log.requests
+    assert log.requests and not requests_elsewhere(page, log, server), log.requests
     assert not log.errors
 
 
@@ -94,7 +103,29 @@ def test_from_disk_works_the_same_and_requests_nothing_outside_the_folder(page, 
     images = mnist.x_test[64:96] / 255.0
     assert np.abs(predict_in_page(page, images) - keras_probabilities(keras_model, images)).max() < TOLERANCE
     folder = site.as_uri() + "/"
-    assert log.requests and all(url.startswith(folder) for url in log.requests), log.requests
+    assert log.requests and not requests_elsewhere(page, log, folder), log.requests
+    assert not log.errors
+
+
+@pytest.mark.parametrize("where", ["http", "file"])
+def test_runs_on_the_wasm_backend_never_webgl(page, server, site, where):
+    """WebAssembly (SIMD) in Chromium; webgl, a slow software renderer without a GPU, is not even shipped."""
+    open_page(page, server + "index.html" if where == "http" else site.as_uri() + "/index.html")
+    state = page.evaluate(
+        "() => ({ studio: mnistStudio.backend, tf: tf.getBackend(), webgl: tf.findBackendFactory('webgl') })"
+    )
+    assert state == {"studio": "wasm", "tf": "wasm", "webgl": None}
+    assert "(wasm backend)" in page.locator("#model-info").text_content()
+
+
+def test_without_webassembly_the_cpu_backend_gives_the_same_probabilities(page, site, mnist, keras_model):
+    """A browser that cannot run WebAssembly (or a CSP without 'wasm-unsafe-eval') still gets the model."""
+    page.add_init_script("delete window.WebAssembly;")
+    log = open_page(page, site.as_uri() + "/index.html")
+    assert page.evaluate("[window.mnistStudio.backend, tf.getBackend()]") == ["cpu", "cpu"]
+    images = mnist.x_test[:32] / 255.0
+    assert np.abs(predict_in_page(page, images) - keras_probabilities(keras_model, images)).max() < TOLERANCE
+    assert not requests_elsewhere(page, log, site.as_uri() + "/"), log.requests
     assert not log.errors
 
 

@@ -186,8 +186,8 @@
   const ready = MnistModel.load().then(() => {
     const meta = window.MODEL_DATA.exportInfo;
     info.textContent = meta
-      ? `Model ${meta.run_id} (${meta.architecture}, ${(meta.test_accuracy * 100).toFixed(2)}% test accuracy), running in your browser with TensorFlow.js (${tf.getBackend()}).`
-      : `Model loaded, running in your browser with TensorFlow.js (${tf.getBackend()}).`;
+      ? `Model ${meta.run_id} (${meta.architecture}, ${(meta.test_accuracy * 100).toFixed(2)}% test accuracy), running in your browser with TensorFlow.js (${MnistModel.backend()} backend).`
+      : `Model loaded, running in your browser with TensorFlow.js (${MnistModel.backend()} backend).`;
     document.body.dataset.ready = 'true';
   }, (error) => {
     info.textContent = `The model could not be loaded: ${error.message}`;
@@ -199,6 +199,7 @@
   window.mnistStudio = {
     ready,
     labels: MnistModel.LABELS,
+    get backend() { return MnistModel.backend(); },  // 'wasm' or 'cpu' once ready, '' before
     predict: MnistModel.predict,
     predictBatch: MnistModel.predictBatch,
     preprocess: MnistPreprocess.toMnist,

@@ -4,7 +4,9 @@
 window.MnistModel = (() => {
   // Labels are the output indices: the exported model's 10 outputs are digits 0..9 in order.
   const LABELS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
   let loading = null;
+  let backend = '';  // the tf.js backend in use once load() has chosen it: 'wasm' or 'cpu'
 
   function base64ToArrayBuffer(text) {
     const binary = atob(text);
@@ -13,13 +15,42 @@ window.MnistModel = (() => {
     return bytes.buffer;
   }
 
+  // WebAssembly (SIMD) when the browser can start it, else plain JavaScript. Never webgl: the page
+  // does not ship it, and without a GPU it is a slow software renderer.
+  async function chooseBackend() {
+    if (await startWasm()) return 'wasm';
+    if (await tf.setBackend('cpu')) return 'cpu';
+    throw new Error('neither the wasm nor the cpu backend of TensorFlow.js started');
+  }
+
+  async function startWasm() {
+    const base64 = window.TFJS_WASM_SIMD_BASE64;
+    if (!base64 || typeof WebAssembly !== 'object' || !tf.findBackendFactory('wasm')) return false;
+    let url = null;
+    try {
+      // Threads need cross-origin isolation (never true from file://), and only the SIMD binary ships.
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      if (!(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))) return false;
+      // The binary comes from a script, not a fetch of a .wasm file: file:// pages may not fetch files.
+      url = URL.createObjectURL(new Blob([base64ToArrayBuffer(base64)], { type: 'application/wasm' }));
+      // Every name maps to the SIMD binary: with the flags above it is the only one asked for.
+      tf.wasm.setWasmPaths(Object.fromEntries(WASM_FILES.map((name) => [name, url])));
+      return await tf.setBackend('wasm');
+    } catch (error) {
+      console.warn('TensorFlow.js wasm backend unavailable, using cpu:', error);
+      return false;
+    } finally {
+      if (url !== null) URL.revokeObjectURL(url);
+    }
+  }
+
   // Loading from memory, not from model/model.json, because file:// pages may not fetch files.
   function load() {
     if (loading === null) {
       loading = (async () => {
         const data = window.MODEL_DATA;
         if (!data) throw new Error('model-data.js did not load');
-        await tf.ready();
+        backend = await chooseBackend();
         const model = await tf.loadGraphModel(tf.io.fromMemory({
           modelTopology: data.modelTopology,
           weightSpecs: data.weightSpecs,
@@ -55,5 +86,5 @@ window.MnistModel = (() => {
     return (await predictBatch([pixels]))[0];
   }
 
-  return { LABELS, load, predict, predictBatch };
+  return { LABELS, load, predict, predictBatch, backend: () => backend };
 })();
