@@ -95,11 +95,11 @@ async ({ b64, count, warmup, timeoutMs }) => window.__benchWithin((async () => {
   const gl = document.createElement('canvas').getContext('webgl');
   const info = gl && gl.getExtension('WEBGL_debug_renderer_info');
   const renderer = gl ? gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) : null;
-  return { times, digits, backend: tf.getBackend(), renderer };
+  return { times, digits, backend: studio.backend || tf.getBackend(), renderer };
 })(), timeoutMs, 'timed predictions')
 """
 
-# The same timing on tf.js's plain-JavaScript backend, for comparison with the default one.
+# The same timing on tf.js's plain-JavaScript backend, for comparison with the one the page chose.
 TIME_ON_CPU_JS = """
 async ({ count, warmup, timeoutMs }) => window.__benchWithin((async () => {
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
@@ -380,12 +380,13 @@ def measure(store_dir: str, run_id_arg: str) -> dict:
 
     if backends:
         notes.append(
-            f"tf.js backend: {', '.join(sorted(backends))} (`tf.getBackend()`), in headless Chromium "
+            f"tf.js backend: {', '.join(sorted(backends))} (`mnistStudio.backend`), in headless Chromium "
             f"{chromium_version} started with --disable-gpu; tf.js {tfjs_version()}."
         )
     notes += [
         "Page ready: performance.now() when `mnistStudio.ready` resolves, i.e. from navigation start "
-        "through parsing tf.min.js and model-data.js, building the graph model and its warm-up prediction; "
+        "through parsing the vendored tf.js scripts and model-data.js, starting the backend (compiling "
+        "the wasm binary), building the graph model and its warm-up prediction; "
         f"each load in a new browser context (browser start-up not included). Median of {PAGE_LOADS}.",
         f"Inference: {TIMED} single `mnistStudio.predict()` calls on MNIST test digits as 0..1 floats after "
         f"{WARMUP} warm-up calls, timed in the page with performance.now() (Chromium rounds it to 0.1 ms "
@@ -430,7 +431,7 @@ def measure(store_dir: str, run_id_arg: str) -> dict:
 def tfjs_version() -> str:
     try:
         lock = json.loads((Path(__file__).resolve().parent.parent / "package-lock.json").read_text())
-        return lock["packages"]["node_modules/@tensorflow/tfjs"]["version"]
+        return lock["packages"]["node_modules/@tensorflow/tfjs-core"]["version"]
     except (OSError, KeyError, ValueError):
         return "(version unknown)"
 
