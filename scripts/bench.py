@@ -61,7 +61,7 @@ def machine() -> dict:
     }
     try:
         lock = json.loads((ROOT / "package-lock.json").read_text())
-        versions["@tensorflow/tfjs"] = lock["packages"]["node_modules/@tensorflow/tfjs"]["version"]
+        versions["@tensorflow/tfjs-core"] = lock["packages"]["node_modules/@tensorflow/tfjs-core"]["version"]
     except (OSError, KeyError, ValueError):
         pass
     return {
