@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from training.config import ARCHITECTURES, DEFAULT_ARCHITECTURE, TrainConfig
@@ -171,7 +174,11 @@ def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, a
     from training.predict import load_predictor
 
     all_read = True
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # TensorFlow's C++ start-up chatter would bury the lines this command prints: fd 2 is quiet
+    # until the model is loaded (nothing is printed before that).
+    quiet = contextlib.ExitStack()
+    with quiet, ThreadPoolExecutor(max_workers=1) as pool:
+        quiet.enter_context(native_stderr_silenced())
         # TensorFlow takes seconds to import: it loads while the first files are read.
         loading = pool.submit(load_predictor, store, run_id)
         for start in range(0, len(files), PREDICT_CHUNK):
@@ -189,8 +196,10 @@ def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, a
             try:
                 predictor = loading.result()
             except StoreError as error:
+                quiet.close()
                 print(f"error: {error}", file=sys.stderr)
                 return 1
+            quiet.close()
             probabilities = iter(predictor.probabilities_batch(np.stack(images)) if images else [])
             for result in results:
                 if "error" not in result:
@@ -198,6 +207,21 @@ def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, a
                     result.update(digit=int(row.argmax()), probabilities=[float(p) for p in row])
                 _print_prediction(result, as_json)
     return 0 if all_read else 1
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null: TensorFlow's C++ core logs there whatever the level."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _print_prediction(result: dict, as_json: bool) -> None:

@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 SIZE = 28
 INK_BOX = 20
@@ -28,6 +28,10 @@ TARGET_STROKE = 10.0
 STROKE_TOLERANCE = 1.15
 # Photos are shrunk first: a digit needs far fewer pixels than a camera gives.
 MAX_SIDE = 1024
+# Refused before decoding: larger files or images are a mistake or an attack (a 20,000×20,000
+# PNG of one colour is a few hundred KB but 400 MB once decoded, and several GB as floats).
+MAX_FILE_BYTES = 50 * 10**6
+MAX_PIXELS = 40 * 10**6
 # Less contrast than this (in 0..1) between the darkest and lightest pixel is a blank page.
 MIN_CONTRAST = 0.15
 # Ink groups lighter than this share of all ink, once nearby strokes are joined, are specks.
@@ -53,21 +57,46 @@ ImageLike = Image.Image | np.ndarray | str | Path | bytes
 def load_image(source: str | Path | bytes) -> Image.Image:
     """Open an image file (path or its bytes), decoded and turned upright as the camera held it.
 
+    Hostile files are refused before they are decoded: more than MAX_FILE_BYTES, or more than
+    MAX_PIXELS once decoded (a tiny PNG can claim 20,000×20,000 pixels). An animated image gives
+    its first frame.
+
     Raises:
-        ValueError: the file is missing or is not an image Pillow can read.
+        ValueError: the file is missing, empty, too large or not an image Pillow can read.
     """
     name = "the image data" if isinstance(source, bytes) else str(source)
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as opened:
-            image = ImageOps.exif_transpose(opened)  # copies and decodes: safe after close
-            image.load()
+        size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
     except FileNotFoundError:
         raise ValueError(f"{name} does not exist") from None
+    except OSError as error:
+        raise ValueError(f"{name} cannot be read ({error.strerror or error})") from None
+    if size == 0:
+        raise ValueError(f"{name} is empty (0 bytes), not an image")
+    if size > MAX_FILE_BYTES:
+        raise ValueError(f"{name} is too large ({size / 1e6:.0f} MB); the limit is "
+                         f"{MAX_FILE_BYTES // 10**6} MB")
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as opened:
+            # JPEG decodes at 1/2, 1/4 or 1/8 scale for free: a camera's 48 MP become a few.
+            opened.draft(opened.mode, (2 * MAX_SIDE, 2 * MAX_SIDE))
+            width, height = opened.size
+            if width * height <= MAX_PIXELS:
+                image = ImageOps.exif_transpose(opened)  # copies and decodes: safe after close
+                image.load()
     except IsADirectoryError:
         raise ValueError(f"{name} is a folder, not an image") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValueError(f"{name} is too large to decode safely (over {MAX_PIXELS // 10**6} million "
+                         "pixels)") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"{name} is not a readable image (not a format Pillow knows)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ValueError(f"{name} is not a readable image ({reason})") from None
+    if width * height > MAX_PIXELS:
+        raise ValueError(f"{name} is too large: {width}×{height} pixels (the limit is "
+                         f"{MAX_PIXELS // 10**6} million); a photo of one digit needs far fewer")
     return image
 
 
@@ -153,7 +182,10 @@ def _as_float_array(image: ImageLike) -> np.ndarray:
 
 
 def _pil_to_array(image: Image.Image) -> np.ndarray:
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+    if image.mode.startswith("I;16"):
+        # 16-bit scans: 0..65535 whatever the values used, so a dark image stays dark.
+        return (np.asarray(image, dtype=np.float32) / 65535)[..., np.newaxis]
+    if image.mode in ("I", "F"):
         array = np.asarray(image, dtype=np.float32)
         if not np.isfinite(array).all():
             raise ValueError("the image contains NaN or infinite values")

@@ -103,15 +103,25 @@ class ModelStore:
             raise StoreError(f"no run named {run_id} in {self.root}")
         return self._read_run(path)
 
-    def active_id(self) -> str | None:
-        """The run the user chose, or the newest complete run when that choice is gone."""
+    def chosen_id(self) -> str | None:
+        """The run the user made active (`active.json`), whether or not it is still whole."""
         try:
             chosen = json.loads((self.root / ACTIVE_FILE).read_text())["run_id"]
-            self.get(chosen)
-            return chosen
-        except (OSError, ValueError, KeyError, TypeError, StoreError):
-            runs = self.runs()
-            return runs[0].run_id if runs else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return chosen if isinstance(chosen, str) else None
+
+    def active_id(self) -> str | None:
+        """The run the user chose, or the newest complete run when that choice is gone."""
+        chosen = self.chosen_id()
+        try:
+            if chosen is not None:
+                self.get(chosen)
+                return chosen
+        except StoreError:
+            pass
+        runs = self.runs()
+        return runs[0].run_id if runs else None
 
     def active(self) -> Run | None:
         run_id = self.active_id()

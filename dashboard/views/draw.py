@@ -2,6 +2,7 @@
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
 from dashboard import charts
@@ -16,8 +17,15 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
 def active_predictor():
     """The active run's cached Predictor, or None after saying why there is none."""
+    store = get_store()
     try:
-        run = get_store().active()
+        run = store.active()
+        damaged = chosen_run_problem(store)
+        if damaged and run is None:
+            st.error(f"The active model cannot be used: {damaged} Train a new one on the Train page.")
+            return None
+        if damaged:
+            st.warning(f"The active model cannot be used: {damaged} Using {run.run_id} instead.")
         if run is None:
             st.info("There is no trained model yet. Train one on the Train page (one click), "
                     "then come back to draw.")
@@ -28,6 +36,18 @@ def active_predictor():
     except (StoreError, ImportError, ValueError, OSError) as error:
         st.error(f"The model could not be loaded: {charts.first_line(error)}")
         return None
+
+
+def chosen_run_problem(store) -> str | None:
+    """Why the run the user made active cannot be read (one sentence naming the file), if it cannot."""
+    chosen = store.chosen_id()
+    if chosen is None:
+        return None
+    try:
+        store.get(chosen)
+    except StoreError as error:
+        return charts.first_line(error)
+    return None
 
 
 def canvas_image() -> np.ndarray | None:
@@ -86,6 +106,15 @@ def drawing_ui(predictor) -> None:
         prediction_ui(predictor, image, "canvas")
 
 
+def preview(image: Image.Image) -> Image.Image:
+    """The upload in a mode a browser shows (16-bit scans, CMYK and palettes are not)."""
+    if image.mode.startswith(("I", "F")):
+        pixels = np.asarray(image, dtype=np.float32)
+        top = 65535 if image.mode.startswith("I;16") else max(float(np.nanmax(pixels)), 1.0)
+        return Image.fromarray(np.clip(pixels / top * 255, 0, 255).astype(np.uint8))
+    return image if image.mode in ("L", "RGB", "RGBA") else image.convert("RGBA")
+
+
 def upload_ui(predictor) -> None:
     """Classify a photo or scan of a handwritten digit the same way."""
     st.subheader("Or upload a photo of a digit")
@@ -98,7 +127,7 @@ def upload_ui(predictor) -> None:
         st.error(f"{upload.name}: {charts.first_line(error)}")
         return
     left, right = st.columns([1, 1], gap="large")
-    left.image(image, caption=upload.name, width=CANVAS_SIZE)
+    left.image(preview(image), caption=upload.name, width=CANVAS_SIZE)
     with right:
         prediction_ui(predictor, image, "upload")
 
