@@ -112,7 +112,12 @@ def main() -> int:
 
 # Benchmarks owned by other parts (export bundle and browser, dashboard, load); each module
 # takes STORE RUN_ID and prints one JSON line. Missing modules are reported, not fatal.
-EXTRA_SECTIONS = ["scripts.bench_export", "scripts.bench_dashboard", "scripts.bench_load"]
+EXTRA_SECTIONS = [
+    "scripts.bench_explore",
+    "scripts.bench_export",
+    "scripts.bench_dashboard",
+    "scripts.bench_load",
+]
 
 
 def attempt(measure) -> dict:

@@ -1,0 +1,109 @@
+"""What moves CNN training speed on this CPU: seconds per epoch for variants of the default setup.
+
+`python -m scripts.bench_explore STORE RUN_ID` (arguments ignored; the bench passes them) runs each
+variant in a fresh process (`python -m scripts.bench_explore --variant NAME`), timing one epoch
+on 20,000 training images after a warm-up, and prints one JSON line for BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+IMAGES = 20_000
+FULL_EPOCH = 55_000
+# name → (what changes, settings). The baseline is the default CNN's step: float32, batch 128.
+VARIANTS = {
+    "baseline": ("default CNN, float32, batch 128", {}),
+    "batch-64": ("batch 64", {"batch_size": 64}),
+    "batch-256": ("batch 256", {"batch_size": 256}),
+    "bfloat16": ("mixed bfloat16 (the CPU has AVX512_BF16)", {"precision": "mixed_bfloat16"}),
+    "xla": ("XLA (`jit_compile=True`)", {"jit_compile": True}),
+    "no-augment": ("augmentation off", {"augment": False}),
+    "narrow": ("half the filters (16/32/64)", {"narrow": True}),
+    "one-thread-pool": ("inter-op threads = 1", {"inter_op": 1}),
+}
+
+
+def time_variant(settings: dict) -> dict:
+    import keras
+    import tensorflow as tf
+
+    if settings.get("inter_op"):
+        tf.config.threading.set_inter_op_parallelism_threads(settings["inter_op"])
+    if settings.get("precision"):
+        keras.mixed_precision.set_global_policy(settings["precision"])
+
+    from training import models
+    from training.config import TrainConfig
+    from training.data import load_mnist
+    from training.train import split, training_dataset
+
+    config = TrainConfig(batch_size=settings.get("batch_size", 128), augment=settings.get("augment", True),
+                         train_limit=IMAGES)
+    x, y = split(load_mnist(), config)["train"]
+    model = narrow_cnn() if settings.get("narrow") else models.build_cnn()
+    model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"], jit_compile=settings.get("jit_compile", False))
+    dataset = training_dataset(x, y, config, config.batch_size)
+    model.fit(dataset.take(10), verbose=0)  # compile and warm up before timing
+    started = time.perf_counter()
+    model.fit(dataset, epochs=1, verbose=0)
+    seconds = time.perf_counter() - started
+    return {"epoch_s": round(seconds * FULL_EPOCH / IMAGES, 2), "params": model.count_params()}
+
+
+def narrow_cnn():
+    import keras
+
+    inputs = keras.Input(shape=(28, 28))
+    x = keras.layers.Reshape((28, 28, 1))(inputs)
+    for filters in (16, 32, 64):
+        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = keras.layers.BatchNormalization(momentum=0.9)(x)
+        x = keras.layers.Activation("relu")(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Dropout(0.25)(keras.layers.Flatten()(x))
+    return keras.Model(inputs, keras.layers.Dense(10, dtype="float32")(x))
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--variant"]:
+        print(json.dumps(time_variant(VARIANTS[argv[1]][1])))
+        return 0
+    results = {}
+    for name in VARIANTS:
+        print(f"bench_explore: {name} …", file=sys.stderr, flush=True)
+        done = subprocess.run([sys.executable, "-m", "scripts.bench_explore", "--variant", name],
+                              capture_output=True, text=True, timeout=900)
+        if done.returncode == 0:
+            results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+        else:
+            results[name] = {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+    baseline = results["baseline"].get("epoch_s")
+    rows = []
+    for name, (what, _) in VARIANTS.items():
+        result = results[name]
+        if "error" in result:
+            rows.append({"measure": what, "value": "failed: " + result["error"][:120]})
+            continue
+        ratio = f" ({result['epoch_s'] / baseline:.2f}× baseline)" if baseline and name != "baseline" else ""
+        value = f"{result['epoch_s']} s/epoch{ratio}, {result['params']:,} params"
+        rows.append({"measure": what, "value": value,
+                     "command": f"python -m scripts.bench_explore --variant {name}"})
+    fastest = min((r["epoch_s"], n) for n, r in results.items() if "epoch_s" in r)
+    print(json.dumps({
+        "title": "Training speed: what was tried",
+        "intro": (f"Seconds per epoch of 55,000 images, extrapolated from one timed epoch of {IMAGES:,} "
+                  "after a warm-up, each variant in a fresh process. Accuracy per variant is in the "
+                  "training table above (the default keeps float32, batch 128, full width)."),
+        "rows": rows,
+        "notes": [f"Fastest variant in this run: {fastest[1]} ({fastest[0]} s/epoch)."],
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
