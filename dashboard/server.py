@@ -41,13 +41,14 @@ def wait_until_healthy(url: str, process: subprocess.Popen, timeout_s: float = 9
 
 @contextlib.contextmanager
 def serve(store_root: Path | str, *, train_limit: int | None = None,
-          port: int | None = None) -> Iterator[str]:
+          port: int | None = None, log_path: Path | None = None) -> Iterator[str]:
     """Run `streamlit run dashboard/app.py` against a model store; yields the base URL.
 
     Args:
         store_root: the model store folder (MNIST_STUDIO_MODELS).
         train_limit: MNIST_STUDIO_TRAIN_LIMIT, for quick trainings.
         port: the port to listen on; a free one when None.
+        log_path: where to keep the server's output (a temporary file when None).
     """
     port = port or free_port()
     env = dict(os.environ, MNIST_STUDIO_MODELS=str(store_root), TF_CPP_MIN_LOG_LEVEL="2",
@@ -58,7 +59,7 @@ def serve(store_root: Path | str, *, train_limit: int | None = None,
     command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
                "--server.address", "127.0.0.1", "--server.headless", "true",
                "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
-    with tempfile.TemporaryFile() as log:
+    with open(log_path, "w+b") if log_path else tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:

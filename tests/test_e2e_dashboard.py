@@ -161,3 +161,22 @@ def test_first_run_trains_the_default_model_and_drawing_works(page, empty_app_ur
     expect(prediction.get_by_text("Predicted digit:")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
     expect(prediction.get_by_test_id("stVegaLiteChart")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
     expect_no_exception(page)
+
+
+def test_stop_a_training_and_keep_the_partial_model(page, app_url, tmp_path):
+    open_page(page, app_url)
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    # The curves grow once the first epoch ends; then stop.
+    expect(page.get_by_test_id("stProgress").get_by_text("Epoch 2/")).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+    expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    page.screenshot(path=tmp_path / "training.png", full_page=True)
+    page.get_by_role("button", name="Stop").click()
+
+    expect(page.get_by_text("Keep it?")).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+    page.get_by_role("button", name="Keep the partial model").click()
+    wait_for_script(page)
+    expect(page.get_by_text("Finished: test accuracy")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+    expect(page.get_by_text("stopped early")).to_be_visible()
+    expect_no_exception(page)

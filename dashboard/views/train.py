@@ -45,7 +45,7 @@ def training_live_ui() -> None:
             st.session_state[FOCUS_KEY] = snapshot.run.run_id
         st.rerun()
     config = snapshot.config
-    st.subheader(f"Training {config.architecture.upper()} · {config.epochs} epochs · batch size "
+    st.markdown(f"**Training {config.architecture.upper()}** · {config.epochs} epochs · batch size "
                  f"{config.batch_size} · learning rate {config.learning_rate:g}"
                  f"{' · augmented' if config.augment else ''}")
     fraction = snapshot.progress.fraction if snapshot.progress and snapshot.phase == "training" else 0.0
