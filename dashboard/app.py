@@ -26,6 +26,25 @@ from dashboard.sidebar import training_controls_ui  # noqa: E402
 # holds however the server is started.)
 streamlit_config.set_option("runner.postScriptGC", False)
 
+
+def _keep_keras_state_between_runs() -> None:
+    """Stop Streamlit from calling `keras.backend.clear_session()` after every script run.
+
+    Once Keras is imported, Streamlit's script runner "cleans" it after each run (and each
+    fragment run): a full `gc.collect()` plus a TensorFlow kernel-cache flush, about a quarter
+    of a second holding the GIL. Every stroke on the Draw page waited for it before its answer
+    was sent, and a training thread lost it once a second. Nothing here relies on the cleaning:
+    models are cached per run id and each training builds its own. (There is no option for it,
+    so the private hook is replaced when present.)
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    if hasattr(script_runner, "_clean_problem_modules"):
+        script_runner._clean_problem_modules = lambda: None
+
+
+_keep_keras_state_between_runs()
+
 st.set_page_config(page_title="MNIST Studio", page_icon="✏️", layout="wide")
 
 train_page = st.Page("views/train.py", title="Train", icon=":material/model_training:", default=True)

@@ -163,9 +163,11 @@ class TrainingSession(TrainingListener):
             try:
                 result = train(self.config, data, listener=self, cancel=self.cancel_token)
             except ValueError as error:
-                # Seen intermittently in the Streamlit server only (never in a plain thread): Keras
-                # names two layers alike ('The name "conv2d" is used 2 times in the model') while
-                # building. Not understood yet; building once more has always worked.
+                # Streamlit calls keras.backend.clear_session() after every script and fragment
+                # run; in Keras 3 that resets the layer-name counters of every thread, so a model
+                # being built while the progress fragment reruns can get two layers named alike
+                # ('The name "conv2d" is used 2 times in the model'). app.py turns that cleaning
+                # off; this retry only guards against a Streamlit version where that fails.
                 if "times in the model" not in str(error):
                     raise
                 logging.getLogger(__name__).warning("retrying after a Keras naming clash: %s", error)
