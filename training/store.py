@@ -64,7 +64,8 @@ class Run:
 
     def summary(self) -> str:
         partial = " (stopped early)" if self.record.get("cancelled") else ""
-        return (f"{self.run_id}: {self.architecture}, {len(self.history)} epochs, "
+        epochs = len(self.history)
+        return (f"{self.run_id}: {self.architecture}, {epochs} epoch{'s' if epochs != 1 else ''}, "
                 f"test accuracy {self.test_accuracy:.2%}{partial}")
 
 
