@@ -430,6 +430,21 @@ def test_query_params_are_ignored(monkeypatch, tmp_path, started):
     assert not at.exception and started[0].epochs == ARCHITECTURE_DEFAULTS["cnn"]["epochs"]
 
 
+def test_script_runs_leave_the_training_threads_keras_state_alone(monkeypatch, tmp_path):
+    """Streamlit calls `keras.backend.clear_session()` after every script run unless the app stops
+    it; that swapped Keras's name counters under a training thread building its model, and two
+    sessions training at once failed with 'The name "conv2d" is used 2 times in the model'."""
+    import keras  # noqa: F401  (Streamlit only "cleans" Keras once it is imported)
+    from keras.src.backend.common import global_state
+
+    at = app(monkeypatch, tmp_path / "empty")
+    at.run()
+    tracker = global_state.GLOBAL_STATE_TRACKER
+    at.run()
+    assert not at.exception
+    assert global_state.GLOBAL_STATE_TRACKER is tracker
+
+
 # --- 5. Security defaults -----------------------------------------------------------------------
 
 

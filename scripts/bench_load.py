@@ -1,0 +1,313 @@
+"""Dashboard under load: 20 browser sessions drawing at once, and memory over many predictions.
+
+`python -m scripts.bench_load STORE_DIR RUN_ID` (an empty RUN_ID means the active run) starts
+`streamlit run` on loopback against the store, then
+  1. opens 20 browser contexts (one headless Chromium) on the Draw page; each draws a stroke,
+     waits for the answer and its chart, clears and repeats for 60 s; every round trip, error
+     and `stException` is recorded, and the server's RSS is sampled every second;
+  2. in one fresh session, draws and predicts up to 1,000 times (bounded in time), with the
+     server's RSS at the start and the end.
+It prints one JSON line for `scripts.bench_report.render_generic`; progress goes to stderr.
+Every number in the output is measured here. Loops are bounded; a watchdog ends the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from scripts import dashboard_browser as browser_kit
+
+SESSIONS = int(os.environ.get("BENCH_LOAD_SESSIONS", "20"))
+LOAD_S = float(os.environ.get("BENCH_LOAD_SECONDS", "60"))
+MEMORY_PREDICTIONS = 1000
+MEMORY_BUDGET_S = float(os.environ.get("BENCH_LOAD_MEMORY_SECONDS", "150"))
+ROUND_TIMEOUT_MS = 30_000  # one stroke's answer, or one Clear, under load
+OPEN_TIMEOUT_MS = 180_000  # opening a session while the others open too
+WATCHDOG_S = 15 * 60
+
+
+def log(message: str) -> None:
+    print(f"bench_load: {message}", file=sys.stderr, flush=True)
+
+
+async def wait_for_script(page, timeout_ms: int) -> None:
+    from playwright.async_api import expect
+
+    await expect(page.get_by_test_id("stApp")).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=timeout_ms
+    )
+
+
+async def stroke(page, points: list[tuple[float, float]], timeout_ms: int) -> None:
+    """Stepped mouse moves between down and up over the last canvas of the canvas widget."""
+    canvas = page.locator(browser_kit.CANVAS_WIDGET).locator(browser_kit.DRAWING_SURFACE).last
+    await canvas.wait_for(state="visible", timeout=timeout_ms)
+    box = await canvas.bounding_box()
+    await page.mouse.move(box["x"] + points[0][0] * box["width"], box["y"] + points[0][1] * box["height"])
+    await page.mouse.down()
+    for fx, fy in points[1:]:
+        await page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=4)
+    await page.mouse.up()
+
+
+async def predict_round(page, index: int) -> float:
+    """Draw, wait for the answer and chart (the timed part), wait for the run to end, clear."""
+    points = browser_kit.one_points() if index % 2 else browser_kit.zero_points()
+    await stroke(page, points, ROUND_TIMEOUT_MS)
+    started = time.perf_counter()
+    # Polled every 10 ms rather than per animation frame: twenty pages share one browser.
+    try:
+        await page.wait_for_function(browser_kit.PREDICTION_SHOWN_JS, polling=10, timeout=ROUND_TIMEOUT_MS)
+    except Exception as error:
+        raise RoundError("no answer after the stroke") from error
+    round_trip = time.perf_counter() - started
+    try:
+        await wait_for_script(page, ROUND_TIMEOUT_MS)
+        await page.locator(".st-key-draw_clear").get_by_role("button").click(timeout=ROUND_TIMEOUT_MS)
+        await page.wait_for_function(browser_kit.PREDICTION_CLEARED_JS, polling=10, timeout=ROUND_TIMEOUT_MS)
+        await wait_for_script(page, ROUND_TIMEOUT_MS)
+    except Exception as error:
+        raise RoundError("Clear did not empty the canvas") from error
+    return round_trip
+
+
+class RoundError(RuntimeError):
+    """A round that did not complete within ROUND_TIMEOUT_MS; the message says which step."""
+
+
+async def open_draw_page(browser, url: str):
+    context = await browser.new_context(viewport=browser_kit.VIEWPORT)
+    page = await context.new_page()
+    await page.goto(f"{url}/draw", timeout=OPEN_TIMEOUT_MS)
+    await wait_for_script(page, OPEN_TIMEOUT_MS)
+    surface = page.locator(browser_kit.CANVAS_WIDGET).locator(browser_kit.DRAWING_SURFACE).last
+    await surface.wait_for(state="visible", timeout=OPEN_TIMEOUT_MS)
+    return context, page
+
+
+async def session_loop(page, deadline: float, results: dict) -> None:
+    """Rounds until the deadline; a failed round is counted, then the page is reloaded."""
+    index = 0
+    while time.perf_counter() < deadline:
+        try:
+            results["round_trips"].append(await predict_round(page, index))
+        except Exception as error:
+            results["errors"].append(str(error).splitlines()[0][:160])
+            try:
+                await page.reload(timeout=ROUND_TIMEOUT_MS)
+                await wait_for_script(page, ROUND_TIMEOUT_MS)
+            except Exception as reload_error:
+                results["errors"].append("reload failed: " + type(reload_error).__name__)
+                return
+        if await page.locator(browser_kit.EXCEPTION).count():
+            results["exceptions"] += 1
+        index += 1
+
+
+async def sample_rss(server, samples: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        samples.append(browser_kit.tree_rss_mb(server))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
+async def concurrent_load(browser, url: str, server) -> dict:
+    rss_idle = browser_kit.tree_rss_mb(server)
+    log(f"opening {SESSIONS} sessions …")
+    opened = await asyncio.gather(
+        *(open_draw_page(browser, url) for _ in range(SESSIONS)), return_exceptions=True
+    )
+    pages = [item[1] for item in opened if not isinstance(item, BaseException)]
+    open_errors = [type(item).__name__ for item in opened if isinstance(item, BaseException)]
+    # One prediction first, so the model is loaded into the server's cache before timing.
+    if pages:
+        await predict_round(pages[0], 0)
+    rss_before = browser_kit.tree_rss_mb(server)
+    log(f"{len(pages)} sessions open; drawing for {LOAD_S:.0f} s …")
+    results = [{"round_trips": [], "errors": [], "exceptions": 0} for _ in pages]
+    samples: list[float] = []
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_rss(server, samples, stop))
+    started = time.perf_counter()
+    deadline = started + LOAD_S
+    await asyncio.gather(
+        *(session_loop(page, deadline, result) for page, result in zip(pages, results, strict=True))
+    )
+    elapsed = time.perf_counter() - started
+    stop.set()
+    await sampler
+    rss_after = browser_kit.tree_rss_mb(server)
+    for item in opened:
+        if not isinstance(item, BaseException):
+            await item[0].close()
+    round_trips = [sample for result in results for sample in result["round_trips"]]
+    errors = [error for result in results for error in result["errors"]]
+    return {
+        "sessions": len(pages),
+        "open_errors": open_errors,
+        "elapsed_s": round(elapsed, 1),
+        "predictions": len(round_trips),
+        "per_session": [len(result["round_trips"]) for result in results],
+        "errors": errors,
+        "exceptions": sum(result["exceptions"] for result in results),
+        "p50_ms": round(float(np.percentile(round_trips, 50)) * 1000) if round_trips else None,
+        "p95_ms": round(float(np.percentile(round_trips, 95)) * 1000) if round_trips else None,
+        "max_ms": round(max(round_trips) * 1000) if round_trips else None,
+        "rss_idle_mb": rss_idle,
+        "rss_before_mb": rss_before,
+        "rss_peak_mb": max(samples, default=rss_after),
+        "rss_after_mb": rss_after,
+    }
+
+
+async def memory_run(browser, url: str, server) -> dict:
+    """One session predicting up to MEMORY_PREDICTIONS times within MEMORY_BUDGET_S seconds."""
+    context, page = await open_draw_page(browser, url)
+    await predict_round(page, 0)  # warm-up: this session's first run and widgets
+    rss_start = browser_kit.tree_rss_mb(server)
+    log(f"one session, up to {MEMORY_PREDICTIONS} predictions or {MEMORY_BUDGET_S:.0f} s …")
+    deadline = time.perf_counter() + MEMORY_BUDGET_S
+    round_trips, errors, middle = [], [], None
+    started = time.perf_counter()
+    while len(round_trips) < MEMORY_PREDICTIONS and time.perf_counter() < deadline:
+        try:
+            round_trips.append(await predict_round(page, len(round_trips)))
+        except Exception as error:
+            errors.append(str(error).splitlines()[0][:160])
+            if len(errors) > 5:
+                break
+        if middle is None and time.perf_counter() - started > MEMORY_BUDGET_S / 2:
+            middle = (len(round_trips), browser_kit.tree_rss_mb(server))
+    rss_end = browser_kit.tree_rss_mb(server)
+    exceptions = await page.locator(browser_kit.EXCEPTION).count()
+    await context.close()
+    return {
+        "predictions": len(round_trips),
+        "elapsed_s": round(time.perf_counter() - started, 1),
+        "errors": errors,
+        "exceptions": exceptions,
+        "rss_start_mb": rss_start,
+        "rss_middle": middle,
+        "rss_end_mb": rss_end,
+        "p50_ms": round(float(np.percentile(round_trips, 50)) * 1000) if round_trips else None,
+    }
+
+
+async def measure(url: str, server) -> tuple[dict, dict]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=browser_kit.CHROMIUM, args=browser_kit.CHROMIUM_ARGS
+        )
+        try:
+            load = await concurrent_load(browser, url, server)
+            memory = await memory_run(browser, url, server)
+        finally:
+            await browser.close()
+    return load, memory
+
+
+def report(load: dict, memory: dict) -> dict:
+    command = "python -m scripts.bench_load STORE RUN_ID"
+    per_session = load["per_session"]
+    growth = memory["rss_end_mb"] - memory["rss_start_mb"]
+    rows = [
+        {
+            "measure": f"concurrent sessions drawing and predicting for {LOAD_S:.0f} s",
+            "value": f"{load['sessions']} open ({len(load['open_errors'])} failed to open)",
+            "goal": str(SESSIONS),
+            "command": command,
+        },
+        {
+            "measure": "predictions answered (all sessions)",
+            "value": f"{load['predictions']} ({load['predictions'] / load['elapsed_s']:.1f}/s; per session "
+            f"{min(per_session, default=0)}–{max(per_session, default=0)})",
+            "goal": "",
+            "command": command,
+        },
+        {
+            "measure": "errors (timeouts, failed clicks) / `stException` shown",
+            "value": f"{len(load['errors'])} / {load['exceptions']}",
+            "goal": "0 / 0",
+            "command": command,
+        },
+        {
+            "measure": "round trip mouse up → answer and chart, p50 / p95 / max",
+            "value": f"{load['p50_ms']} / {load['p95_ms']} / {load['max_ms']} ms",
+            "goal": "",
+            "command": command,
+        },
+        {
+            "measure": "server RSS (streamlit process tree): idle → sessions open → peak → after",
+            "value": f"{load['rss_idle_mb']:.0f} → {load['rss_before_mb']:.0f} → {load['rss_peak_mb']:.0f} → "
+            f"{load['rss_after_mb']:.0f} MB",
+            "goal": "",
+            "command": command,
+        },
+        {
+            "measure": "one session: predictions made (of 1,000, within the time bound)",
+            "value": f"{memory['predictions']} in {memory['elapsed_s']:.0f} s (p50 {memory['p50_ms']} ms)",
+            "goal": "",
+            "command": command,
+        },
+        {
+            "measure": "one session: server RSS at start → end",
+            "value": f"{memory['rss_start_mb']:.0f} → {memory['rss_end_mb']:.0f} MB ({growth:+.1f} MB, "
+            f"{growth / max(memory['predictions'], 1) * 1000:+.0f} KB per prediction)",
+            "goal": "",
+            "command": command,
+        },
+        {
+            "measure": "one session: errors / `stException` shown",
+            "value": f"{len(memory['errors'])} / {memory['exceptions']}",
+            "goal": "0 / 0",
+            "command": command,
+        },
+    ]
+    notes = [
+        "One `streamlit run` server on loopback and one headless Chromium (Playwright), each session "
+        'its own browser context. A round is: a stepped stroke on the canvas, wait for "Predicted '
+        'digit" and the drawn chart (timed from mouse up), wait for the script run to end, Clear.',
+        "The browser and the server share this machine's cores, so round trips include the browser's "
+        "own rendering of twenty pages.",
+    ]
+    if load["errors"]:
+        notes.append("First errors: " + "; ".join(sorted(set(load["errors"]))[:3]))
+    return {
+        "title": f"Dashboard under load: {SESSIONS} sessions at once",
+        "intro": "Concurrent browser sessions drawing against one server, and the server's memory over "
+        "many predictions in one session.",
+        "rows": rows,
+        "notes": notes,
+        "load": load,
+        "memory": memory,
+    }
+
+
+def main(argv: list[str]) -> int:
+    from dashboard.server import serve
+
+    if len(argv) != 2:
+        print("usage: python -m scripts.bench_load STORE_DIR RUN_ID", file=sys.stderr)
+        return 2
+    browser_kit.start_watchdog(WATCHDOG_S)
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as folder:
+        store = browser_kit.store_with_active(argv[0], argv[1], folder)
+        with serve(store) as url:
+            server = browser_kit.streamlit_process(browser_kit.port_of(url))
+            load, memory = asyncio.run(measure(url, server))
+    print(json.dumps(report(load, memory)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

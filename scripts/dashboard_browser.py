@@ -1,0 +1,163 @@
+"""Driving the running dashboard from Playwright: wait for a script run, draw a stroke, time a prediction.
+
+Shared by the browser reliability tests and the dashboard/load benchmarks. Follows Streamlit's
+own e2e suite: a script run is over when the app root says `data-test-script-state="notRunning"`;
+every wait has a timeout; the drawing surface is the last `<canvas>` of the canvas widget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from training.store import RUNS_DIR, ModelStore
+
+CHROMIUM = "/usr/bin/chromium"  # the same browser and flags as tests/conftest.py
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1280, "height": 900}
+
+PREDICTION = ".st-key-draw_prediction_canvas"
+CANVAS_WIDGET = "[class*='st-key-draw_canvas_']"
+# Fabric.js adds its event layer (the last canvas) once the drawing surface is set up.
+DRAWING_SURFACE = 'canvas[data-fabric="top"]'
+# True once the prediction panel shows an answer and its chart has been drawn by Vega.
+PREDICTION_SHOWN_JS = """() => {
+  const panel = document.querySelector('.st-key-draw_prediction_canvas');
+  if (!panel) return false;
+  const heading = [...panel.querySelectorAll('h3')].some(h => h.textContent.includes('Predicted digit:'));
+  const chart = panel.querySelector('[data-testid="stVegaLiteChart"]');
+  return heading && !!chart && !!chart.querySelector('canvas, svg');
+}"""
+# True once the panel is back to the hint (the canvas was cleared) and no chart is left.
+PREDICTION_CLEARED_JS = """() => {
+  const panel = document.querySelector('.st-key-draw_prediction_canvas');
+  return !!panel && panel.textContent.includes('Draw a digit')
+    && !panel.querySelector('[data-testid="stVegaLiteChart"]');
+}"""
+EXCEPTION = '[data-testid="stException"]'
+
+
+def one_points() -> list[tuple[float, float]]:
+    """A vertical bar (a "1"), as fractions of the canvas."""
+    return [(0.5, 0.15 + 0.07 * i) for i in range(11)]
+
+
+def zero_points() -> list[tuple[float, float]]:
+    """An oval (a "0"), as fractions of the canvas."""
+    return [
+        (0.5 + 0.22 * math.sin(2 * math.pi * i / 24), 0.5 - 0.32 * math.cos(2 * math.pi * i / 24))
+        for i in range(26)
+    ]
+
+
+def wait_for_script(page, timeout_ms: int = 60_000) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stApp")).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=timeout_ms
+    )
+
+
+def drawing_canvas(page, timeout_ms: int = 60_000):
+    """The drawing surface: the last <canvas> inside the canvas widget (its key has a version)."""
+    from playwright.sync_api import expect
+
+    canvas = page.locator(CANVAS_WIDGET).locator(DRAWING_SURFACE).last
+    expect(canvas).to_be_visible(timeout=timeout_ms)
+    return canvas
+
+
+def stroke(page, points: list[tuple[float, float]], timeout_ms: int = 60_000) -> None:
+    """One pen stroke through `points` (fractions of the canvas), with stepped moves; ends on mouse up."""
+    box = drawing_canvas(page, timeout_ms).bounding_box()
+    page.mouse.move(box["x"] + points[0][0] * box["width"], box["y"] + points[0][1] * box["height"])
+    page.mouse.down()
+    for fx, fy in points[1:]:
+        page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=4)
+    page.mouse.up()
+
+
+def timed_prediction(page, points: list[tuple[float, float]], timeout_ms: int = 60_000) -> float:
+    """Draw a stroke on a cleared canvas; seconds from mouse up to the answer and its chart on screen."""
+    stroke(page, points, timeout_ms)
+    started = time.perf_counter()
+    page.wait_for_function(PREDICTION_SHOWN_JS, polling="raf", timeout=timeout_ms)
+    return time.perf_counter() - started
+
+
+def clear(page, timeout_ms: int = 60_000) -> None:
+    """Press Clear and wait until the panel shows the hint again and the script run is over."""
+    page.locator(".st-key-draw_clear").get_by_role("button").click(timeout=timeout_ms)
+    page.wait_for_function(PREDICTION_CLEARED_JS, polling="raf", timeout=timeout_ms)
+    wait_for_script(page, timeout_ms)
+
+
+def exception_count(page) -> int:
+    return page.locator(EXCEPTION).count()
+
+
+def streamlit_process(port: int) -> psutil.Process:
+    """The `streamlit run` process this process started on `port` (dashboard.server.serve's child)."""
+    for child in psutil.Process().children(recursive=True):
+        try:
+            command = child.cmdline()
+        except psutil.Error:
+            continue
+        if "streamlit" in " ".join(command) and str(port) in command:
+            return child
+    raise LookupError(f"no streamlit process of ours listens on port {port}")
+
+
+def tree_rss_mb(process: psutil.Process) -> float:
+    """Resident memory of a process and its children, in MiB."""
+    total = 0
+    for member in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += member.memory_info().rss
+    return round(total / 2**20, 1)
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+def store_with_active(store_root: str, run_id: str, folder: str) -> str:
+    """The store to serve: `store_root` itself when `run_id` is empty, else a copy in `folder` of
+    just that run, made active (the caller's store and its active pointer are left alone)."""
+    if not run_id:
+        return store_root
+    source = ModelStore(store_root).get(run_id)
+    copy = ModelStore(Path(folder) / "store")
+    shutil.copytree(source.path, copy.root / RUNS_DIR / run_id)
+    copy.set_active(run_id)
+    return str(copy.root)
+
+
+def start_watchdog(seconds: float) -> None:
+    """Past `seconds`, end this process and every process it started (servers, browsers)."""
+
+    def expire() -> None:
+        print(f"watchdog: still running after {seconds:.0f} s; giving up", file=sys.stderr, flush=True)
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        os._exit(3)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()

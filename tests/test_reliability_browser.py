@@ -1,0 +1,200 @@
+"""Issue 6 in a real browser: two sessions training at once, Stop then keep or discard, a tab closed mid-run.
+
+Each test serves the dashboard (`streamlit run`) against a private copy of the trained store and
+checks the store from outside afterwards with `ModelStore.scan()`: every run whole, none damaged,
+the active pointer valid JSON. Waits in the browser are `expect()` with timeouts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.request
+
+import pytest
+
+from scripts import dashboard_browser as browser_kit
+from training.store import ACTIVE_FILE, ModelStore
+
+pytestmark = [pytest.mark.reliability, pytest.mark.browser, pytest.mark.slow]
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+SCRIPT_TIMEOUT_MS = 60_000
+TRAIN_TIMEOUT_MS = 300_000
+TRAIN_LIMIT = 2000
+
+
+@pytest.fixture
+def served_store(store_copy):
+    """(url, store): the dashboard served against a private copy of the trained store."""
+    from dashboard.server import serve
+
+    with serve(store_copy.root, train_limit=TRAIN_LIMIT) as url:
+        yield url, store_copy
+
+
+@pytest.fixture
+def new_page(browser):
+    """Opens pages, each in its own browser context (its own Streamlit session); closes them after."""
+    contexts = []
+
+    def open_new(url: str):
+        context = browser.new_context(viewport=browser_kit.VIEWPORT)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(url)
+        browser_kit.wait_for_script(page, SCRIPT_TIMEOUT_MS)
+        return page
+
+    yield open_new
+    for context in contexts:
+        context.close()
+
+
+def set_epochs(page, epochs: int) -> None:
+    field = page.get_by_label("Epochs")
+    field.fill(str(epochs))
+    field.press("Enter")
+    browser_kit.wait_for_script(page, SCRIPT_TIMEOUT_MS)
+    expect(field).to_have_value(str(epochs))
+
+
+def click_train(page) -> None:
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+
+
+def wait_until_training(page) -> None:
+    """Until the progress bar counts epochs and batches (TensorFlow loaded, training under way)."""
+    counting = page.get_by_test_id("stProgress").get_by_text(re.compile(r"Epoch \d+/"))
+    expect(counting).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+
+
+def expect_training_to_finish(page) -> None:
+    """Until the run is saved; fails at once, with the page's reason, if it failed instead."""
+    finished, failed = page.get_by_text("Finished: test accuracy"), page.get_by_text("Training failed")
+    expect(finished.or_(failed).first).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+    browser_kit.wait_for_script(page, SCRIPT_TIMEOUT_MS)
+    assert failed.count() == 0, failed.first.inner_text()
+    expect(finished).to_be_visible()
+
+
+def expect_no_exception(page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def new_runs(store: ModelStore, before: set[str]) -> list:
+    """Runs saved since `before`; fails if the store lists any damaged run."""
+    runs, problems = store.scan()
+    assert problems == []
+    return [run for run in runs if run.run_id not in before]
+
+
+def active_pointer(store: ModelStore) -> str:
+    """The run id in active.json, which must be valid JSON naming a whole run."""
+    run_id = json.loads((store.root / ACTIVE_FILE).read_text())["run_id"]
+    store.get(run_id)
+    return run_id
+
+
+def test_two_sessions_training_at_once_both_save_whole_runs(served_store, new_page):
+    url, store = served_store
+    before = {run.run_id for run in store.runs()}
+    pages = [new_page(url), new_page(url)]
+    for page in pages:
+        set_epochs(page, 1)
+    # Both Train clicks land before either run ends (TensorFlow alone takes seconds to load).
+    for page in pages:
+        page.get_by_role("button", name="Train", exact=True).click()
+    for page in pages:
+        expect_training_to_finish(page)
+        expect_no_exception(page)
+
+    saved = new_runs(store, before)
+    assert len(saved) == 2
+    assert {len(run.history) for run in saved} == {1}
+    assert not any(run.record["cancelled"] for run in saved)
+    for run in saved:
+        store.load_model(run.run_id)
+    assert active_pointer(store) in {run.run_id for run in saved}
+    # Each page names its own run as the one it saved.
+    saved_ids = sorted(run.run_id for run in saved)
+    texts = [page.get_by_text("Finished: test accuracy").inner_text() for page in pages]
+    assert sorted(next(run_id for run_id in saved_ids if run_id in text) for text in texts) == saved_ids
+
+
+def test_stop_then_discard_saves_nothing_and_stop_then_keep_saves_a_cancelled_run(served_store, new_page):
+    url, store = served_store
+    before = {run.run_id for run in store.runs()}
+    page = new_page(url)
+    set_epochs(page, 50)
+
+    click_train(page)
+    wait_until_training(page)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Keep it?")).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+    page.get_by_role("button", name="Discard it").click()
+    expect(page.get_by_text("Discarded the partial model.")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect_no_exception(page)
+    assert new_runs(store, before) == []
+
+    click_train(page)
+    wait_until_training(page)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Keep it?")).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+    page.get_by_role("button", name="Keep the partial model").click()
+    expect(page.get_by_text("Finished: test accuracy")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    browser_kit.wait_for_script(page, SCRIPT_TIMEOUT_MS)
+    expect_no_exception(page)
+
+    kept = new_runs(store, before)
+    assert len(kept) == 1
+    assert kept[0].record["cancelled"] is True
+    assert kept[0].record["epochs_completed"] < 50
+    assert active_pointer(store) == kept[0].run_id
+    store.load_model(kept[0].run_id)
+
+
+def test_a_tab_closed_mid_training_leaves_the_server_and_the_store_whole(served_store, browser, new_page):
+    url, store = served_store
+    before = {run.run_id for run in store.runs()}
+    context = browser.new_context(viewport=browser_kit.VIEWPORT)
+    page = context.new_page()
+    page.goto(url)
+    browser_kit.wait_for_script(page, SCRIPT_TIMEOUT_MS)
+    set_epochs(page, 3)
+    click_train(page)
+    wait_until_training(page)
+    context.close()
+
+    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as response:
+        assert response.read().decode().strip() == "ok"
+
+    # A new session draws and gets an answer while the abandoned training may still run.
+    drawer = new_page(f"{url}/draw")
+    browser_kit.stroke(drawer, browser_kit.one_points(), SCRIPT_TIMEOUT_MS)
+    prediction = drawer.locator(browser_kit.PREDICTION)
+    expect(prediction.get_by_text("Predicted digit:")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect(prediction.get_by_test_id("stVegaLiteChart")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect_no_exception(drawer)
+
+    # The abandoned run ends by itself: eventually one whole new run, or none; never a damaged one.
+    deadline = time.monotonic() + TRAIN_TIMEOUT_MS / 1000
+    saved = new_runs(store, before)
+    while not saved and time.monotonic() < deadline:
+        time.sleep(0.5)  # polling the store on disk, not the page
+        saved = new_runs(store, before)
+    assert len(saved) <= 1
+    if saved:
+        assert len(saved[0].history) == 3
+        store.load_model(saved[0].run_id)
+    active_pointer(store)
+
+    # The server still answers a new session after the training is over.
+    browser_kit.wait_for_script(drawer, SCRIPT_TIMEOUT_MS)
+    browser_kit.clear(drawer, SCRIPT_TIMEOUT_MS)
+    browser_kit.stroke(drawer, browser_kit.zero_points(), SCRIPT_TIMEOUT_MS)
+    expect(prediction.get_by_text("Predicted digit:")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect_no_exception(drawer)
