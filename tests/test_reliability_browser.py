@@ -7,6 +7,7 @@ the active pointer valid JSON. Waits in the browser are `expect()` with timeouts
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -19,7 +20,8 @@ from training.store import ACTIVE_FILE, ModelStore
 
 pytestmark = [pytest.mark.reliability, pytest.mark.browser, pytest.mark.slow]
 
-expect = pytest.importorskip("playwright.sync_api").expect
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
 
 SCRIPT_TIMEOUT_MS = 60_000
 TRAIN_TIMEOUT_MS = 300_000
@@ -70,6 +72,20 @@ def wait_until_training(page) -> None:
     """Until the progress bar counts epochs and batches (TensorFlow loaded, training under way)."""
     counting = page.get_by_test_id("stProgress").get_by_text(re.compile(r"Epoch \d+/"))
     expect(counting).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+
+
+def press_stop(page) -> None:
+    """Click Stop until it takes. The button lives in a fragment redrawn every second and a click
+    that lands on a redraw is lost; once taken, the button turns disabled (or the run has ended)."""
+    stop = page.get_by_role("button", name="Stop")
+    taken = page.get_by_role("button", name="Stop", disabled=True).or_(page.get_by_text("Keep it?"))
+    for _attempt in range(5):
+        with contextlib.suppress(sync_api.Error):
+            stop.click(timeout=5_000)
+        with contextlib.suppress(AssertionError):
+            expect(taken.first).to_be_visible(timeout=3_000)
+            return
+    raise AssertionError("five clicks on Stop, and the training was never asked to stop")
 
 
 def expect_training_to_finish(page) -> None:
@@ -133,7 +149,7 @@ def test_stop_then_discard_saves_nothing_and_stop_then_keep_saves_a_cancelled_ru
 
     click_train(page)
     wait_until_training(page)
-    page.get_by_role("button", name="Stop").click()
+    press_stop(page)
     expect(page.get_by_text("Keep it?")).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
     page.get_by_role("button", name="Discard it").click()
     expect(page.get_by_text("Discarded the partial model.")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
@@ -142,7 +158,7 @@ def test_stop_then_discard_saves_nothing_and_stop_then_keep_saves_a_cancelled_ru
 
     click_train(page)
     wait_until_training(page)
-    page.get_by_role("button", name="Stop").click()
+    press_stop(page)
     expect(page.get_by_text("Keep it?")).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
     page.get_by_role("button", name="Keep the partial model").click()
     expect(page.get_by_text("Finished: test accuracy")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
