@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
+
 QUANTIZATIONS: tuple[str | None, ...] = (None, "float16", "uint8")
 PAGE_LOADS = 5  # fresh browser contexts per export; the median is reported
 WARMUP = 20  # predictions before timing
@@ -35,15 +37,6 @@ GOAL_ZIP_MB = 2.5
 PAGE_TIMEOUT_MS = 60_000  # any single page operation
 WATCHDOG_S = 20 * 60  # the whole benchmark; past it the process exits (the browser goes with it)
 
-CHROMIUM = "/usr/bin/chromium"  # the same browser and flags as tests/conftest.py
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # Runs before the page's own scripts: records when `mnistStudio.ready` settles (performance.now()
 # counts from navigation start) and offers a timeout for the promises this script awaits.

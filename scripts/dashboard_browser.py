@@ -18,17 +18,9 @@ from pathlib import Path
 
 import psutil
 
+from scripts.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 - re-exported
 from training.store import RUNS_DIR, ModelStore
 
-CHROMIUM = "/usr/bin/chromium"  # the same browser and flags as tests/conftest.py
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1280, "height": 900}
 
 PREDICTION = ".st-key-draw_prediction_canvas"

@@ -13,10 +13,9 @@ import tempfile
 from pathlib import Path
 
 from dashboard.server import ROOT, serve
+from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
 from training.store import ModelStore
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 TIMEOUT_MS = 90_000
 
 

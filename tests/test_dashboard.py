@@ -3,33 +3,10 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
-
-
-def app(monkeypatch, store_root, *, train_limit: int | None = None):
-    """An AppTest of the dashboard against the model store at `store_root`."""
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv("MNIST_STUDIO_MODELS", str(store_root))
-    if train_limit:
-        monkeypatch.setenv("MNIST_STUDIO_TRAIN_LIMIT", str(train_limit))
-    else:
-        monkeypatch.delenv("MNIST_STUDIO_TRAIN_LIMIT", raising=False)
-    return AppTest.from_file(APP, default_timeout=60)
-
-
-def texts(at) -> str:
-    """Every piece of text a user would read on the page, joined."""
-    parts = []
-    for kind in ("title", "subheader", "markdown", "caption", "info", "success", "warning", "error"):
-        parts += [str(element.value) for element in getattr(at, kind)]
-    return "\n".join(parts)
-
+from apptest_support import app, texts
 
 # --- Charts and formatting, without Streamlit -------------------------------------------------
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from apptest_support import app, texts
 from PIL import Image, ImageDraw
 
 from training.preprocess import EmptyDrawingError, load_image, to_mnist
@@ -30,7 +31,6 @@ from training.store import ModelStore
 pytestmark = pytest.mark.reliability
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "dashboard" / "app.py")
 
 
 def cli(module: str, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:  # noqa: E501
@@ -48,22 +48,6 @@ def one_line(stream: str) -> str:
     return lines[0]
 
 
-def app(monkeypatch, store_root, *, train_limit: int | None = None):
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv("MNIST_STUDIO_MODELS", str(store_root))
-    if train_limit:
-        monkeypatch.setenv("MNIST_STUDIO_TRAIN_LIMIT", str(train_limit))
-    else:
-        monkeypatch.delenv("MNIST_STUDIO_TRAIN_LIMIT", raising=False)
-    return AppTest.from_file(APP, default_timeout=60)
-
-
-def texts(at) -> str:
-    parts = []
-    for kind in ("title", "subheader", "markdown", "caption", "info", "success", "warning", "error"):
-        parts += [str(element.value) for element in getattr(at, kind)]
-    return "\n".join(parts)
 
 
 # --- 1. A training killed mid-epoch leaves the store as it was -------------------------------------

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-from training.cli import OneLineErrorParser
+from training.cli import OneLineErrorParser, native_stderr_silenced
 
 EXIT_ERROR = 1
 
@@ -53,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     from web_export import ExportError, export_run
 
     try:
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             out = export_run(ModelStore(args.models), args.model, args.out, quantize=args.quantize)
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -68,24 +66,6 @@ def main(argv: list[str] | None = None) -> int:
     how = "unzip it and open index.html" if out.is_file() else "open index.html in a browser"
     print(f"Wrote {out} ({size / 1e6:.2f} MB): {how}.")
     return 0
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """TensorFlow's C++ core logs CUDA probes and sessions straight to fd 2, whatever the log level.
-
-    Failures still reach the user: they arrive as Python exceptions, printed after this ends.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _size(path: Path) -> int:
