@@ -53,10 +53,6 @@ def training_live_ui() -> None:
         fraction = 1.0
     st.progress(min(max(fraction, 0.0), 1.0), text=progress_text(snapshot))
     st.caption(f"{charts.format_duration(snapshot.elapsed_s)} elapsed")
-    if st.button("Stop", key="train_stop", icon=":material/stop:",
-                 disabled=session.cancel_token.cancelled):
-        session.stop()
-        st.rerun(scope="fragment")
     if snapshot.history:
         left, right = st.columns(2)
         left.altair_chart(charts.curve_chart(snapshot.history, "accuracy", config.epochs))
@@ -103,6 +99,10 @@ session = training_session()
 training = session is not None and session.snapshot().active
 
 if training:
+    # Outside the fragment: a button redrawn every second can swallow the click that lands
+    # during a redraw. The callback runs before the rerun, so one click always stops.
+    st.button("Stop", key="train_stop", icon=":material/stop:", on_click=session.stop,
+              disabled=session.cancel_token.cancelled)
     training_live_ui()
 elif session is not None:
     outcome_ui(session)
