@@ -88,7 +88,7 @@ def main() -> int:
             runs[name]["command"] = command_line("scripts.bench_training", json.dumps(config), "STORE")
         results["training"] = runs
         print("bench: progress overhead …", file=sys.stderr, flush=True)
-        results["overhead"] = attempt(lambda: run_json("scripts.bench_overhead", "1" if QUICK else "3"))
+        results["overhead"] = attempt(lambda: run_json("scripts.bench_overhead", "1" if QUICK else "5"))
         trained = [runs[n]["run_id"] for n in ("cnn-default", "cnn-no-augment") if "run_id" in runs[n]]
         if trained:
             print("bench: prediction …", file=sys.stderr, flush=True)

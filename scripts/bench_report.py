@@ -107,7 +107,7 @@ def render_overhead(section: dict) -> list[str]:
     out = [
         "## Progress reporting overhead",
         "",
-        "`python -m scripts.bench_overhead 3`: one epoch "
+        "`python -m scripts.bench_overhead 5`: one epoch "
         "of the CNN on 20,000 images, bare `model.fit` against `fit` with the dashboard's "
         "listener, alternated in one process, medians.",
         "",
