@@ -26,7 +26,7 @@ QUICK = os.environ.get("BENCH_QUICK") == "1"
 # and without augmentation. Quick mode trains on a subset for one epoch.
 TRAINING_RUNS = {
     "mlp-seed": {"architecture": "mlp"},
-    "cnn-fast": {"architecture": "cnn", "epochs": 4, "augment": True, "learning_rate": 3e-3},
+    "cnn-fast": {"architecture": "cnn", "epochs": 3, "augment": True, "learning_rate": 3e-3},
     "cnn-default": {"architecture": "cnn"},
     "cnn-no-augment": {"architecture": "cnn", "augment": False},
 }
