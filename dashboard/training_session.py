@@ -160,18 +160,7 @@ class TrainingSession(TrainingListener):
 
             self.on_status("Loading MNIST…")
             data = shared_mnist(on_status=self.on_status)
-            try:
-                result = train(self.config, data, listener=self, cancel=self.cancel_token)
-            except ValueError as error:
-                # Streamlit calls keras.backend.clear_session() after every script and fragment
-                # run; in Keras 3 that resets the layer-name counters of every thread, so a model
-                # being built while the progress fragment reruns can get two layers named alike
-                # ('The name "conv2d" is used 2 times in the model'). app.py turns that cleaning
-                # off; this retry only guards against a Streamlit version where that fails.
-                if "times in the model" not in str(error):
-                    raise
-                logging.getLogger(__name__).warning("retrying after a Keras naming clash: %s", error)
-                result = train(self.config, data, listener=self, cancel=self.cancel_token)
+            result = train(self.config, data, listener=self, cancel=self.cancel_token)
             with self._lock:
                 self._test_accuracy = result.test_accuracy
             if result.cancelled:

@@ -73,6 +73,14 @@ def wait_until_training(page) -> None:
     expect(counting).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
 
 
+def train_then_stop(page) -> None:
+    """Start training, stop it once it runs, and wait for the keep-or-discard question."""
+    click_train(page)
+    wait_until_training(page)
+    press_stop(page)
+    expect(page.get_by_text("Keep it?")).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+
+
 def press_stop(page) -> None:
     """One click on Stop takes: the button turns disabled (or the run has already ended)."""
     page.get_by_role("button", name="Stop").click()
@@ -139,19 +147,13 @@ def test_stop_then_discard_saves_nothing_and_stop_then_keep_saves_a_cancelled_ru
     page = new_page(url)
     set_epochs(page, 50)
 
-    click_train(page)
-    wait_until_training(page)
-    press_stop(page)
-    expect(page.get_by_text("Keep it?")).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+    train_then_stop(page)
     page.get_by_role("button", name="Discard it").click()
     expect(page.get_by_text("Discarded the partial model.")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
     expect_no_exception(page)
     assert new_runs(store, before) == []
 
-    click_train(page)
-    wait_until_training(page)
-    press_stop(page)
-    expect(page.get_by_text("Keep it?")).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+    train_then_stop(page)
     page.get_by_role("button", name="Keep the partial model").click()
     expect(page.get_by_text("Finished: test accuracy")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
     browser_kit.wait_for_script(page, SCRIPT_TIMEOUT_MS)

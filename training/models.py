@@ -18,8 +18,8 @@ def build_mlp() -> keras.Model:
     return keras.Sequential(
         [
             keras.Input(shape=(28, 28), name="image"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dense(128, activation="relu", name="hidden"),
             keras.layers.Dense(10, name="logits"),
         ],
         name="mlp",
@@ -27,23 +27,24 @@ def build_mlp() -> keras.Model:
 
 
 def build_cnn() -> keras.Model:
-    """A small convnet sized for 2 CPU cores: two conv blocks with batch norm, then logits."""
+    """A small convnet sized for 2 CPU cores: three conv blocks with batch norm, then logits.
 
-    def conv_block(x, filters: int):
-        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+    Every layer is named here: Keras's automatic names come from process-wide counters, which
+    another thread (a Streamlit script run calling `clear_session`) can reset mid-build.
+    """
+
+    def conv_block(x, filters: int, block: int):
+        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{block}")(x)
         # Momentum 0.9 (not 0.99): short runs must end with usable moving statistics too.
-        x = keras.layers.BatchNormalization(momentum=0.9)(x)
-        return keras.layers.Activation("relu")(x)
+        x = keras.layers.BatchNormalization(momentum=0.9, name=f"norm{block}")(x)
+        x = keras.layers.Activation("relu", name=f"relu{block}")(x)
+        return keras.layers.MaxPooling2D(name=f"pool{block}")(x)
 
     inputs = keras.Input(shape=(28, 28), name="image")
-    x = keras.layers.Reshape((28, 28, 1))(inputs)
-    x = conv_block(x, 32)
-    x = keras.layers.MaxPooling2D()(x)
-    x = conv_block(x, 64)
-    x = keras.layers.MaxPooling2D()(x)
-    x = conv_block(x, 128)
-    x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.Flatten()(x)
-    x = keras.layers.Dropout(0.25)(x)
+    x = keras.layers.Reshape((28, 28, 1), name="channels")(inputs)
+    for block, filters in enumerate((32, 64, 128), start=1):
+        x = conv_block(x, filters, block)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dropout(0.25, name="dropout")(x)
     outputs = keras.layers.Dense(10, name="logits")(x)
     return keras.Model(inputs, outputs, name="cnn")

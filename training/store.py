@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -114,19 +115,17 @@ class ModelStore:
 
     def active_id(self) -> str | None:
         """The run the user chose, or the newest complete run when that choice is gone."""
-        chosen = self.chosen_id()
-        try:
-            if chosen is not None:
-                self.get(chosen)
-                return chosen
-        except StoreError:
-            pass
-        runs = self.runs()
-        return runs[0].run_id if runs else None
+        run = self.active()
+        return run.run_id if run else None
 
     def active(self) -> Run | None:
-        run_id = self.active_id()
-        return self.get(run_id) if run_id else None
+        """The run the user chose, or the newest complete run when that choice is gone."""
+        chosen = self.chosen_id()
+        if chosen is not None:
+            with contextlib.suppress(StoreError):
+                return self.get(chosen)
+        runs = self.runs()
+        return runs[0] if runs else None
 
     def load_model(self, run_id: str) -> keras.Model:
         """Load a run's model with Keras's safe mode on (no arbitrary code from the file)."""
@@ -226,7 +225,7 @@ class ModelStore:
             raise StoreError(f"{record_path} lacks required fields; run skipped")
         if not model_path.is_file():
             raise StoreError(f"{model_path} is missing; run skipped")
-        if record.get("model_sha256") and _file_sha256(model_path) != record["model_sha256"]:
+        if record.get("model_sha256") and _verified_sha256(model_path) != record["model_sha256"]:
             raise StoreError(f"{model_path} is damaged (checksum mismatch); run skipped")
         if not zipfile.is_zipfile(model_path):
             raise StoreError(f"{model_path} is not a Keras model file; run skipped")
@@ -267,6 +266,19 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# Checksums by (path, size, mtime): pages list the store on every rerun, and a model file that
+# has not changed need not be read and hashed again.
+_checksums: dict[tuple[str, int, int], str] = {}
+
+
+def _verified_sha256(path: Path) -> str:
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _checksums:
+        _checksums[key] = _file_sha256(path)
+    return _checksums[key]
 
 
 def _file_sha256(path: Path) -> str:
