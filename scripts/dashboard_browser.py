@@ -24,7 +24,7 @@ from training.store import RUNS_DIR, ModelStore
 VIEWPORT = {"width": 1280, "height": 900}
 
 PREDICTION = ".st-key-draw_prediction_canvas"
-CANVAS_WIDGET = "[class*='st-key-draw_canvas_']"
+CANVAS_WIDGET = ".st-key-draw_canvas"
 # Fabric.js adds its event layer (the last canvas) once the drawing surface is set up.
 DRAWING_SURFACE = 'canvas[data-fabric="top"]'
 # True once the prediction panel shows an answer and its chart has been drawn by Vega.
@@ -40,6 +40,16 @@ PREDICTION_CLEARED_JS = """() => {
   const panel = document.querySelector('.st-key-draw_prediction_canvas');
   return !!panel && panel.textContent.includes('Draw a digit')
     && !panel.querySelector('[data-testid="stVegaLiteChart"]');
+}"""
+# The canvas Fabric.js paints the finished strokes on (the drawing surface sits above it).
+PAINTED_CANVAS = 'canvas[data-fabric="main"]'
+# True when the painted canvas holds no ink: what a user sees once Clear has emptied it. Clear
+# goes through the server, so the canvas empties a moment after the button is pressed; a stroke
+# drawn before that is wiped with the rest.
+CANVAS_EMPTY_JS = """(painted) => {
+  const pixels = painted.getContext('2d').getImageData(0, 0, painted.width, painted.height).data;
+  for (let i = 0; i < pixels.length; i += 4) if (pixels[i] > 128) return false;
+  return true;
 }"""
 EXCEPTION = '[data-testid="stException"]'
 
@@ -66,7 +76,7 @@ def wait_for_script(page, timeout_ms: int = 60_000) -> None:
 
 
 def drawing_canvas(page, timeout_ms: int = 60_000):
-    """The drawing surface: the last <canvas> inside the canvas widget (its key has a version)."""
+    """The drawing surface: the last <canvas> inside the canvas widget."""
     from playwright.sync_api import expect
 
     canvas = page.locator(CANVAS_WIDGET).locator(DRAWING_SURFACE).last
@@ -92,10 +102,21 @@ def timed_prediction(page, points: list[tuple[float, float]], timeout_ms: int = 
     return time.perf_counter() - started
 
 
+def painted_canvas(page):
+    return page.locator(CANVAS_WIDGET).locator(PAINTED_CANVAS).last
+
+
 def clear(page, timeout_ms: int = 60_000) -> None:
-    """Press Clear and wait until the panel shows the hint again and the script run is over."""
+    """Press Clear; wait for the hint, an empty canvas and the end of the script run."""
     page.locator(".st-key-draw_clear").get_by_role("button").click(timeout=timeout_ms)
+    wait_for_cleared(page, timeout_ms)
+
+
+def wait_for_cleared(page, timeout_ms: int = 60_000) -> None:
+    """Until the panel shows the hint, the canvas is empty and the script run is over."""
     page.wait_for_function(PREDICTION_CLEARED_JS, polling="raf", timeout=timeout_ms)
+    page.wait_for_function(CANVAS_EMPTY_JS, arg=painted_canvas(page).element_handle(), polling="raf",
+                           timeout=timeout_ms)
     wait_for_script(page, timeout_ms)
 
 

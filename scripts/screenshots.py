@@ -65,7 +65,7 @@ def take_screenshots(url: str, out: Path) -> list[Path]:
         save("train")
 
         open_page("draw")
-        canvas = page.locator("[class*='st-key-draw_canvas_'] canvas").last
+        canvas = page.locator(".st-key-draw_canvas canvas").last
         expect(canvas).to_be_visible(timeout=TIMEOUT_MS)
         box = canvas.bounding_box()
         points = [(0.28, 0.22), (0.72, 0.22), (0.62, 0.45), (0.48, 0.82)]

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from scripts import dashboard_browser as browser_kit
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -49,36 +51,12 @@ def open_page(page, url: str) -> None:
     wait_for_script(page)
 
 
-def drawing_canvas(page):
-    """The drawing surface: the last <canvas> inside the canvas widget (its key has a version)."""
-    widget = page.locator("[class*='st-key-draw_canvas_']")
-    expect(widget.locator("canvas").last).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
-    return widget.locator("canvas").last
-
-
-def stroke(page, points: list[tuple[float, float]]) -> None:
-    """One pen stroke through `points`, given as fractions of the canvas, with stepped moves."""
-    box = drawing_canvas(page).bounding_box()
-
-    def at(fx: float, fy: float) -> tuple[float, float]:
-        return box["x"] + fx * box["width"], box["y"] + fy * box["height"]
-
-    page.mouse.move(*at(*points[0]))
-    page.mouse.down()
-    for point in points[1:]:
-        page.mouse.move(*at(*point), steps=4)
-    page.mouse.up()
-
-
 def draw_one(page) -> None:
-    stroke(page, [(0.5, 0.15 + 0.07 * i) for i in range(11)])
+    browser_kit.stroke(page, browser_kit.one_points(), SCRIPT_TIMEOUT_MS)
 
 
 def draw_zero(page) -> None:
-    import math
-
-    stroke(page, [(0.5 + 0.22 * math.sin(2 * math.pi * i / 24), 0.5 - 0.32 * math.cos(2 * math.pi * i / 24))
-                  for i in range(26)])
+    browser_kit.stroke(page, browser_kit.zero_points(), SCRIPT_TIMEOUT_MS)
 
 
 def expect_no_exception(page) -> None:
@@ -112,6 +90,29 @@ def test_draw_a_digit_see_the_prediction_then_clear(page, app_url):
 
     page.get_by_role("button", name="Clear").click()
     expect(prediction.get_by_text("Draw a digit")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect_no_exception(page)
+
+
+def test_clear_empties_the_same_canvas_in_place_and_the_next_stroke_is_answered(page, app_url):
+    # Clear used to mount a new canvas, which showed up below the old one for a moment before
+    # moving up: a stroke started then missed the canvas (the lost strokes under load).
+    open_page(page, f"{app_url}/draw")
+    prediction = page.locator(".st-key-draw_prediction_canvas")
+    surface = browser_kit.drawing_canvas(page, SCRIPT_TIMEOUT_MS)
+    before = surface.element_handle()
+    box = surface.bounding_box()
+    draw_one(page)
+    expect(prediction.get_by_text("Predicted digit: 1")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+
+    page.get_by_role("button", name="Clear").click()
+    expect(prediction.get_by_text("Draw a digit")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    assert before.evaluate("(element) => element.isConnected"), "Clear replaced the canvas"
+    assert surface.bounding_box() == box, "the canvas moved"
+    page.wait_for_function(browser_kit.CANVAS_EMPTY_JS, arg=browser_kit.painted_canvas(page).element_handle(),
+                           timeout=SCRIPT_TIMEOUT_MS)
+
+    draw_zero(page)  # as soon as the canvas is empty, not waiting for the runs Clear started
+    expect(prediction.get_by_text("Predicted digit:")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
     expect_no_exception(page)
 
 

@@ -208,3 +208,31 @@ def test_a_tab_closed_mid_training_leaves_the_server_and_the_store_whole(served_
     browser_kit.stroke(drawer, browser_kit.zero_points(), SCRIPT_TIMEOUT_MS)
     expect(prediction.get_by_text("Predicted digit:")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
     expect_no_exception(drawer)
+
+
+SESSIONS_DRAWING = 6
+
+
+def test_sessions_drawing_at_once_each_get_their_own_answer_and_clear_only_their_own(served_store, new_page):
+    url, _ = served_store
+    pages = [new_page(f"{url}/draw") for _ in range(SESSIONS_DRAWING)]
+    for _ in range(2):
+        # Every session draws before any answer is awaited, so their script runs overlap.
+        for page in pages:
+            browser_kit.stroke(page, browser_kit.one_points(), SCRIPT_TIMEOUT_MS)
+        for page in pages:
+            answer = page.locator(browser_kit.PREDICTION)
+            expect(answer.get_by_text("Predicted digit: 1")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+            expect(answer.get_by_test_id("stVegaLiteChart")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+            browser_kit.wait_for_script(page, SCRIPT_TIMEOUT_MS)
+        # Half of them clear: only their canvases empty; the others keep their answers.
+        clearing, keeping = pages[::2], pages[1::2]
+        for page in clearing:
+            page.locator(".st-key-draw_clear").get_by_role("button").click()
+        for page in clearing:
+            browser_kit.wait_for_cleared(page, SCRIPT_TIMEOUT_MS)
+        for page in keeping:
+            expect(page.locator(browser_kit.PREDICTION).get_by_text("Predicted digit: 1")).to_be_visible()
+            browser_kit.clear(page, SCRIPT_TIMEOUT_MS)
+    for page in pages:
+        expect_no_exception(page)

@@ -51,15 +51,26 @@ def chosen_run_problem(store) -> str | None:
 
 
 def canvas_image() -> np.ndarray | None:
-    """The canvas with its toolbar, stroke width and Clear; returns the drawing's RGBA pixels."""
-    if "draw_canvas_version" not in st.session_state:
-        st.session_state.draw_canvas_version = 0
+    """The canvas with its toolbar, stroke width and Clear; returns the drawing's RGBA pixels.
+
+    Clear keeps the same canvas and gives it a new (empty) initial drawing: the canvas empties
+    itself in place and sends the empty drawing back. (A new widget key would mount a second
+    canvas below the first for a moment; a stroke started then missed the canvas.) Until the
+    canvas sends again, the runs still hold the drawing that was cleared, so it is not shown.
+    """
+    if "draw_clears" not in st.session_state:
+        st.session_state.draw_clears = 0
+        st.session_state.draw_clearing = False
 
     def clear() -> None:
-        # A new key gives a fresh, empty canvas (undo and redo are in the canvas's own toolbar).
-        st.session_state.draw_canvas_version += 1
+        st.session_state.draw_clears += 1
+        st.session_state.draw_clearing = True
+
+    def drawing_sent() -> None:
+        st.session_state.draw_clearing = False
 
     stroke_width = st.slider("Stroke width", min_value=6, max_value=40, value=20, key="draw_stroke_width")
+    clears = st.session_state.draw_clears
     result = st_canvas(
         stroke_width=stroke_width,
         stroke_color="#FFFFFF",
@@ -67,12 +78,15 @@ def canvas_image() -> np.ndarray | None:
         height=CANVAS_SIZE,
         width=CANVAS_SIZE,
         drawing_mode="freedraw",
+        # A changed initial drawing empties the canvas (the count is set on Fabric's canvas, unused).
+        initial_drawing={"objects": [], "mnistStudioClears": clears} if clears else None,
         update_streamlit=True,
         return_image_data=True,
-        key=f"draw_canvas_{st.session_state.draw_canvas_version}",
+        key="draw_canvas",
+        on_change=drawing_sent,
     )
     st.button("Clear", key="draw_clear", on_click=clear, icon=":material/ink_eraser:")
-    return result.image_data
+    return None if st.session_state.draw_clearing else result.image_data
 
 
 def prediction_ui(predictor, image, key: str) -> None:
