@@ -145,12 +145,14 @@ async def concurrent_load(browser, url: str, server) -> dict:
     samples: list[float] = []
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_rss(server, samples, stop))
+    cpu_before = browser_kit.cpu_seconds(server)
     started = time.perf_counter()
     deadline = started + LOAD_S
     await asyncio.gather(
         *(session_loop(page, deadline, result) for page, result in zip(pages, results, strict=True))
     )
     elapsed = time.perf_counter() - started
+    server_cpu_s = browser_kit.cpu_seconds(server) - cpu_before
     stop.set()
     await sampler
     rss_after = browser_kit.tree_rss_mb(server)
@@ -170,6 +172,7 @@ async def concurrent_load(browser, url: str, server) -> dict:
         "p50_ms": round(float(np.percentile(round_trips, 50)) * 1000) if round_trips else None,
         "p95_ms": round(float(np.percentile(round_trips, 95)) * 1000) if round_trips else None,
         "max_ms": round(max(round_trips) * 1000) if round_trips else None,
+        "server_cpu_s": round(server_cpu_s, 1),
         "rss_idle_mb": rss_idle,
         "rss_before_mb": rss_before,
         "rss_peak_mb": max(samples, default=rss_after),
@@ -257,6 +260,15 @@ def report(load: dict, memory: dict) -> dict:
         {
             "measure": "round trip mouse up → answer and chart, p50 / p95 / max",
             "value": f"{load['p50_ms']} / {load['p95_ms']} / {load['max_ms']} ms",
+            "goal": "",
+            "command": command,
+        },
+        {
+            "measure": "server CPU time while loaded (all cores; a round is 3 script runs: stroke, Clear, "
+            "the emptied canvas)",
+            "value": f"{load['server_cpu_s']:.1f} s in {load['elapsed_s']:.0f} s "
+            f"({load['server_cpu_s'] / load['elapsed_s']:.0%} of one core; "
+            f"{load['server_cpu_s'] / max(load['predictions'], 1) * 1000:.0f} ms per round)",
             "goal": "",
             "command": command,
         },

@@ -145,6 +145,16 @@ def tree_rss_mb(process: psutil.Process) -> float:
     return round(total / 2**20, 1)
 
 
+def cpu_seconds(process: psutil.Process) -> float:
+    """CPU time (user and system) used so far by a process and its children."""
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = member.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1].split("/")[0])
 
