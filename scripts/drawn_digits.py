@@ -203,7 +203,7 @@ def styles_for(count: int, seed: int = 0) -> list[str]:
 
 def plain_resize(image: Image.Image) -> np.ndarray:
     """The naive way: the canvas's ink shrunk to 28×28 as it is (no cropping, centring, pen fix)."""
-    from training.preprocess import ink_map
+    from training.ink import ink_map
 
     ink = Image.fromarray(ink_map(image), "F")
     return np.asarray(ink.resize((28, 28), Image.BOX), dtype=np.float32)

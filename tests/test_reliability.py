@@ -278,7 +278,7 @@ def test_an_image_over_the_pixel_limit_is_refused_below_pillows_own_limit():
 
 
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
-    monkeypatch.setattr("training.preprocess.MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr("training.ink.MAX_FILE_BYTES", 1000)
     path = tmp_path / "big.png"
     path.write_bytes(encoded(Image.fromarray(seven(dark_on_light=True)), "PNG") + b"\0" * 2000)
     with pytest.raises(ValueError, match=r"too large .* the limit is"):
