@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_support import cli
 from PIL import Image, ImageDraw
 
 from training.preprocess import EmptyDrawingError
@@ -97,9 +96,7 @@ def test_a_trained_model_reads_drawn_digits(trained_store):
 
 
 def run_cli(*args: str, store: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MNIST_STUDIO_MODELS": str(store), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "training", "predict", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return cli("training", "predict", *args, env={"MNIST_STUDIO_MODELS": str(store)})
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cli_support import ROOT, cli
 
 from training.store import ModelStore
 from web_export import ExportError, bundle_zip_bytes, export_run
 from web_export.bundle import NO_MODEL, TFJS_SCRIPTS, WASM_BINARY
 
-ROOT = Path(__file__).resolve().parent.parent
 PAGE_FILES = {
     "index.html",
     "style.css",
@@ -37,15 +37,7 @@ PAGE_FILES = {
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "web_export", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=300,
-    )
+    return cli("web_export", *args)
 
 
 @pytest.fixture(scope="module")
