@@ -110,13 +110,15 @@ def main() -> int:
     return 0
 
 
-# Benchmarks owned by other parts (export bundle and browser, dashboard, load); each module
-# takes STORE RUN_ID and prints one JSON line. Missing modules are reported, not fatal.
+# Benchmarks owned by other parts (export bundle and browser, dashboard, load in browsers and over
+# websockets); each module takes STORE RUN_ID and prints one JSON line. Missing modules are
+# reported, not fatal.
 EXTRA_SECTIONS = [
     "scripts.bench_explore",
     "scripts.bench_export",
     "scripts.bench_dashboard",
     "scripts.bench_load",
+    "scripts.bench_ws_load",
 ]
 
 
