@@ -14,11 +14,8 @@ Every number in the output is measured here. Loops are bounded; a watchdog ends 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -121,13 +118,6 @@ async def session_loop(page, deadline: float, results: dict) -> None:
         index += 1
 
 
-async def sample_rss(server, samples: list[float], stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        samples.append(browser_kit.tree_rss_mb(server))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=1.0)
-
-
 async def concurrent_load(browser, url: str, server) -> dict:
     rss_idle = browser_kit.tree_rss_mb(server)
     log(f"opening {SESSIONS} sessions …")
@@ -144,7 +134,7 @@ async def concurrent_load(browser, url: str, server) -> dict:
     results = [{"round_trips": [], "errors": [], "exceptions": 0} for _ in pages]
     samples: list[float] = []
     stop = asyncio.Event()
-    sampler = asyncio.create_task(sample_rss(server, samples, stop))
+    sampler = asyncio.create_task(browser_kit.sample_rss(server, samples, stop))
     cpu_before = browser_kit.cpu_seconds(server)
     started = time.perf_counter()
     deadline = started + LOAD_S
@@ -321,20 +311,13 @@ def report(load: dict, memory: dict) -> dict:
     }
 
 
-def main(argv: list[str]) -> int:
-    from dashboard.server import serve
+async def measured_report(url: str, server) -> dict:
+    load, memory = await measure(url, server)
+    return report(load, memory)
 
-    if len(argv) != 2:
-        print("usage: python -m scripts.bench_load STORE_DIR RUN_ID", file=sys.stderr)
-        return 2
-    browser_kit.start_watchdog(WATCHDOG_S)
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as folder:
-        store = browser_kit.store_with_active(argv[0], argv[1], folder)
-        with serve(store) as url:
-            server = browser_kit.streamlit_process(browser_kit.port_of(url))
-            load, memory = asyncio.run(measure(url, server))
-    print(json.dumps(report(load, memory)))
-    return 0
+
+def main(argv: list[str]) -> int:
+    return browser_kit.serve_and_measure("scripts.bench_load", argv, WATCHDOG_S, measured_report)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -87,13 +85,6 @@ async def session_loop(url: str, page: Page, number: int, deadline: float, drawi
     return page
 
 
-async def sample_rss(server: psutil.Process, samples: list[float], stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        samples.append(browser_kit.tree_rss_mb(server))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=1.0)
-
-
 def percentile_ms(values: list[float], q: float) -> int | None:
     return round(float(np.percentile(values, q)) * 1000) if values else None
 
@@ -127,7 +118,7 @@ async def concurrent_load(url: str, server: psutil.Process, drawings: list[dict]
     tallies = [Tally() for _ in pages]
     samples: list[float] = []
     stop = asyncio.Event()
-    sampler = asyncio.create_task(sample_rss(server, samples, stop))
+    sampler = asyncio.create_task(browser_kit.sample_rss(server, samples, stop))
     cpu_before, own_before = browser_kit.cpu_seconds(server), sum(psutil.Process().cpu_times()[:2])
     started = time.perf_counter()
     loops = [session_loop(url, page, number, started + LOAD_S, drawings, labels, reference, tally)
@@ -244,20 +235,13 @@ def report(load: dict, memory: dict) -> dict:
     }
 
 
-def main(argv: list[str]) -> int:
-    from dashboard.server import serve
+async def measured_report(url: str, server) -> dict:
+    load, memory = await measure(url, server)
+    return report(load, memory)
 
-    if len(argv) != 2:
-        print("usage: python -m scripts.bench_ws_load STORE_DIR RUN_ID", file=sys.stderr)
-        return 2
-    browser_kit.start_watchdog(WATCHDOG_S)
-    with tempfile.TemporaryDirectory(prefix="bench-ws-load-") as folder:
-        store = browser_kit.store_with_active(argv[0], argv[1], folder)
-        with serve(store) as url:
-            server = browser_kit.streamlit_process(browser_kit.port_of(url))
-            load, memory = asyncio.run(measure(url, server))
-    print(json.dumps(report(load, memory)))
-    return 0
+
+def main(argv: list[str]) -> int:
+    return browser_kit.serve_and_measure("scripts.bench_ws_load", argv, WATCHDOG_S, measured_report)
 
 
 if __name__ == "__main__":

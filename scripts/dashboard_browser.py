@@ -145,6 +145,16 @@ def tree_rss_mb(process: psutil.Process) -> float:
     return round(total / 2**20, 1)
 
 
+async def sample_rss(process: psutil.Process, samples: list[float], stop) -> None:
+    """Append `tree_rss_mb(process)` to `samples` every second until the asyncio.Event `stop` is set."""
+    import asyncio
+
+    while not stop.is_set():
+        samples.append(tree_rss_mb(process))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
 def cpu_seconds(process: psutil.Process) -> float:
     """CPU time (user and system) used so far by a process and its children."""
     total = 0.0
@@ -184,3 +194,25 @@ def start_watchdog(seconds: float) -> None:
     timer = threading.Timer(seconds, expire)
     timer.daemon = True
     timer.start()
+
+
+def serve_and_measure(program: str, argv: list[str], watchdog_s: float, measure) -> int:
+    """The `main` of a load benchmark: `python -m PROGRAM STORE_DIR RUN_ID` (an empty RUN_ID means
+    the active run). Serves the dashboard against that store, runs `await measure(url, server)`
+    and prints the report it returns as one JSON line."""
+    import asyncio
+    import json
+    import tempfile
+
+    from dashboard.server import serve
+
+    if len(argv) != 2:
+        print(f"usage: python -m {program} STORE_DIR RUN_ID", file=sys.stderr)
+        return 2
+    start_watchdog(watchdog_s)
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        store = store_with_active(argv[0], argv[1], folder)
+        with serve(store) as url:
+            report = asyncio.run(measure(url, streamlit_process(port_of(url))))
+    print(json.dumps(report))
+    return 0
