@@ -7,11 +7,14 @@ every wait has a timeout; the drawing surface is the last `<canvas>` of the canv
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import math
 import os
 import shutil
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -147,8 +150,6 @@ def tree_rss_mb(process: psutil.Process) -> float:
 
 async def sample_rss(process: psutil.Process, samples: list[float], stop) -> None:
     """Append `tree_rss_mb(process)` to `samples` every second until the asyncio.Event `stop` is set."""
-    import asyncio
-
     while not stop.is_set():
         samples.append(tree_rss_mb(process))
         with contextlib.suppress(TimeoutError):
@@ -200,10 +201,6 @@ def serve_and_measure(program: str, argv: list[str], watchdog_s: float, measure)
     """The `main` of a load benchmark: `python -m PROGRAM STORE_DIR RUN_ID` (an empty RUN_ID means
     the active run). Serves the dashboard against that store, runs `await measure(url, server)`
     and prints the report it returns as one JSON line."""
-    import asyncio
-    import json
-    import tempfile
-
     from dashboard.server import serve
 
     if len(argv) != 2:

@@ -77,6 +77,7 @@ class RoundError(RuntimeError):
 
 
 async def open_page(url: str) -> Page:
+    """A new session on the Draw page, its first run read for the canvas, fragment and Clear ids."""
     session = await streamlit_ws.Session.open(url, "draw")
     try:
         first = await session.rerun([], timeout_s=OPEN_TIMEOUT_S)
@@ -89,6 +90,7 @@ async def open_page(url: str) -> Page:
 
 
 def answer_of(run: streamlit_ws.Run) -> Answer:
+    """The predicted digit, the "What it sees" image, the hint and exceptions that a run shows."""
     found = [int(m.group(1)) for m in map(PREDICTED.search, (e.body for e in run.elements("markdown"))) if m]
     seen = [image.url for imgs in run.elements("imgs") for image in imgs.imgs]
     hint = any(HINT in alert.body for alert in run.elements("alert"))
