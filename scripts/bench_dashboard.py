@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from scripts import dashboard_browser as browser_kit
+from scripts import served_dashboard as served
 
 COLD_STARTS = 3
 STROKES = 30
@@ -91,10 +92,10 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m scripts.bench_dashboard STORE_DIR RUN_ID", file=sys.stderr)
         return 2
-    browser_kit.start_watchdog(WATCHDOG_S)
+    served.start_watchdog(WATCHDOG_S)
     command = "python -m scripts.bench_dashboard STORE RUN_ID"
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as folder, sync_playwright() as playwright:
-        store = browser_kit.store_with_active(argv[0], argv[1], folder)
+        store = served.store_with_active(argv[0], argv[1], folder)
         browser = playwright.chromium.launch(
             executable_path=browser_kit.CHROMIUM, args=browser_kit.CHROMIUM_ARGS
         )

@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from scripts import dashboard_browser as browser_kit
+from scripts import served_dashboard as served
 
 SESSIONS = int(os.environ.get("BENCH_LOAD_SESSIONS", "20"))
 LOAD_S = float(os.environ.get("BENCH_LOAD_SECONDS", "60"))
@@ -119,7 +120,7 @@ async def session_loop(page, deadline: float, results: dict) -> None:
 
 
 async def concurrent_load(browser, url: str, server) -> dict:
-    rss_idle = browser_kit.tree_rss_mb(server)
+    rss_idle = served.tree_rss_mb(server)
     log(f"opening {SESSIONS} sessions …")
     opened = await asyncio.gather(
         *(open_draw_page(browser, url) for _ in range(SESSIONS)), return_exceptions=True
@@ -129,23 +130,23 @@ async def concurrent_load(browser, url: str, server) -> dict:
     # One prediction first, so the model is loaded into the server's cache before timing.
     if pages:
         await predict_round(pages[0], 0)
-    rss_before = browser_kit.tree_rss_mb(server)
+    rss_before = served.tree_rss_mb(server)
     log(f"{len(pages)} sessions open; drawing for {LOAD_S:.0f} s …")
     results = [{"round_trips": [], "errors": [], "exceptions": 0} for _ in pages]
     samples: list[float] = []
     stop = asyncio.Event()
-    sampler = asyncio.create_task(browser_kit.sample_rss(server, samples, stop))
-    cpu_before = browser_kit.cpu_seconds(server)
+    sampler = asyncio.create_task(served.sample_rss(server, samples, stop))
+    cpu_before = served.cpu_seconds(server)
     started = time.perf_counter()
     deadline = started + LOAD_S
     await asyncio.gather(
         *(session_loop(page, deadline, result) for page, result in zip(pages, results, strict=True))
     )
     elapsed = time.perf_counter() - started
-    server_cpu_s = browser_kit.cpu_seconds(server) - cpu_before
+    server_cpu_s = served.cpu_seconds(server) - cpu_before
     stop.set()
     await sampler
-    rss_after = browser_kit.tree_rss_mb(server)
+    rss_after = served.tree_rss_mb(server)
     for item in opened:
         if not isinstance(item, BaseException):
             await item[0].close()
@@ -179,7 +180,7 @@ async def memory_run(browser, url: str, server) -> dict:
     """
     context, page = await open_draw_page(browser, url)
     await predict_round(page, 0)  # warm-up: this session's first run and widgets
-    rss_start = browser_kit.tree_rss_mb(server)
+    rss_start = served.tree_rss_mb(server)
     log(f"one session, up to {MEMORY_PREDICTIONS} predictions or {MEMORY_BUDGET_S:.0f} s …")
     deadline = time.perf_counter() + MEMORY_BUDGET_S
     round_trips, errors, middle = [], [], None
@@ -192,8 +193,8 @@ async def memory_run(browser, url: str, server) -> dict:
             if len(errors) > 5:
                 break
         if middle is None and time.perf_counter() - started > MEMORY_BUDGET_S / 2:
-            middle = (len(round_trips), browser_kit.tree_rss_mb(server))
-    rss_end = browser_kit.tree_rss_mb(server)
+            middle = (len(round_trips), served.tree_rss_mb(server))
+    rss_end = served.tree_rss_mb(server)
     exceptions = await page.locator(browser_kit.EXCEPTION).count()
     await context.close()
     return {
@@ -311,13 +312,8 @@ def report(load: dict, memory: dict) -> dict:
     }
 
 
-async def measured_report(url: str, server) -> dict:
-    load, memory = await measure(url, server)
-    return report(load, memory)
-
-
 def main(argv: list[str]) -> int:
-    return browser_kit.serve_and_measure("scripts.bench_load", argv, WATCHDOG_S, measured_report)
+    return served.serve_and_measure("scripts.bench_load", argv, WATCHDOG_S, measure, report)
 
 
 if __name__ == "__main__":

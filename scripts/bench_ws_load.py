@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import psutil
 
-from scripts import dashboard_browser as browser_kit
+from scripts import served_dashboard as served
 from scripts.draw_page_ws import (
     ROUND_ERRORS,
     ROUND_TIMEOUT_S,
@@ -99,7 +99,7 @@ async def measure(url: str, server: psutil.Process) -> tuple[dict, dict]:
 
 async def concurrent_load(url: str, server: psutil.Process, drawings: list[dict], labels: np.ndarray) -> dict:
     """SESSIONS sessions drawing at once for LOAD_S seconds, after a quiet pass for the reference."""
-    rss_idle = browser_kit.tree_rss_mb(server)
+    rss_idle = served.tree_rss_mb(server)
     log(f"opening {SESSIONS} sessions …")
     opened = await asyncio.gather(*(open_page(url) for _ in range(SESSIONS)), return_exceptions=True)
     pages = [item for item in opened if isinstance(item, Page)]
@@ -113,19 +113,19 @@ async def concurrent_load(url: str, server: psutil.Process, drawings: list[dict]
         _, answer = await draw_round(pages[0], drawing)
         reference.append((answer.digit, answer.seen))
     quiet_correct = sum(digit == label for (digit, _), label in zip(reference, labels, strict=True))
-    rss_before = browser_kit.tree_rss_mb(server)
+    rss_before = served.tree_rss_mb(server)
     log(f"drawing for {LOAD_S:.0f} s …")
     tallies = [Tally() for _ in pages]
     samples: list[float] = []
     stop = asyncio.Event()
-    sampler = asyncio.create_task(browser_kit.sample_rss(server, samples, stop))
-    cpu_before, own_before = browser_kit.cpu_seconds(server), sum(psutil.Process().cpu_times()[:2])
+    sampler = asyncio.create_task(served.sample_rss(server, samples, stop))
+    cpu_before, own_before = served.cpu_seconds(server), sum(psutil.Process().cpu_times()[:2])
     started = time.perf_counter()
     loops = [session_loop(url, page, number, started + LOAD_S, drawings, labels, reference, tally)
              for number, (page, tally) in enumerate(zip(pages, tallies, strict=True))]
     ended = await asyncio.gather(*loops, return_exceptions=True)
     elapsed = time.perf_counter() - started
-    server_cpu_s = browser_kit.cpu_seconds(server) - cpu_before
+    server_cpu_s = served.cpu_seconds(server) - cpu_before
     own_cpu_s = sum(psutil.Process().cpu_times()[:2]) - own_before
     stop.set()
     await sampler
@@ -148,7 +148,7 @@ async def concurrent_load(url: str, server: psutil.Process, drawings: list[dict]
         "max_ms": round(max(round_trips) * 1000) if round_trips else None,
         "server_cpu_s": round(server_cpu_s, 1), "client_cpu_s": round(own_cpu_s, 1), "refs_resolved": refs,
         "rss_idle_mb": rss_idle, "rss_before_mb": rss_before,
-        "rss_peak_mb": max(samples, default=rss_before), "rss_after_mb": browser_kit.tree_rss_mb(server),
+        "rss_peak_mb": max(samples, default=rss_before), "rss_after_mb": served.tree_rss_mb(server),
     }
 
 
@@ -156,7 +156,7 @@ async def memory_run(url: str, server: psutil.Process, drawings: list[dict]) -> 
     """One fresh session making MEMORY_PREDICTIONS predictions; the server's RSS every 100 of them."""
     page = await open_page(url)
     await draw_round(page, drawings[0])  # this session's first round: widgets and caches made
-    rss = [browser_kit.tree_rss_mb(server)]
+    rss = [served.tree_rss_mb(server)]
     log(f"one session, {MEMORY_PREDICTIONS} predictions …")
     errors: list[str] = []
     exceptions = 0
@@ -170,7 +170,7 @@ async def memory_run(url: str, server: psutil.Process, drawings: list[dict]) -> 
             await page.session.close()
             page = await open_page(url)
         if (number + 1) % 100 == 0:
-            rss.append(browser_kit.tree_rss_mb(server))
+            rss.append(served.tree_rss_mb(server))
     elapsed = time.perf_counter() - started
     await page.session.close()
     return {"predictions": MEMORY_PREDICTIONS, "elapsed_s": round(elapsed, 1), "errors": errors,
@@ -235,13 +235,8 @@ def report(load: dict, memory: dict) -> dict:
     }
 
 
-async def measured_report(url: str, server) -> dict:
-    load, memory = await measure(url, server)
-    return report(load, memory)
-
-
 def main(argv: list[str]) -> int:
-    return browser_kit.serve_and_measure("scripts.bench_ws_load", argv, WATCHDOG_S, measured_report)
+    return served.serve_and_measure("scripts.bench_ws_load", argv, WATCHDOG_S, measure, report)
 
 
 if __name__ == "__main__":

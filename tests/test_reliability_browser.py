@@ -213,7 +213,8 @@ def test_a_tab_closed_mid_training_leaves_the_server_and_the_store_whole(served_
 SESSIONS_DRAWING = 6
 
 
-def test_sessions_drawing_at_once_each_get_their_own_answer_and_clear_only_their_own(served_store, new_page):
+def test_sessions_drawing_at_once_all_get_answers_and_each_clear_empties_only_its_own_canvas(
+        served_store, new_page):
     url, _ = served_store
     pages = [new_page(f"{url}/draw") for _ in range(SESSIONS_DRAWING)]
     for _ in range(2):
