@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from training import user_digits_cli
 from training.config import ARCHITECTURES, DEFAULT_ARCHITECTURE, TrainConfig
 
 EXIT_USAGE = 2
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true",
                          help='one JSON object per line: {"file", "digit", "probabilities"} or '
                               '{"file", "error": "empty" | "unreadable", "message"}')
+    user_digits_cli.add_parser(commands)
     return parser
 
 
@@ -89,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_predict(args.files, run_id=args.model, models=args.models, as_json=args.json)
     if args.command == "runs":
         return run_list(models=args.models, activate=args.activate)
+    if args.command == "user-digits":
+        return user_digits_cli.main(args)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE
 

@@ -1,0 +1,140 @@
+"""`python -m training user-digits list|add|import|export|clear`: the user-digit store from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register `user-digits` and its subcommands on the `python -m training` command list."""
+    parser = commands.add_parser(
+        "user-digits", help="your own labelled digits: list, add, import, export, clear",
+        description="The digits you saved (on the Draw page or here), used to measure and fine-tune "
+                    "the model on your handwriting. Every 5th digit of each label is held out: "
+                    "never trained on, only measured.")
+    parser.add_argument("--db", type=Path, default=None, metavar="FILE",
+                        help="the database (default: $MNIST_STUDIO_USER_DIGITS, else "
+                             "user_digits.sqlite3 in the model store folder)")
+    parser.add_argument("--models", type=Path, default=None, metavar="DIR",
+                        help="model store folder (default: $MNIST_STUDIO_MODELS or ./models)")
+    actions = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
+    actions.add_parser("list", help="how many digits of each kind are saved (and held out)")
+    add = actions.add_parser("add", help="save image files as digits with the label you give")
+    add.add_argument("files", nargs="+", type=Path, metavar="FILE", help="PNG, JPEG, ... images of one digit")
+    add.add_argument("--label", type=_digit, required=True, metavar="D", help="the digit they show, 0..9")
+    source = actions.add_parser("import", help="import an .npz (x, y), a zip of <n>_<digit>.png or a "
+                                               "folder of *_<digit>.<ext> images; duplicates skipped")
+    source.add_argument("path", type=Path, metavar="PATH")
+    target = actions.add_parser("export", help="write every saved digit to PATH.npz or PATH.zip")
+    target.add_argument("path", type=Path, metavar="PATH")
+    clear = actions.add_parser("clear", help="delete every saved digit")
+    clear.add_argument("--yes", action="store_true", help="really delete them (required)")
+    return parser
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run one `user-digits` action; errors are one line on stderr, exit 1 (2 for usage)."""
+    from training.user_digits import UserDigitsError, UserDigitStore, default_path
+
+    store = UserDigitStore(args.db or default_path(args.models))
+    try:
+        if args.action == "list":
+            return _list(store)
+        if args.action == "add":
+            return _add(store, args.files, args.label)
+        if args.action == "import":
+            return _import(store, args.path)
+        if args.action == "export":
+            return _export(store, args.path)
+        if args.action == "clear":
+            return _clear(store, args.yes)
+    except UserDigitsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"error: unknown action {args.action}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _list(store) -> int:
+    counts, held_out = store.counts(), store.held_out_counts()
+    total = sum(counts.values())
+    if total == 0:
+        print(f"No saved digits in {store.path}: save some on the Draw page or with "
+              "`python -m training user-digits add FILE --label D`.")
+        return 0
+    print(f"{total} digits in {store.path} ({sum(held_out.values())} held out, never trained on)")
+    print("digit  saved  held out")
+    for digit in range(10):
+        print(f"{digit:>5}  {counts[digit]:>5}  {held_out[digit]:>8}")
+    return 0
+
+
+def _add(store, files: list[Path], label: int) -> int:
+    from training.user_digits_io import digit_from_image
+
+    digits, failed = [], False
+    for path in files:
+        try:
+            digits.append(digit_from_image(path, label, source_name="cli"))
+        except ValueError as error:
+            line = str(error).splitlines()[0]
+            print(f"error: {line if str(path) in line else f'{path}: {line}'}", file=sys.stderr)
+            failed = True
+    if failed:
+        print("Nothing was saved: fix or leave out the files above.", file=sys.stderr)
+        return 1
+    report = store.add_many(digits)
+    print(f"Saved {len(report.added)} digit{'s' if len(report.added) != 1 else ''} labelled {label}"
+          + (f"; {report.duplicates} already saved, skipped" if report.duplicates else "")
+          + f" ({store.counts()[label]} saved with label {label} in {store.path})")
+    return 0
+
+
+def _import(store, path: Path) -> int:
+    from training.user_digits_io import ImportRefused, import_into
+
+    try:
+        result = import_into(store, path)
+    except ImportRefused as refused:
+        for problem in refused.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"Nothing was imported from {path}.", file=sys.stderr)
+        return 1
+    print(f"Imported {result.added} of {result.read} digits from {path}"
+          + (f"; {result.duplicates} already saved, skipped" if result.duplicates else "")
+          + f" ({sum(store.counts().values())} in {store.path})")
+    return 0
+
+
+def _export(store, path: Path) -> int:
+    from training.user_digits_io import export_to
+
+    if path.suffix.lower() not in (".npz", ".zip"):
+        print(f"error: {path}: the name must end in .npz or .zip", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        count = export_to(store, path)
+    except OSError as error:
+        print(f"error: {path} cannot be written ({error.strerror or error})", file=sys.stderr)
+        return 1
+    print(f"Exported {count} digits to {path}")
+    return 0
+
+
+def _clear(store, yes: bool) -> int:
+    if not yes:
+        print("error: this deletes every saved digit; add --yes to do it", file=sys.stderr)
+        return EXIT_USAGE
+    deleted = store.clear()
+    print(f"Deleted {deleted} digits from {store.path}")
+    return 0
+
+
+def _digit(text: str) -> int:
+    if text.strip() not in [str(d) for d in range(10)]:
+        raise argparse.ArgumentTypeError(f"a label is one digit 0..9, got {text!r}")
+    return int(text)
