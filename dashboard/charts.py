@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import altair as alt
@@ -18,6 +19,12 @@ HIGHLIGHT = "#e4572e"
 MUTED = "#9aa5b1"
 
 
+CURVE_HEIGHT = 240  # the plot area's height in pixels, axes and legend come on top
+ACCURACY_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+LOSS_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+MIN_TICKS, MAX_TICKS = 4, 8
+
+
 def history_frame(history: Sequence[dict[str, float]], metrics: Sequence[str]) -> pd.DataFrame:
     """Long-form rows (epoch, metric, value) for the given metrics, skipping missing values."""
     rows = []
@@ -31,33 +38,128 @@ def history_frame(history: Sequence[dict[str, float]], metrics: Sequence[str]) -
     return pd.DataFrame(rows, columns=["epoch", "metric", "curve", "value"])
 
 
-def curve_chart(history: Sequence[dict[str, float]], kind: str, epochs: int | None = None) -> alt.Chart:
+def curve_chart(history: Sequence[dict[str, float]], kind: str, epochs: int | None = None, *,
+                log_scale: bool = False) -> alt.Chart:
     """Training and validation curves of `kind` ("accuracy" or "loss") against the epoch.
+
+    The plot area is CURVE_HEIGHT pixels tall and fills the width it is given; the y axis is
+    fitted to the values (accuracy from just below the lowest, loss from 0) with at least four
+    labelled ticks; the x axis has one integer tick per epoch and never moves while a run grows.
 
     Args:
         history: one metrics dict per finished epoch, as training reports them.
         kind: "accuracy" or "loss".
         epochs: the planned number of epochs; fixes the x axis so the curve grows into it.
+        log_scale: a logarithmic y axis (loss only), for telling small losses apart.
     """
     if kind not in ("accuracy", "loss"):
         raise ValueError(f"kind must be 'accuracy' or 'loss', got {kind!r}")
     frame = history_frame(history, [kind, f"val_{kind}"])
     last_epoch = max(epochs or 0, int(frame["epoch"].max()) if len(frame) else 1, 1)
-    x = alt.X("epoch:Q", title="epoch", scale=alt.Scale(domain=[1, max(last_epoch, 2)], nice=False),
-              axis=alt.Axis(tickMinStep=1, format="d"))
-    y_scale = alt.Scale(zero=False) if kind == "accuracy" else alt.Scale(zero=True)
-    y = alt.Y("value:Q", title=kind, scale=y_scale,
-              axis=alt.Axis(format=".1%" if kind == "accuracy" else ".2f"))
+    values = frame["value"].to_numpy()
+    if kind == "accuracy":
+        domain, ticks = accuracy_axis(values)
+        label_format = percent_format(ticks)
+        value_format = ".2%"
+    elif log_scale and len(values) and values.min() > 0:
+        domain, ticks = log_axis(values)
+        label_format, value_format = "~g", ".4f"
+    else:
+        log_scale = False
+        domain, ticks = linear_axis(values)
+        label_format, value_format = decimal_format(ticks), ".4f"
+    # Half an epoch either side, so that a one-epoch run's points sit in the middle, not on an edge.
+    x = alt.X("epoch:Q", title="epoch",
+              scale=alt.Scale(domain=[0.5, last_epoch + 0.5], nice=False, zero=False),
+              axis=alt.Axis(values=epoch_ticks(last_epoch), format="d", grid=False))
+    y = alt.Y("value:Q", title="loss (log scale)" if log_scale else kind,
+              scale=alt.Scale(domain=domain, nice=False, zero=False, type="log" if log_scale else "linear"),
+              axis=alt.Axis(values=ticks, format=label_format))
     color = alt.Color("curve:N", title=None, scale=alt.Scale(domain=["training", "validation"],
                                                               range=["#4c78a8", HIGHLIGHT]),
-                      legend=alt.Legend(orient="bottom"))
+                      legend=alt.Legend(orient="top"))
+    tooltip = [alt.Tooltip("epoch:Q", format="d"), alt.Tooltip("curve:N"),
+               alt.Tooltip("value:Q", title=kind, format=value_format)]
     return (
         alt.Chart(frame, title=kind.capitalize())
-        .mark_line(point=True)
-        .encode(x=x, y=y, color=color,
-                tooltip=["epoch:Q", "curve:N", alt.Tooltip("value:Q", format=".4f")])
-        .properties(height=240)
+        .mark_line(point=alt.OverlayMarkDef(size=50, filled=True))
+        .encode(x=x, y=y, color=color, tooltip=tooltip)
+        # fit-x: the width follows the column; the height stays that of the plot area.
+        .properties(height=CURVE_HEIGHT, autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
     )
+
+
+def epoch_ticks(epochs: int) -> list[int]:
+    """Integer epochs to label: every one up to 12, then a round step (at most ~12 labels)."""
+    step = 1
+    for candidate in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000):
+        step = candidate
+        if epochs / candidate <= 12:
+            break
+    if step <= 2:
+        return list(range(1, epochs + 1, step))
+    return [1, *range(step, epochs + 1, step)]
+
+
+def accuracy_axis(values: np.ndarray) -> tuple[list[float], list[float]]:
+    """A domain from the lowest value rounded down to 100%, and its ticks (4 to 8 of them)."""
+    low = float(np.clip(values.min(), 0, 1)) if len(values) else 0.0
+    for step in ACCURACY_STEPS:
+        start = max(0.0, min(_rounded_out(low, low, step)[0], 1.0 - (MIN_TICKS - 1) * step))
+        if round((1.0 - start) / step) + 1 <= MAX_TICKS:
+            return [start, 1.0], _ticks(start, 1.0, step)
+    return [0.0, 1.0], _ticks(0.0, 1.0, 0.2)
+
+
+def linear_axis(values: np.ndarray) -> tuple[list[float], list[float]]:
+    """A domain from 0 to the highest value rounded up, and its ticks."""
+    high = float(values.max()) if len(values) else 1.0
+    for step in LOSS_STEPS:
+        _, stop = _rounded_out(0.0, max(high, 1e-9), step)
+        stop = max(stop, (MIN_TICKS - 1) * step)
+        if round(stop / step) + 1 <= MAX_TICKS:
+            return [0.0, stop], _ticks(0.0, stop, step)
+    stop = float(10 ** math.ceil(math.log10(high)))
+    return [0.0, stop], _ticks(0.0, stop, stop / 5)
+
+
+def log_axis(values: np.ndarray) -> tuple[list[float], list[float]]:
+    """A domain between powers of ten around the (positive) values, ticked at 1, 2 and 5 of each decade."""
+    low = 10.0 ** math.floor(math.log10(values.min()))
+    high = 10.0 ** math.ceil(math.log10(values.max()))
+    if high <= low:
+        high = low * 10
+    ticks = [mantissa * 10.0 ** exponent
+             for exponent in range(round(math.log10(low)), round(math.log10(high)))
+             for mantissa in (1, 2, 5)]
+    return [low, high], [_tidy(tick) for tick in ticks] + [_tidy(high)]
+
+
+def percent_format(ticks: Sequence[float]) -> str:
+    """'.0%' when every tick is a whole percent, else '.1%' (e.g. 98.5%)."""
+    whole = all(abs(tick * 100 - round(tick * 100)) < 1e-6 for tick in ticks)
+    return ".0%" if whole else ".1%"
+
+
+def decimal_format(ticks: Sequence[float]) -> str:
+    """As many decimals as the finest tick needs."""
+    for decimals in range(5):
+        if all(abs(tick * 10**decimals - round(tick * 10**decimals)) < 1e-6 for tick in ticks):
+            return f".{decimals}f"
+    return ".4f"
+
+
+def _rounded_out(low: float, high: float, step: float) -> tuple[float, float]:
+    # Rounded before floor/ceil, so that 0.98 / 0.005 = 195.99999… still counts as 196.
+    return (_tidy(math.floor(round(low / step, 6)) * step), _tidy(math.ceil(round(high / step, 6)) * step))
+
+
+def _ticks(start: float, stop: float, step: float) -> list[float]:
+    return [_tidy(start + index * step) for index in range(round((stop - start) / step) + 1)]
+
+
+def _tidy(value: float) -> float:
+    return round(value, 10)
 
 
 def confusion_chart(matrix: Sequence[Sequence[int]]) -> alt.LayerChart:

@@ -13,6 +13,8 @@ from training.store import ModelStore, Run, StoreError
 GALLERY_SIZE = 24
 # Set by the Train page when a run has just been saved, so the details follow it.
 FOCUS_KEY = "train_focus_run"
+# The loss charts' log-scale toggle; the live Train page reads it too.
+LOG_LOSS_KEY = "train_log_loss"
 
 
 def runs_frame(runs: list[Run], active_id: str | None) -> pd.DataFrame:
@@ -92,6 +94,7 @@ def run_results_ui(run: Run) -> None:
                 f"{len(run.history)} epochs, batch size {config.get('batch_size')}, "
                 f"learning rate {config.get('learning_rate'):g}, "
                 f"{charts.format_duration(record.get('duration_s'))}{stopped}")
+    log_loss_toggle_ui()
     curves_ui(run.history, len(run.history))
     left, right = st.columns([2, 3])
     with left:
@@ -103,14 +106,26 @@ def run_results_ui(run: Run) -> None:
         mistakes_ui(record.get("mistakes") or [])
 
 
-def curves_ui(history: list[dict[str, float]], epochs: int | None) -> None:
-    """Accuracy and loss against the epoch, side by side."""
+def curves_ui(history: list[dict[str, float]], epochs: int | None, *, log_loss: bool | None = None) -> None:
+    """Accuracy and loss against the epoch, side by side, in a frame of `epochs` epochs.
+
+    The live Train page may call it with the run's history as it grows; `log_loss` defaults to
+    the log-scale toggle's value (log_loss_toggle_ui, drawn once per page).
+    """
     if not history:
         st.caption("No finished epoch, so no curves.")
         return
+    if log_loss is None:
+        log_loss = bool(st.session_state.get(LOG_LOSS_KEY, False))
     left, right = st.columns(2)
     left.altair_chart(charts.curve_chart(history, "accuracy", epochs))
-    right.altair_chart(charts.curve_chart(history, "loss", epochs))
+    right.altair_chart(charts.curve_chart(history, "loss", epochs, log_scale=log_loss))
+
+
+def log_loss_toggle_ui() -> bool:
+    """The toggle for a logarithmic loss axis; small losses (0.01 against 0.02) are told apart on it."""
+    return st.toggle("Loss on a log scale", key=LOG_LOSS_KEY,
+                     help="Late epochs' losses are small; a log scale tells them apart.")
 
 
 def mistakes_ui(mistakes: list) -> None:

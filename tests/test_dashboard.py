@@ -41,7 +41,7 @@ def test_curve_chart_grows_with_the_epochs():
     assert set(frame["curve"]) == {"training", "validation"}
     spec = curve_chart(history, "loss", epochs=12).to_dict()
     assert spec["encoding"]["x"]["field"] == "epoch"
-    assert spec["encoding"]["x"]["scale"]["domain"] == [1, 12]
+    assert spec["encoding"]["x"]["scale"]["domain"] == [0.5, 12.5]
     with pytest.raises(ValueError):
         curve_chart(history, "lr")
 
