@@ -42,6 +42,9 @@ class TrainingListener:
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         """After each epoch (from 1), with loss, accuracy, val_loss, val_accuracy and lr."""
 
+    def on_evaluate_begin(self) -> None:
+        """Training is over (finished or stopped); the model is being measured on the test set."""
+
 
 class CancelToken:
     """Asks a running training to stop after the current batch. Safe to share across threads."""

@@ -1,8 +1,10 @@
-"""Train one model on MNIST: data → model → fit with validation → evaluate once on the test set."""
+"""Train one model on MNIST: data → model → train with validation → evaluate once on the test set."""
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import keras
@@ -11,10 +13,16 @@ import tensorflow as tf
 
 from training.config import VALIDATION_SIZE, TrainConfig
 from training.data import Mnist, load_mnist
-from training.distribute import choose_placement
+from training.distribute import Placement, WorkerLostError, choose_placement, describe_worker_failure
+from training.loop import StepTotals, TrainingStep
 from training.models import build_model
-from training.predict import softmax
+from training.probabilities import softmax
 from training.progress import BatchProgress, CancelToken, TrainingListener
+
+try:  # calibration arrives with issue 13; without it probabilities stay as trained
+    from training.calibrate import fit_temperature
+except ImportError:  # pragma: no cover
+    fit_temperature = None
 
 # Batch progress is reported at most this often, so that reporting stays far below 2% of an epoch.
 PROGRESS_INTERVAL_S = 0.25
@@ -38,6 +46,13 @@ class TrainResult:
     dataset_sha256: str
     examples: dict[str, int] = field(default_factory=dict)
     replicas: int = 1
+    # Where a stopped run stopped: (epoch, batch), both from 1; None when it ran to the end.
+    stopped_at: tuple[int, int] | None = None
+    batches_per_epoch: int = 0
+    # Logits are divided by this before the softmax (fitted on the validation split).
+    temperature: float = 1.0
+    # False on the workers of a cluster other than the chief: they must not save the run.
+    is_chief: bool = True
 
     @property
     def epochs_completed(self) -> int:
@@ -74,7 +89,9 @@ def train(
 ) -> TrainResult:
     """Train a model as `config` says, reporting to `listener`; `cancel` stops it between batches.
 
-    A cancelled run still returns its partial model, evaluated on the test set.
+    One path for every placement: a step of our own run by `strategy.run` on one device, several
+    devices or several workers. A cancelled run still returns its partial model, evaluated on the
+    test set.
     """
     listener = listener or TrainingListener()
     cancel = cancel or CancelToken()
@@ -90,42 +107,75 @@ def train(
     batches = int(np.ceil(len(x_train) / batch_size))
     with placement.strategy.scope():
         model = build_model(config.architecture)
-        model.compile(
-            optimizer=keras.optimizers.Adam(
-                learning_rate_schedule(config, batches, placement.learning_rate(config.learning_rate))
-            ),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"],
-        )
+        optimizer = keras.optimizers.Adam(
+            learning_rate_schedule(config, batches, placement.learning_rate(config.learning_rate)))
+        step = TrainingStep(model, optimizer, placement.strategy, batch_size)
     if placement.replicas > 1:
         listener.on_status(f"Training {placement.name} (global batch {batch_size}).")
-    reporter = _ListenerCallback(listener, cancel, config.epochs, batches)
-    listener.on_train_begin(config.epochs, batches)
-    model.fit(
-        training_dataset(x_train, y_train, config, batch_size),
-        validation_data=tf.data.Dataset.from_tensor_slices(sets["validation"]).batch(1024),
-        epochs=config.epochs,
-        callbacks=[reporter],
-        shuffle=False,  # the dataset shuffles itself
-        verbose=0,
-    )
+    dataset = placement.strategy.experimental_distribute_dataset(
+        training_dataset(x_train, y_train, config, batch_size))
+    x_val, y_val = sets["validation"]
 
+    listener.on_train_begin(config.epochs, batches)
+    clock = _ProgressClock(config.epochs, batches)
+    history: list[dict[str, float]] = []
+    stopped_at: tuple[int, int] | None = None
+    iterator = iter(dataset)
+    for epoch in range(1, config.epochs + 1):
+        totals = StepTotals()
+        for batch in range(1, batches + 1):
+            with _peers_watched(placement):
+                loss_sum, correct, count, stop = step.run(iterator, cancel.cancelled)
+            totals.add(loss_sum, correct, count)
+            if stop:
+                stopped_at = (epoch, batch)
+                break
+            if clock.due():
+                listener.on_batch(clock.progress(epoch, batch, totals.metrics()))
+        if stopped_at:
+            cancel.cancel()  # another worker may have asked: this one stops with it
+            break
+        metrics = totals.metrics()
+        metrics["val_accuracy"], metrics["val_loss"] = accuracy_and_loss(softmax(step.logits(x_val)), y_val)
+        metrics["lr"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        metrics["epoch"] = epoch
+        metrics["elapsed_s"] = clock.epoch_done(epoch)
+        history.append(metrics)
+        listener.on_epoch_end(epoch, metrics)
+
+    listener.on_evaluate_begin()
     recalibrate_batch_norm(model, x_train)
-    listener.on_status("Measuring test accuracy…")
+    validation_logits = step.logits(x_val)
+    temperature = fit_temperature(validation_logits, y_val) if fit_temperature else 1.0
     x_test, y_test = sets["test"]
-    probabilities = predict_probabilities(model, x_test)
-    evaluation = evaluate(probabilities, y_test)
+    evaluation = evaluate(softmax(step.logits(x_test) / temperature), y_test)
     return TrainResult(
         model=model,
         config=config,
-        history=reporter.history,
+        history=history,
         duration_s=time.perf_counter() - started,
         cancelled=cancel.cancelled,
+        stopped_at=stopped_at,
+        batches_per_epoch=batches,
+        temperature=temperature,
         dataset_sha256=data.content_sha256(),
         examples={name: len(pair[0]) for name, pair in sets.items()},
         replicas=placement.replicas,
+        is_chief=placement.is_chief,
         **evaluation,
     )
+
+
+@contextlib.contextmanager
+def _peers_watched(placement: Placement) -> Iterator[None]:
+    """Turn TensorFlow's errors about a lost peer into one line that names the worker."""
+    try:
+        yield
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+            tf.errors.InternalError, tf.errors.FailedPreconditionError) as error:
+        if placement.name != "multi-worker mirrored":
+            raise
+        raise WorkerLostError(describe_worker_failure(error)) from None
 
 
 def learning_rate_schedule(
@@ -169,24 +219,33 @@ def recalibrate_batch_norm(model: keras.Model, images: np.ndarray, batches: int 
 
 
 def training_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, batch_size: int) -> tf.data.Dataset:
-    """Shuffled batches, augmented on the fly when asked, prefetched behind the training step."""
+    """An endless stream of shuffled global batches, augmented on the fly when asked.
+
+    Endless and with full batches only, so that every replica of every worker takes the same
+    number of steps; each epoch is `ceil(len(x) / batch_size)` steps of it. Workers shard it by
+    data (MNIST is one in-memory array, not files), each taking its part of every batch.
+    """
     dataset = (
         tf.data.Dataset.from_tensor_slices((x, y))
         .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
+        .repeat()
+        .batch(batch_size, drop_remainder=True)
     )
     if config.augment:
         from training.augment import augment_batch
 
         dataset = dataset.map(lambda images, labels: (augment_batch(images), labels),
                               num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
-def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Softmax probabilities for a stack of (N, 28, 28) images in 0..1."""
-    logits = model.predict(images, batch_size=batch_size, verbose=0)
-    return softmax(logits)
+def accuracy_and_loss(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Share of right answers and mean cross-entropy of the true labels."""
+    true_probability = probabilities[np.arange(len(labels)), labels]
+    accuracy = float((probabilities.argmax(axis=1) == labels).mean())
+    return accuracy, float(-np.log(np.clip(true_probability, 1e-12, 1.0)).mean())
 
 
 def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> dict:
@@ -197,10 +256,10 @@ def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> dict:
     wrong = np.flatnonzero(predicted != labels)
     confidence = probabilities[wrong, predicted[wrong]]
     order = wrong[np.argsort(-confidence)][:MAX_MISTAKES_KEPT]
-    true_probability = probabilities[np.arange(len(labels)), labels]
+    accuracy, loss = accuracy_and_loss(probabilities, labels)
     return {
-        "test_accuracy": float((predicted == labels).mean()),
-        "test_loss": float(-np.log(np.clip(true_probability, 1e-12, 1.0)).mean()),
+        "test_accuracy": accuracy,
+        "test_loss": loss,
         "confusion_matrix": confusion.tolist(),
         "mistakes": [
             (int(i), int(labels[i]), int(predicted[i]), float(probabilities[i, predicted[i]]))
@@ -209,55 +268,38 @@ def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-class _ListenerCallback(keras.callbacks.Callback):
-    """Bridges Keras's callbacks to a TrainingListener, throttled, and honours cancellation."""
+class _ProgressClock:
+    """When to report batch progress, and an ETA from measured epoch times (validation included)."""
 
-    # Without this, a callback with batch hooks makes Keras convert every step's metrics in the
-    # training loop, which stalls the pipeline. Listeners are required to be thread-safe, and a
-    # stop request seen one batch later is still "between batches".
-    async_safe = True
-
-    def __init__(self, listener: TrainingListener, cancel: CancelToken, epochs: int, batches: int):
-        super().__init__()
-        self.listener, self.cancel = listener, cancel
+    def __init__(self, epochs: int, batches: int):
         self.epochs, self.batches = epochs, batches
-        self.history: list[dict[str, float]] = []
-        self._epoch = 0
-        self._started = 0.0
+        self.started = time.perf_counter()
+        self._epoch_started = self.started
+        self._epoch_durations: list[float] = []
         self._last_report = 0.0
 
-    def on_train_begin(self, logs=None):
-        self._started = time.perf_counter()
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch + 1
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.cancel.cancelled:
-            self.model.stop_training = True
+    def due(self) -> bool:
         now = time.perf_counter()
         if now - self._last_report < PROGRESS_INTERVAL_S:
-            return
+            return False
         self._last_report = now
-        done = (self._epoch - 1) * self.batches + batch + 1
-        elapsed = now - self._started
-        remaining = self.epochs * self.batches - done
-        self.listener.on_batch(
-            BatchProgress(
-                epoch=self._epoch,
-                epochs=self.epochs,
-                batch=batch + 1,
-                batches=self.batches,
-                elapsed_s=elapsed,
-                eta_s=elapsed / done * remaining if done else None,
-                metrics={key: float(value) for key, value in (logs or {}).items()},
-            )
-        )
+        return True
 
-    def on_epoch_end(self, epoch, logs=None):
-        metrics = {key: float(value) for key, value in (logs or {}).items()}
-        metrics["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        metrics["epoch"] = epoch + 1
-        metrics["elapsed_s"] = time.perf_counter() - self._started
-        self.history.append(metrics)
-        self.listener.on_epoch_end(epoch + 1, metrics)
+    def progress(self, epoch: int, batch: int, metrics: dict[str, float]) -> BatchProgress:
+        now = time.perf_counter()
+        in_epoch = now - self._epoch_started
+        if self._epoch_durations:  # whole epochs measured: they include validation
+            per_epoch = sum(self._epoch_durations) / len(self._epoch_durations)
+            eta = max(per_epoch - in_epoch, 0.0) + per_epoch * (self.epochs - epoch)
+        else:
+            per_batch = in_epoch / batch
+            eta = per_batch * (self.batches - batch) + per_batch * self.batches * (self.epochs - epoch)
+        return BatchProgress(epoch=epoch, epochs=self.epochs, batch=batch, batches=self.batches,
+                             elapsed_s=now - self.started, eta_s=eta, metrics=metrics)
+
+    def epoch_done(self, epoch: int) -> float:
+        """Record the end of an epoch; returns the seconds since training began."""
+        now = time.perf_counter()
+        self._epoch_durations.append(now - self._epoch_started)
+        self._epoch_started = now
+        return now - self.started
