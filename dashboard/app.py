@@ -50,7 +50,8 @@ st.set_page_config(page_title="MNIST Studio", page_icon="✏️", layout="wide")
 train_page = st.Page("views/train.py", title="Train", icon=":material/model_training:", default=True)
 draw_page = st.Page("views/draw.py", title="Draw", icon=":material/draw:")
 export_page = st.Page("views/export.py", title="Export", icon=":material/download:")
-page = st.navigation([train_page, draw_page, export_page])
+my_digits_page = st.Page("views/my_digits.py", title="My digits", icon=":material/photo_library:")
+page = st.navigation([train_page, draw_page, my_digits_page, export_page])
 
 config = training_controls_ui()
 if config is not None:

@@ -7,6 +7,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from dashboard import charts
 from dashboard.common import cached_predictor, get_store, store_root
+from dashboard.labelling import labelling_ui
 from training.preprocess import EmptyDrawingError, load_image
 from training.store import StoreError
 
@@ -108,6 +109,7 @@ def prediction_ui(predictor, image, key: str) -> None:
         answer.markdown(f"### Predicted digit: {prediction.digit}")
         answer.markdown(f"Probability **{prediction.confidence:.1%}**")
         st.altair_chart(charts.probability_chart(prediction.probabilities), key=f"draw_chart_{key}")
+        labelling_ui(prediction, image, key, predictor.run_id)
 
 
 @st.fragment

@@ -1,0 +1,94 @@
+"""Under a Draw page answer: confirm it ("Right") or give the true digit, and save the digit for training."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from dashboard import charts
+from training.user_digits import NewDigit, UserDigitsError, UserDigitStore, as_image28, png_bytes
+
+DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+def user_digit_store() -> UserDigitStore:
+    """The user-digit database: $MNIST_STUDIO_USER_DIGITS, else next to the model store."""
+    return UserDigitStore()
+
+
+def labelling_ui(prediction, image, key: str, run_id: str | None) -> None:
+    """"Right", ten digit buttons and the per-digit counts under an answer; saving clears the canvas.
+
+    Args:
+        prediction: the `training.predict.Prediction` shown above.
+        image: what was classified: the canvas's RGBA pixels or the uploaded PIL image.
+        key: "canvas" or "upload"; saving a drawing empties the canvas, an upload stays.
+        run_id: the model that answered.
+    """
+    store = user_digit_store()
+    try:
+        counts = store.counts()
+    except UserDigitsError as error:
+        st.warning(f"Your digits cannot be saved: {charts.first_line(error)}", icon=":material/database:")
+        return
+    with st.container(key=f"draw_labelling_{key}"):
+        args = (prediction, image, key, run_id)
+        st.button(f"Right, it is a {prediction.digit}", key=f"draw_right_{key}", icon=":material/check:",
+                  on_click=_save_right, args=args, help="Save this drawing, labelled with this answer")
+        st.pills("Wrong? Click the right digit", list(range(10)), key=f"draw_label_{key}",
+                 on_change=_save_chosen, args=args, help="Save this drawing with the digit you click")
+        problem = st.session_state.pop(f"draw_label_problem_{key}", None)
+        if problem:
+            st.error(problem)
+        st.caption(counts_line(counts))
+
+
+def counts_line(counts: dict[int, int]) -> str:
+    """How many digits of each kind are saved, in one line."""
+    total = sum(counts.values())
+    if total == 0:
+        return "Your saved digits: none yet. Each one you label helps the model learn your hand."
+    return f"Your saved digits ({total}): " + " · ".join(f"{d}: {counts[d]}" for d in range(10))
+
+
+def _save_right(prediction, image, key: str, run_id: str | None) -> None:
+    _save(prediction.digit, prediction, image, key, run_id)
+
+
+def _save_chosen(prediction, image, key: str, run_id: str | None) -> None:
+    label = st.session_state.get(f"draw_label_{key}")
+    st.session_state[f"draw_label_{key}"] = None  # ready for the next drawing
+    if label is not None:
+        _save(int(label), prediction, image, key, run_id)
+
+
+def _save(label: int, prediction, image, key: str, run_id: str | None) -> None:
+    """Save one labelled digit; for a drawing, empty the canvas as its Clear button does."""
+    digit = NewDigit(image28=as_image28(prediction.image28), label=label, drawing_png=_png(image),
+                     prediction=prediction.digit, probabilities=[float(p) for p in prediction.probabilities],
+                     run_id=run_id, source="draw" if key == "canvas" else "upload")
+    try:
+        saved = user_digit_store().add(digit)
+    except UserDigitsError as error:
+        st.session_state[f"draw_label_problem_{key}"] = f"Not saved: {charts.first_line(error)}"
+        return
+    if saved is None:
+        st.toast(f"This {DIGIT_NAMES[label]} was already saved.", icon=":material/info:")
+    else:
+        st.toast(f"Saved as a {label} ({DIGIT_NAMES[label]}).", icon=":material/check_circle:")
+    if key == "canvas":
+        _clear_canvas()
+
+
+def _clear_canvas() -> None:
+    """What the Draw page's Clear button does (dashboard/views/draw.py, `canvas_image`): the same
+    canvas gets a new empty initial drawing, and the cleared drawing is not shown until it sends."""
+    st.session_state.draw_clears = st.session_state.get("draw_clears", 0) + 1
+    st.session_state.draw_clearing = True
+
+
+def _png(image) -> bytes | None:
+    try:
+        return png_bytes(np.asarray(image, dtype=np.uint8) if isinstance(image, np.ndarray) else image)
+    except (ValueError, OSError, TypeError):
+        return None  # the drawing is a nicety; the 28×28 image is what is learned from

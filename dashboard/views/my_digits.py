@@ -1,0 +1,142 @@
+"""My digits page: the digits you saved, grouped by digit; delete, export and import them."""
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts
+from dashboard.labelling import DIGIT_NAMES, user_digit_store
+from training.user_digits import UserDigitsError
+from training.user_digits_io import ImportRefused, encode, import_into
+
+# A digit's gallery shows its newest this many; the rest are counted (and exported, and trained on).
+GALLERY_LIMIT = 40
+TILES_PER_ROW = 10
+
+
+def counts_ui(counts: dict[int, int], held_out: dict[int, int]) -> None:
+    """Ten small counters, one per digit, with how many of them are held out."""
+    total = sum(counts.values())
+    st.markdown(f"**{total}** digits saved, **{sum(held_out.values())}** of them held out: never "
+                "trained on, only used to measure how well a model reads your hand "
+                "(every 5th of each digit).")
+    table = pd.DataFrame([[counts[d] for d in range(10)], [held_out[d] for d in range(10)]],
+                         index=["saved", "held out"], columns=[str(d) for d in range(10)])
+    st.table(table)
+
+
+def transfer_ui(store, total: int) -> None:
+    """Download every digit as .npz or as a zip of PNGs; import either back."""
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader("Export")
+        if total == 0:
+            st.caption("Nothing to export yet.")
+        else:
+            x, y, _ids = store.arrays()
+            st.download_button(f"Download {total} digits as .npz (x, y)", encode(x, y, "npz"),
+                               file_name="my-digits.npz", mime="application/octet-stream",
+                               key="my_digits_download_npz", icon=":material/download:")
+            st.download_button("Download as a zip of PNGs (<n>_<digit>.png)", encode(x, y, "zip"),
+                               file_name="my-digits.zip", mime="application/zip",
+                               key="my_digits_download_zip", icon=":material/folder_zip:")
+    with right:
+        st.subheader("Import")
+        upload = st.file_uploader("An .npz (x (N, 28, 28) uint8, y (N,)) or a zip of <n>_<digit>.png",
+                                  type=["npz", "zip"], key="my_digits_upload")
+        if upload is not None and st.button("Import", key="my_digits_import", icon=":material/upload:"):
+            import_upload(store, upload.name, upload.getvalue())
+
+
+def import_upload(store, name: str, data: bytes) -> None:
+    """Import an uploaded file (all of it or nothing), saying what happened in one line per problem."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(name).name
+        path.write_bytes(data)
+        try:
+            result = import_into(store, path)
+        except ImportRefused as refused:
+            for problem in refused.problems[:20]:
+                st.error(problem.replace(f"{folder}/", ""))
+            st.error(f"Nothing was imported from {name}.")
+            return
+    skipped = f"; {result.duplicates} already saved, skipped" if result.duplicates else ""
+    st.session_state.my_digits_message = (f"Imported {result.added} of {result.read} digits from "
+                                          f"{name}{skipped}.")
+    st.rerun()
+
+
+def gallery_ui(store, counts: dict[int, int]) -> None:
+    """Each digit's saved images, newest first, each with a delete button."""
+    for digit in range(10):
+        if counts[digit] == 0:
+            continue
+        st.subheader(f"{digit} ({DIGIT_NAMES[digit]}): {counts[digit]}")
+        saved = store.digits(digit)[::-1][:GALLERY_LIMIT]
+        for start in range(0, len(saved), TILES_PER_ROW):
+            row = saved[start:start + TILES_PER_ROW]
+            for column, item in zip(st.columns(TILES_PER_ROW), row, strict=False):
+                with column.container(key=f"my_digits_tile_{item.digit_id}"):
+                    pixels = charts.upscale(item.image28.astype(np.float32) / 255, 3)
+                    st.image(pixels, caption="held out" if item.held_out else "train")
+                    st.button(":material/delete:", key=f"my_digits_delete_{item.digit_id}",
+                              help="Delete this digit", on_click=delete_one, args=(store, item.digit_id))
+        if counts[digit] > GALLERY_LIMIT:
+            st.caption(f"… and {counts[digit] - GALLERY_LIMIT} older ones (all are exported and used).")
+
+
+def delete_one(store, digit_id: int) -> None:
+    """Delete one digit (a button's callback: a problem becomes the page's message)."""
+    try:
+        store.delete(digit_id)
+    except UserDigitsError as error:
+        st.session_state.my_digits_problem = f"Not deleted: {charts.first_line(error)}"
+
+
+def delete_all_ui(store, total: int) -> None:
+    """Delete every digit, after a second click that says what will be lost."""
+    if not st.session_state.get("my_digits_confirm"):
+        st.button("Delete all…", key="my_digits_delete_all", icon=":material/delete_forever:",
+                  on_click=lambda: st.session_state.update(my_digits_confirm=True))
+        return
+    st.warning(f"Delete all {total} saved digits? This cannot be undone (export them first to keep a copy).")
+    yes, no, _rest = st.columns([2, 1, 4])
+    if yes.button(f"Yes, delete all {total}", key="my_digits_delete_all_yes", type="primary"):
+        deleted = store.clear()
+        st.session_state.my_digits_confirm = False
+        st.session_state.my_digits_message = f"Deleted {deleted} digits."
+        st.rerun()
+    no.button("Cancel", key="my_digits_delete_all_no",
+              on_click=lambda: st.session_state.update(my_digits_confirm=False))
+
+
+st.title("My digits")
+store = user_digit_store()
+message = st.session_state.pop("my_digits_message", None)
+if message:
+    st.success(message)
+problem = st.session_state.pop("my_digits_problem", None)
+if problem:
+    st.error(problem)
+try:
+    counts, held_out = store.counts(), store.held_out_counts()
+except UserDigitsError as error:
+    st.error(f"Your saved digits cannot be read: {charts.first_line(error)}")
+    st.stop()
+total = sum(counts.values())
+try:
+    if total == 0:
+        st.info("No digits saved yet. On the Draw page, click Right (or the right digit) under an answer "
+                "to save what you drew; or import an .npz or a zip below.", icon=":material/draw:")
+    else:
+        counts_ui(counts, held_out)
+    transfer_ui(store, total)
+    if total:
+        st.divider()
+        delete_all_ui(store, total)
+        gallery_ui(store, counts)
+except UserDigitsError as error:
+    st.error(f"Your saved digits cannot be used: {charts.first_line(error)}")
