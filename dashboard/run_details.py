@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 import streamlit as st
 
@@ -13,6 +15,9 @@ from training.store import ModelStore, Run, StoreError
 GALLERY_SIZE = 24
 # Set by the Train page when a run has just been saved, so the details follow it.
 FOCUS_KEY = "train_focus_run"
+# Streamlit forgets a widget's value on a page that does not draw it, so the chosen run is
+# also kept under a key of its own and given back to the picker on the way back.
+VIEW_CHOICE_KEY = "train_view_choice"
 # The loss charts' log-scale toggle; the live Train page reads it too.
 LOG_LOSS_KEY = "train_log_loss"
 
@@ -47,7 +52,10 @@ def runs_table_ui(store: ModelStore, runs: list[Run], problems: list[str]) -> No
         key="train_runs_table",
         hide_index=True,
         column_config={
-            "active": st.column_config.TextColumn("", width="small"),
+            # Pinned, so that a narrow screen scrolls the other columns past the run they describe.
+            "active": st.column_config.TextColumn("active", width="small", pinned=True,
+                                                  help="● marks the model that Draw and Export use"),
+            "id": st.column_config.TextColumn("id", pinned=True),
             "test accuracy": st.column_config.NumberColumn(format="percent"),
         },
     )
@@ -73,16 +81,32 @@ def active_model_ui(store: ModelStore, runs: list[Run]) -> None:
         st.error(error)
 
 
+def run_label(run: Run) -> str:
+    """'30 Nov 14:05 · CNN · 98.71% · 8 epochs': when, what and how good, for a picker."""
+    try:
+        when = datetime.fromisoformat(run.created_at).astimezone().strftime("%d %b %H:%M")
+    except (TypeError, ValueError):
+        when = run.run_id
+    epochs = len(run.history)
+    stopped = " · stopped early" if run.record.get("cancelled") else ""
+    return (f"{when} · {run.architecture.upper()} · {run.test_accuracy:.2%} · "
+            f"{epochs} epoch{'s' if epochs != 1 else ''}{stopped}")
+
+
 def run_picker_ui(runs: list[Run], default_id: str | None) -> Run:
-    """Pick the run whose curves and results to show; follows a just-saved run."""
+    """Pick the run whose curves and results to show; follows a just-saved run, kept across pages."""
     ids = [run.run_id for run in runs]
+    by_id = {run.run_id: run for run in runs}
     focus = st.session_state.pop(FOCUS_KEY, None)
-    if focus in ids:
-        st.session_state.train_view_run = focus
-    elif st.session_state.get("train_view_run") not in ids:
-        st.session_state.train_view_run = default_id if default_id in ids else ids[0]
-    run_id = st.selectbox("Show the results of", ids, key="train_view_run")
-    return runs[ids.index(run_id)]
+    for candidate in (focus, st.session_state.get("train_view_run"), st.session_state.get(VIEW_CHOICE_KEY),
+                      default_id, ids[0]):
+        if candidate in ids:
+            st.session_state.train_view_run = candidate
+            break
+    run_id = st.selectbox("Show the results of", ids, key="train_view_run",
+                          format_func=lambda run_id: run_label(by_id[run_id]))
+    st.session_state[VIEW_CHOICE_KEY] = run_id
+    return by_id[run_id]
 
 
 def run_results_ui(run: Run) -> None:
@@ -91,7 +115,8 @@ def run_results_ui(run: Run) -> None:
     config = record.get("config", {})
     stopped = " · stopped early" if record.get("cancelled") else ""
     st.markdown(f"**Test accuracy: {run.test_accuracy:.2%}** · {run.architecture}, "
-                f"{len(run.history)} epochs, batch size {config.get('batch_size')}, "
+                f"{len(run.history)} epoch{'s' if len(run.history) != 1 else ''}, "
+                f"batch size {config.get('batch_size')}, "
                 f"learning rate {config.get('learning_rate'):g}, "
                 f"{charts.format_duration(record.get('duration_s'))}{stopped}")
     log_loss_toggle_ui()
@@ -103,7 +128,7 @@ def run_results_ui(run: Run) -> None:
         if matrix:
             st.altair_chart(charts.confusion_chart(matrix), key=f"train_confusion_{run.run_id}")
     with right:
-        mistakes_ui(record.get("mistakes") or [])
+        mistakes_ui(record.get("mistakes") or [], run.run_id)
 
 
 def curves_ui(history: list[dict[str, float]], epochs: int | None, *, log_loss: bool | None = None) -> None:
@@ -128,21 +153,31 @@ def log_loss_toggle_ui() -> bool:
                      help="Late epochs' losses are small; a log scale tells them apart.")
 
 
-def mistakes_ui(mistakes: list) -> None:
-    """The test digits the model got wrong, most confident mistakes first."""
-    st.markdown(f"**Test digits it got wrong** ({len(mistakes)}"
-                f"{' or more' if len(mistakes) >= 500 else ''})")
+def mistakes_ui(mistakes: list, run_id: str = "") -> None:
+    """The test digits the model got wrong, most confident mistakes first, 24 more at a time."""
+    total = f"{len(mistakes)}{' or more' if len(mistakes) >= 500 else ''}"
     if not mistakes:
-        st.caption("None.")
+        st.markdown("**Test digits it got wrong:** none.")
         return
     try:
         test_images = cached_mnist().x_test
     except MnistUnavailableError as error:
+        st.markdown(f"**Test digits it got wrong:** {total}")
         st.info(f"The test images are unavailable: {error}")
         return
-    shown = mistakes[:GALLERY_SIZE]
+    shown_key = f"train_gallery_shown_{run_id}"
+    count = min(st.session_state.get(shown_key, GALLERY_SIZE), len(mistakes))
+    st.markdown(f"**Test digits it got wrong:** {count} of {total} shown")
+    shown = mistakes[:count]
     images = [charts.upscale(test_images[int(index)] / 255.0, 3) for index, *_ in shown]
     captions = [f"{true} → {predicted} ({confidence:.0%})" for _, true, predicted, confidence in shown]
     st.image(images, caption=captions, width=84)
     st.caption("Each caption: true digit → what the model said (its confidence).")
+    if count < len(mistakes):
+        more = min(GALLERY_SIZE, len(mistakes) - count)
 
+        def show_more() -> None:
+            st.session_state[shown_key] = count + more
+
+        st.button(f"Show {more} more", key=f"train_gallery_more_{run_id}", on_click=show_more,
+                  icon=":material/expand_more:")
