@@ -47,7 +47,9 @@ def exported(trained_store, tmp_path_factory) -> zipfile.ZipFile:
 
 @pytest.mark.slow
 def test_exported_page_has_a_strict_content_security_policy(exported):
-    html = exported.read("index.html").decode()
+    from web_export import ZIP_FOLDER
+
+    html = exported.read(f"{ZIP_FOLDER}/index.html").decode()
     (policy,) = re.findall(r'http-equiv="Content-Security-Policy"\s+content="([^"]+)"', html)
     directives = {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
     assert directives["default-src"] in (["'self'"], ["'none'"])

@@ -16,7 +16,7 @@ import pytest
 from cli_support import ROOT, cli
 
 from training.store import ModelStore
-from web_export import ExportError, bundle_zip_bytes, export_run
+from web_export import ZIP_FOLDER, ExportError, bundle_zip_bytes, export_run
 from web_export.bundle import NO_MODEL, TFJS_SCRIPTS, WASM_BINARY
 
 PAGE_FILES = {
@@ -40,13 +40,25 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return cli("web_export", *args)
 
 
+class PageZip:
+    """An export zip read as its one folder: names and contents relative to ZIP_FOLDER."""
+
+    def __init__(self, source: Path | bytes):
+        self.archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+        prefix = f"{ZIP_FOLDER}/"
+        self.names = {name.removeprefix(prefix) for name in self.archive.namelist() if name != prefix}
+
+    def read(self, name: str) -> bytes:
+        return self.archive.read(f"{ZIP_FOLDER}/{name}")
+
+
 @pytest.fixture(scope="module")
 def exported_zip(trained_store, tmp_path_factory) -> Path:
     return export_run(trained_store, None, tmp_path_factory.mktemp("zip") / "mnist.zip")
 
 
 def test_zip_holds_the_page_the_model_and_tfjs(exported_zip, trained_store):
-    names = set(zipfile.ZipFile(exported_zip).namelist())
+    names = PageZip(exported_zip).names
     assert names >= PAGE_FILES
     assert "model/model.json" in names
     assert any(name.startswith("model/") and name.endswith(".bin") for name in names)
@@ -55,7 +67,7 @@ def test_zip_holds_the_page_the_model_and_tfjs(exported_zip, trained_store):
 
 def test_readme_and_manifest_name_the_run(exported_zip, trained_store):
     run = trained_store.active()
-    archive = zipfile.ZipFile(exported_zip)
+    archive = PageZip(exported_zip)
     readme = archive.read("README.txt").decode()
     assert run.run_id in readme and run.architecture in readme
     assert f"{run.test_accuracy:.2%}" in readme
@@ -65,7 +77,7 @@ def test_readme_and_manifest_name_the_run(exported_zip, trained_store):
 
 
 def test_page_is_self_contained(exported_zip):
-    archive = zipfile.ZipFile(exported_zip)
+    archive = PageZip(exported_zip)
     html = archive.read("index.html").decode()
     assert "Content-Security-Policy" in html and "default-src 'self'" in html
     assert "http://" not in html and "https://" not in html
@@ -85,7 +97,7 @@ def test_page_is_self_contained(exported_zip):
 
 
 def test_graph_model_outputs_probabilities(exported_zip):
-    model_json = json.loads(zipfile.ZipFile(exported_zip).read("model/model.json"))
+    model_json = json.loads(PageZip(exported_zip).read("model/model.json"))
     assert model_json["format"] == "graph-model"
     (output,) = model_json["signature"]["outputs"].values()
     assert [d["size"] for d in output["tensorShape"]["dim"]] == ["-1", "10"]
@@ -95,6 +107,13 @@ def test_graph_model_outputs_probabilities(exported_zip):
 def test_zip_bytes_match_the_zip_file(exported_zip, trained_store):
     archive = zipfile.ZipFile(io.BytesIO(bundle_zip_bytes(trained_store)))
     assert set(archive.namelist()) == set(zipfile.ZipFile(exported_zip).namelist())
+
+
+def test_the_zip_unpacks_into_one_folder(exported_zip, tmp_path):
+    zipfile.ZipFile(exported_zip).extractall(tmp_path)
+    assert [path.name for path in tmp_path.iterdir()] == [ZIP_FOLDER]
+    assert (tmp_path / ZIP_FOLDER / "index.html").is_file()
+    assert (tmp_path / ZIP_FOLDER / "model" / "model.json").is_file()
 
 
 def test_folder_export_replaces_a_previous_export(trained_store, tmp_path):
@@ -181,8 +200,9 @@ def test_cli_writes_a_zip_and_prints_its_size(trained_store, tmp_path):
     result = run_cli("--models", str(trained_store.root), "--out", str(out), "--quantize", "float16")
     assert result.returncode == 0, result.stderr
     assert str(out) in result.stdout and " MB)" in result.stdout
+    assert f"unzip it and open {ZIP_FOLDER}/index.html" in result.stdout
     assert result.stderr == ""  # TensorFlow's start-up chatter stays out of the user's terminal
-    assert json.loads(zipfile.ZipFile(out).read("export.json"))["quantize"] == "float16"
+    assert json.loads(PageZip(out).read("export.json"))["quantize"] == "float16"
 
 
 def test_importing_web_export_loads_neither_streamlit_nor_tensorflow():

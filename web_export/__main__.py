@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     # TensorFlow's C++ start-up chatter would bury the one line this command prints.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from training.store import ModelStore
-    from web_export import ExportError, export_run
+    from web_export import ZIP_FOLDER, ExportError, export_run
 
     try:
         with native_stderr_silenced():
@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: export failed: {type(error).__name__}: {error}".splitlines()[0], file=sys.stderr)
         return EXIT_ERROR
     size = _size(out)
-    how = "unzip it and open index.html" if out.is_file() else "open index.html in a browser"
+    how = (f"unzip it and open {ZIP_FOLDER}/index.html" if out.is_file()
+           else "open index.html in a browser")
     print(f"Wrote {out} ({size / 1e6:.2f} MB): {how}.")
     return 0
 

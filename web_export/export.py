@@ -12,11 +12,16 @@ from pathlib import Path
 from training.store import ModelStore
 from web_export.bundle import MANIFEST_FILE, Bundle, ExportError, build_bundle
 
-__all__ = ["ExportError", "bundle_zip_bytes", "export_run"]
+__all__ = ["ZIP_FOLDER", "ExportError", "bundle_zip_bytes", "export_run"]
+
+# Every file of a zip sits in this one folder, so that unzipping makes one folder, not 14 loose files.
+ZIP_FOLDER = "mnist-studio-page"
 
 
 def export_run(store: ModelStore, run_id: str | None, out: Path, *, quantize: str | None = None) -> Path:
     """Export a run (the active one when `run_id` is None) to `out`: a folder, or a zip if `.zip`.
+
+    A zip holds one folder, ZIP_FOLDER, with the page in it.
 
     The output appears whole or not at all. An existing export at `out` is replaced; anything
     else already there is left alone and an ExportError says why.
@@ -48,11 +53,16 @@ def bundle_zip_bytes(store: ModelStore, run_id: str | None = None, *, quantize: 
 
 
 def zip_bytes(bundle: Bundle) -> bytes:
+    """The bundle's files as a zip, all inside the folder ZIP_FOLDER."""
     buffer = io.BytesIO()
+    # A fixed date: entry times would only leak this machine's clock (export.json says when).
+    when = (2020, 1, 1, 0, 0, 0)
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        folder = zipfile.ZipInfo(f"{ZIP_FOLDER}/", date_time=when)
+        folder.external_attr = 0o40755 << 16 | 0x10  # a directory, for Unix and for Windows
+        archive.writestr(folder, b"")
         for name, data in sorted(bundle.files.items()):
-            # A fixed date: entry times would only leak this machine's clock (export.json says when).
-            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info = zipfile.ZipInfo(f"{ZIP_FOLDER}/{name}", date_time=when)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)

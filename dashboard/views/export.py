@@ -7,9 +7,10 @@ from dashboard.common import get_store, store_root
 from training.store import ModelStore, StoreError
 
 try:
-    from web_export import ExportError, bundle_zip_bytes
+    from web_export import ZIP_FOLDER, ExportError, bundle_zip_bytes
 except ImportError as error:  # the page explains instead of failing
     bundle_zip_bytes, ExportError, IMPORT_ERROR = None, RuntimeError, charts.first_line(error)
+    ZIP_FOLDER = ""
 else:
     IMPORT_ERROR = None
 
@@ -40,8 +41,9 @@ def export_ui(run) -> None:
     st.download_button(f"Download the web page ({charts.format_bytes(len(data))})", data,
                        file_name=f"mnist-studio-{run.run_id}{suffix}.zip", mime="application/zip",
                        key="export_download", type="primary", icon=":material/download:")
-    st.caption(f"Zip size: {charts.format_bytes(len(data))}. Unzip it and open index.html: the page "
-               "draws and classifies digits with TensorFlow.js, with no server and no network.")
+    st.caption(f"Zip size: {charts.format_bytes(len(data))}. It unzips into one folder, {ZIP_FOLDER}; "
+               "open the index.html in it: the page draws and classifies digits with TensorFlow.js, "
+               "with no server and no network.")
 
 
 st.title("Export")
