@@ -57,7 +57,10 @@ def import_into(store: UserDigitStore, path: Path | str) -> ImportResult:
         UserDigitsError: the database cannot be written.
     """
     digits = read_digits(Path(path))
-    report: SaveReport = store.add_many(digits)
+    try:
+        report: SaveReport = store.add_many(digits)
+    except ValueError as error:  # checked already; the store checks again before writing
+        raise ImportRefused([f"{path}: {error}"]) from None
     return ImportResult(added=len(report.added), duplicates=report.duplicates, read=len(digits))
 
 
