@@ -13,6 +13,7 @@ from training.store import StoreError
 
 CANVAS_SIZE = 280
 HINT = "Draw a digit in the black square: the prediction updates after each stroke."
+NO_DIGIT = "No digit was found in this image: it holds no ink (it is blank or one even colour)."
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
 
@@ -99,13 +100,14 @@ def prediction_ui(predictor, image, key: str) -> None:
         try:
             prediction = predictor.classify(image)
         except EmptyDrawingError:
-            st.info(HINT, icon=":material/gesture:")
+            st.info(HINT if key == "canvas" else NO_DIGIT, icon=":material/gesture:")
             return
         except ValueError as error:
             st.error(f"This image cannot be classified: {charts.first_line(error)}")
             return
         seen, answer = st.columns([1, 2])
-        seen.image(charts.upscale(prediction.image28, 5), caption="What it sees")
+        seen.container(border=True, width="content").image(charts.upscale(prediction.image28, 5),
+                                                           caption="What it sees")
         answer.markdown(f"### Predicted digit: {prediction.digit}")
         answer.markdown(f"Probability **{prediction.confidence:.1%}**")
         st.altair_chart(charts.probability_chart(prediction.probabilities), key=f"draw_chart_{key}")
@@ -143,7 +145,8 @@ def upload_ui(predictor) -> None:
         st.error(f"{upload.name}: {charts.first_line(error)}")
         return
     left, right = st.columns([1, 1], gap="large")
-    left.image(preview(image), caption=upload.name, width=CANVAS_SIZE)
+    # A border, so that a white image still shows on the white page.
+    left.container(border=True, width="content").image(preview(image), caption=upload.name, width=CANVAS_SIZE)
     with right:
         prediction_ui(predictor, image, "upload")
 
