@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 expect = pytest.importorskip("playwright.sync_api").expect
 
 TIMEOUT_MS = 60_000
+PHONE = {"width": 420, "height": 800}
 
 # Every curve chart on the page as drawn by Vega (SVG): the plot area's size, each point's
 # position inside it, and the labels of both axes.
@@ -111,3 +112,18 @@ def test_the_downloaded_zip_unpacks_into_one_folder(page, app_url):
     assert "mnist-studio-page/index.html" in names
     expect(page.get_by_text("mnist-studio-page")).to_be_visible()
 
+
+def test_on_a_phone_sized_screen_the_answer_is_in_view_after_a_stroke(browser, app_url):
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        open_page(page, f"{app_url}/draw")
+        browser_kit.stroke(page, browser_kit.one_points(), TIMEOUT_MS)
+        heading = page.locator(browser_kit.PREDICTION).get_by_role("heading", name="Predicted digit")
+        expect(heading).to_be_visible(timeout=TIMEOUT_MS)
+        browser_kit.wait_for_script(page, TIMEOUT_MS)
+        assert page.get_by_test_id("stMain").evaluate("main => main.scrollTop") == 0  # nothing scrolled
+        box = heading.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], box
+    finally:
+        context.close()

@@ -71,10 +71,10 @@ def canvas_image() -> np.ndarray | None:
     def drawing_sent() -> None:
         st.session_state.draw_clearing = False
 
-    stroke_width = st.slider("Stroke width", min_value=6, max_value=40, value=20, key="draw_stroke_width")
     clears = st.session_state.draw_clears
     result = st_canvas(
-        stroke_width=stroke_width,
+        # The slider sits under the canvas (so that on a phone the answer is nearer), its value is read here.
+        stroke_width=st.session_state.get("draw_stroke_width", 20),
         stroke_color="#FFFFFF",
         background_color="#000000",
         height=CANVAS_SIZE,
@@ -87,7 +87,9 @@ def canvas_image() -> np.ndarray | None:
         key="draw_canvas",
         on_change=drawing_sent,
     )
-    st.button("Clear", key="draw_clear", on_click=clear, icon=":material/ink_eraser:")
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.button("Clear", key="draw_clear", on_click=clear, icon=":material/ink_eraser:")
+        st.slider("Stroke width", min_value=6, max_value=40, value=20, key="draw_stroke_width", width=180)
     return None if st.session_state.draw_clearing else result.image_data
 
 
@@ -105,7 +107,8 @@ def prediction_ui(predictor, image, key: str) -> None:
         except ValueError as error:
             st.error(f"This image cannot be classified: {charts.first_line(error)}")
             return
-        seen, answer = st.columns([1, 2])
+        # The answer first: on a phone the columns stack, and the answer is what the user waits for.
+        answer, seen = st.columns([2, 1])
         seen.container(border=True, width="content").image(charts.upscale(prediction.image28, 5),
                                                            caption="What it sees")
         answer.markdown(f"### Predicted digit: {prediction.digit}")
