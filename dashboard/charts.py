@@ -75,13 +75,14 @@ def curve_chart(history: Sequence[dict[str, float]], kind: str, epochs: int | No
     y = alt.Y("value:Q", title="loss (log scale)" if log_scale else kind,
               scale=alt.Scale(domain=domain, nice=False, zero=False, type="log" if log_scale else "linear"),
               axis=alt.Axis(values=ticks, format=label_format))
-    color = alt.Color("curve:N", title=None, scale=alt.Scale(domain=["training", "validation"],
+    color = alt.Color("curve:N", title="", scale=alt.Scale(domain=["training", "validation"],
                                                               range=["#4c78a8", HIGHLIGHT]),
-                      legend=alt.Legend(orient="top"))
+                      legend=alt.Legend(orient="top", offset=6))
     tooltip = [alt.Tooltip("epoch:Q", format="d"), alt.Tooltip("curve:N"),
                alt.Tooltip("value:Q", title=kind, format=value_format)]
     return (
-        alt.Chart(frame, title=kind.capitalize())
+        # Streamlit's theme leaves 26 px under a title and the legend adds its own; 8 is plenty.
+        alt.Chart(frame, title=alt.TitleParams(kind.capitalize(), offset=8))
         .mark_line(point=alt.OverlayMarkDef(size=50, filled=True))
         .encode(x=x, y=y, color=color, tooltip=tooltip)
         # fit-x: the width follows the column; the height stays that of the plot area.
