@@ -32,8 +32,31 @@ def quick_store(folder: Path) -> ModelStore:
     return store
 
 
+SEVEN = [(0.28, 0.22), (0.72, 0.22), (0.62, 0.45), (0.48, 0.82)]
+PHONE = {"width": 420, "height": 800}
+
+
+def draw_seven(page) -> None:
+    """A 7 on the Draw page's canvas, then wait for the answer and its chart."""
+    from playwright.sync_api import expect
+
+    canvas = page.locator(".st-key-draw_canvas canvas").last
+    expect(canvas).to_be_visible(timeout=TIMEOUT_MS)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + SEVEN[0][0] * box["width"], box["y"] + SEVEN[0][1] * box["height"])
+    page.mouse.down()
+    for fx, fy in SEVEN[1:]:
+        page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=12)
+    page.mouse.up()
+    prediction = page.locator(".st-key-draw_prediction_canvas")
+    expect(prediction.get_by_test_id("stVegaLiteChart")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_test_id("stApp")).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=TIMEOUT_MS)
+    page.mouse.move(0, 0)  # no hover toolbar over the canvas
+
+
 def take_screenshots(url: str, out: Path) -> list[Path]:
-    """Open Train, Draw (with a 7 drawn) and Export; one full-page PNG each."""
+    """Open Train (curves drawn), Draw (with a 7 drawn, wide and on a phone) and Export; a PNG each."""
     from playwright.sync_api import expect, sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -62,24 +85,25 @@ def take_screenshots(url: str, out: Path) -> list[Path]:
         open_page("")
         expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(3, timeout=TIMEOUT_MS)
         expect(page.get_by_test_id("stImage").first).to_be_visible(timeout=TIMEOUT_MS)
+        # Vega draws the curves' points a moment after the chart elements appear.
+        page.wait_for_function(
+            "() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] .mark-symbol.role-mark path')"
+            ".length > 0", timeout=TIMEOUT_MS)
         save("train")
 
         open_page("draw")
-        canvas = page.locator(".st-key-draw_canvas canvas").last
-        expect(canvas).to_be_visible(timeout=TIMEOUT_MS)
-        box = canvas.bounding_box()
-        points = [(0.28, 0.22), (0.72, 0.22), (0.62, 0.45), (0.48, 0.82)]
-        page.mouse.move(box["x"] + points[0][0] * box["width"], box["y"] + points[0][1] * box["height"])
-        page.mouse.down()
-        for fx, fy in points[1:]:
-            page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=12)
-        page.mouse.up()
-        prediction = page.locator(".st-key-draw_prediction_canvas")
-        expect(prediction.get_by_test_id("stVegaLiteChart")).to_be_visible(timeout=TIMEOUT_MS)
-        expect(page.get_by_test_id("stApp")).to_have_attribute(
-            "data-test-script-state", "notRunning", timeout=TIMEOUT_MS)
-        page.mouse.move(0, 0)  # no hover toolbar over the canvas
+        draw_seven(page)
         save("draw")
+
+        # A phone: what is in view right after the stroke, without scrolling.
+        phone = browser.new_page(viewport=PHONE)
+        phone.goto(f"{url}/draw")
+        expect(phone.get_by_test_id("stApp")).to_have_attribute(
+            "data-test-script-state", "notRunning", timeout=TIMEOUT_MS)
+        draw_seven(phone)
+        phone.screenshot(path=out / "draw-phone.png")
+        written.append(out / "draw-phone.png")
+        phone.close()
 
         open_page("export")
         expect(page.get_by_role("button", name="Download the web page")).to_be_visible(timeout=TIMEOUT_MS)
