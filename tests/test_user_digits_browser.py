@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from scripts import dashboard_browser as browser_kit
@@ -59,4 +60,11 @@ def test_draw_correct_the_label_and_see_it_on_my_digits(page, served):
     expect(page.get_by_role("heading", name="7 (seven): 1")).to_be_visible(timeout=TIMEOUT_MS)
     seven = UserDigitStore(database).digits(7)[0]
     expect(page.locator(f".st-key-my_digits_tile_{seven.digit_id}").get_by_test_id("stImage")).to_be_visible()
+
+    # The .npz download holds both digits, ink white on black, oldest first.
+    with page.expect_download(timeout=TIMEOUT_MS) as download:
+        page.get_by_role("button", name="Download 2 digits as .npz").click()
+    with np.load(download.value.path()) as data:
+        assert data["x"].shape == (2, 28, 28) and data["x"].dtype == np.uint8
+        assert data["y"].tolist() == [7, answer] and data["x"][0, 0, 0] == 0
     expect(page.get_by_test_id("stException")).to_have_count(0)

@@ -1,6 +1,7 @@
 """My digits page: the digits you saved, grouped by digit; delete, export and import them."""
 
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import streamlit as st
 from dashboard import charts
 from dashboard.labelling import DIGIT_NAMES, user_digit_store
 from training.user_digits import UserDigitsError
-from training.user_digits_io import ImportRefused, encode, import_into
+from training.user_digits_io import ImportRefused, export_bytes, import_into
 
 # A digit's gallery shows its newest this many; the rest are counted (and exported, and trained on).
 GALLERY_LIMIT = 40
@@ -36,12 +37,13 @@ def transfer_ui(store, total: int) -> None:
         if total == 0:
             st.caption("Nothing to export yet.")
         else:
-            x, y, _ids = store.arrays()
-            st.download_button(f"Download {total} digits as .npz (x, y)", encode(x, y, "npz"),
-                               file_name="my-digits.npz", mime="application/octet-stream",
+            # Built when clicked (a zip of thousands of PNGs takes a second), not on every rerun.
+            st.download_button(f"Download {total} digits as .npz (x, y)", partial(export_bytes, store, "npz"),
+                               file_name="my-digits.npz", mime="application/octet-stream", on_click="ignore",
                                key="my_digits_download_npz", icon=":material/download:")
-            st.download_button("Download as a zip of PNGs (<n>_<digit>.png)", encode(x, y, "zip"),
-                               file_name="my-digits.zip", mime="application/zip",
+            st.download_button("Download as a zip of PNGs (<n>_<digit>.png)",
+                               partial(export_bytes, store, "zip"),
+                               file_name="my-digits.zip", mime="application/zip", on_click="ignore",
                                key="my_digits_download_zip", icon=":material/folder_zip:")
     with right:
         st.subheader("Import")
