@@ -14,6 +14,7 @@ from training import user_digits_cli
 from training.config import ARCHITECTURES, DEFAULT_ARCHITECTURE, TrainConfig
 
 EXIT_USAGE = 2
+_MODELS_HELP = "model store folder (default: $MNIST_STUDIO_MODELS or ./models)"
 # `predict` preprocesses and classifies files this many at a time, printing as it goes.
 PREDICT_CHUNK = 256
 
@@ -48,11 +49,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="model store folder (default: $MNIST_STUDIO_MODELS or ./models)")
     train.add_argument("--no-activate", action="store_true",
                        help="save the run without making it the active model")
+    train.add_argument("--name", default="", help="a name for the run, shown next to its id")
+
+    job = commands.add_parser("job", help="run a training job created in the store (the dashboard "
+                                          "starts these)")
+    job.add_argument("job_id", metavar="JOB_ID")
+    job.add_argument("--models", type=Path, default=None, metavar="DIR", help=_MODELS_HELP)
+
+    stop = commands.add_parser("stop", help="ask a running training to stop after its current batch")
+    stop.add_argument("job_id", metavar="RUN_ID", help="the running training's id (see `runs`)")
+    stop.add_argument("--models", type=Path, default=None, metavar="DIR", help=_MODELS_HELP)
 
     runs = commands.add_parser("runs", help="list the saved runs; * marks the active one")
     runs.add_argument("--models", type=Path, default=None, metavar="DIR",
                       help="model store folder (default: $MNIST_STUDIO_MODELS or ./models)")
     runs.add_argument("--activate", default=None, metavar="RUN_ID", help="make this run the active one")
+    runs.add_argument("--keep", default=None, metavar="RUN_ID",
+                      help="save a stopped training's partial model as a run")
+    runs.add_argument("--discard", default=None, metavar="RUN_ID",
+                      help="forget a stopped training's partial model")
 
     predict = commands.add_parser(
         "predict", help="read the digit in image files with a stored model",
@@ -86,11 +101,16 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             parser.exit(EXIT_USAGE, f"python -m training train: error: {error}\n")
         return run_train(config, data_path=args.data, models=args.models,
-                         activate=not args.no_activate)
+                         activate=not args.no_activate, name=args.name)
+    if args.command == "job":
+        return run_job_command(args.job_id, models=args.models)
+    if args.command == "stop":
+        return run_stop(args.job_id, models=args.models)
     if args.command == "predict":
         return run_predict(args.files, run_id=args.model, models=args.models, as_json=args.json)
     if args.command == "runs":
-        return run_list(models=args.models, activate=args.activate)
+        return run_list(models=args.models, activate=args.activate, keep=args.keep,
+                        discard=args.discard)
     if args.command == "user-digits":
         return user_digits_cli.main(args)
     parser.error(f"unknown command {args.command}")
@@ -98,12 +118,26 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_train(config: TrainConfig, *, data_path: Path | None, models: Path | None,
-              activate: bool) -> int:
-    """Train with a terminal progress bar, save the run, print the test accuracy."""
+              activate: bool, name: str = "") -> int:
+    """Train as a job of the store (visible on the Train page), with a terminal progress bar."""
+    # TensorFlow's C++ start-up chatter (CUDA factories, computation placer, cuInit) is about ten
+    # lines on a machine without a GPU: kept off the terminal. Nothing else prints meanwhile.
+    with native_stderr_silenced():
+        import tensorflow  # noqa: F401
+    from training.distribute import WorkerLostError, choose_placement, in_cluster
+
+    try:
+        if in_cluster():  # the cluster watchdog reports on stderr: it must not be silenced
+            choose_placement()
+        else:
+            with native_stderr_silenced():
+                choose_placement()  # TensorFlow's runtime starts here (cuInit), still silenced
+    except WorkerLostError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        os._exit(1)  # TensorFlow's collective threads may hang a normal exit after a lost peer
     from training.console import ConsoleProgress
     from training.data import MnistUnavailableError, load_mnist
-    from training.progress import CancelToken
-    from training.store import ModelStore, StoreError
+    from training.distribute import is_chief_task
 
     progress = ConsoleProgress()
     try:
@@ -111,37 +145,110 @@ def run_train(config: TrainConfig, *, data_path: Path | None, models: Path | Non
     except MnistUnavailableError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    if not is_chief_task():
+        return _train_as_worker(config, data, progress)
 
+    from training.job_runner import run_job
+    from training.jobs import FINISHED, STOPPED, JobStore
+    from training.store import ModelStore
+
+    jobs = JobStore(ModelStore(models))
+    spec = jobs.create(config, activate=activate, name=name, source="cli")
+    code = run_job(jobs, spec.job_id, data=data, console=progress)
+    view = jobs.view(spec.job_id)
+    if view.phase == FINISHED:
+        outcome = view.outcome
+        print(f"Test accuracy: {outcome['test_accuracy']:.2%}")
+        print(f"Trained in {outcome.get('duration_s', 0):.0f} s; saved as {spec.job_id} in "
+              f"{jobs.store.root}. {outcome.get('note', '')}")
+    elif view.phase == STOPPED:
+        print(f"{view.stop_description()} Test accuracy {view.outcome['test_accuracy']:.2%}.")
+        print(f"Keep it with `python -m training runs --keep {spec.job_id}` (or --discard).")
+        return 130
+    else:
+        print(f"error: training failed: {view.error}", file=sys.stderr, flush=True)
+        if in_cluster():
+            os._exit(1)  # TensorFlow's collective threads may hang a normal exit after a lost peer
+    return code
+
+
+def _train_as_worker(config: TrainConfig, data, progress) -> int:
+    """A worker other than the chief: train its share, save nothing, exit 0."""
+    from training.distribute import WorkerLostError
     from training.train import train
 
-    cancel = CancelToken()
     try:
-        result = train(config, data, listener=progress, cancel=cancel)
-    except KeyboardInterrupt:
-        print("\nInterrupted: nothing was saved.", file=sys.stderr)
-        return 130
-    try:
-        run = ModelStore(models).save(result, activate=activate)
-    except (OSError, StoreError) as error:
-        print(f"error: the run could not be saved: {error}", file=sys.stderr)
-        return 1
-    print(f"Test accuracy: {result.test_accuracy:.2%} ({result.examples['test']:,} test images)")
-    print(f"Trained in {result.duration_s:.0f} s; saved as {run.run_id} in {run.path.parent.parent}"
-          + (" (active)" if activate else ""))
+        train(config, data, listener=progress)
+    except WorkerLostError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        os._exit(1)  # TensorFlow's collective threads may hang a normal exit after a lost peer
+    print("Worker finished its share; the chief saves the run.", flush=True)
     return 0
 
 
-def run_list(*, models: Path | None, activate: str | None) -> int:
-    """Print one line per saved run, newest first, and one per damaged run skipped."""
+def run_job_command(job_id: str, *, models: Path | None) -> int:
+    """Run a job the dashboard created; its output goes to the job's log, not a terminal."""
+    from training.job_runner import run_job
+    from training.jobs import JobStore
+    from training.store import ModelStore, StoreError
+
+    os.nice(5)  # a training never slows the dashboard's answers: the server's threads come first
+    try:
+        return run_job(JobStore(ModelStore(models)), job_id)
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def run_stop(job_id: str, *, models: Path | None) -> int:
+    """Ask a running job to stop; it stops after its current batch."""
+    from training.jobs import JobStore
+    from training.store import ModelStore, StoreError
+
+    jobs = JobStore(ModelStore(models))
+    try:
+        view = jobs.view(job_id)
+    except StoreError:
+        print(f"error: no training named {job_id} in {jobs.store.root}", file=sys.stderr)
+        return 1
+    if not view.running:
+        print(f"error: {job_id} is not running ({view.phase})", file=sys.stderr)
+        return 1
+    jobs.request_stop(job_id)
+    print(f"Asked {job_id} to stop after its current batch.")
+    return 0
+
+
+def run_list(*, models: Path | None, activate: str | None, keep: str | None = None,
+             discard: str | None = None) -> int:
+    """Print the running and stopped trainings, then one line per saved run, newest first."""
+    from training.console import format_duration
+    from training.jobs import STOPPED, JobStore
     from training.store import ModelStore, StoreError
 
     store = ModelStore(models)
-    if activate:
-        try:
+    jobs = JobStore(store)
+    try:
+        if activate:
             store.set_active(activate)
-        except StoreError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
+        if keep:
+            print(jobs.keep(keep))
+        if discard:
+            jobs.discard(discard)
+            print(f"Discarded the partial model of {discard}.")
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for view in jobs.views():
+        if view.running:
+            progress = view.progress
+            where = (f"epoch {progress.epoch}/{progress.epochs}, batch {progress.batch}/{progress.batches}"
+                     if progress else view.status)
+            print(f"~ {view.job_id}: training ({where}, {format_duration(view.elapsed_s)} elapsed)")
+        elif view.phase == STOPPED:
+            print(f"? {view.job_id}: {view.stop_description()} Keep it with --keep {view.job_id}.")
+        elif view.phase in ("failed", "interrupted"):
+            print(f"! {view.job_id}: {view.phase}: {view.error}")
     runs, problems = store.scan()
     active = store.active_id()
     for problem in problems:
@@ -175,7 +282,7 @@ def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, a
 
     import numpy as np
 
-    from training.predict import load_predictor
+    from training.predict import load_predictor, prediction_fields
 
     all_read = True
     # TensorFlow's C++ start-up chatter would bury the lines this command prints: fd 2 is quiet
@@ -204,11 +311,10 @@ def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, a
                 print(f"error: {error}", file=sys.stderr)
                 return 1
             quiet.close()
-            probabilities = iter(predictor.probabilities_batch(np.stack(images)) if images else [])
+            answers = iter(zip(*predictor.judge_batch(np.stack(images)), strict=True) if images else [])
             for result in results:
                 if "error" not in result:
-                    row = next(probabilities)
-                    result.update(digit=int(row.argmax()), probabilities=[float(p) for p in row])
+                    result.update(prediction_fields(*next(answers)))
                 _print_prediction(result, as_json)
     return 0 if all_read else 1
 
@@ -238,5 +344,6 @@ def _print_prediction(result: dict, as_json: bool) -> None:
     else:
         probabilities = result["probabilities"]
         digit = result["digit"]
-        print(f"{result['file']}: {digit} ({probabilities[digit]:.1%} sure)")
+        doubt = f"; {result['message']}" if result.get("unsure") else ""
+        print(f"{result['file']}: {digit} ({probabilities[digit]:.1%} sure{doubt})")
         print("  " + "  ".join(f"{d}: {p:5.1%}" for d, p in enumerate(probabilities)), flush=True)

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
+import socket
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import tensorflow as tf
+if TYPE_CHECKING:  # TensorFlow loads when a placement is chosen, not when this module is imported
+    import tensorflow as tf
 
 # Splits the CPU into N logical devices (testing the multi-device path on a CPU-only machine).
 CPU_DEVICES_ENV = "MNIST_STUDIO_CPU_DEVICES"
@@ -44,7 +51,18 @@ class Placement:
 
 def choose_placement() -> Placement:
     """MultiWorkerMirrored when TF_CONFIG names a cluster, Mirrored across several GPUs (or CPU
-    logical devices when MNIST_STUDIO_CPU_DEVICES is set), else the default one-device strategy."""
+    logical devices when MNIST_STUDIO_CPU_DEVICES is set), else the default one-device strategy.
+
+    Chosen once per process and setting: a cluster's strategy can only be created once, before
+    TensorFlow's runtime starts.
+    """
+    return _placement_for(os.environ.get("TF_CONFIG", ""), os.environ.get(CPU_DEVICES_ENV, ""))
+
+
+@functools.cache
+def _placement_for(tf_config: str, cpu_devices_setting: str) -> Placement:
+    import tensorflow as tf
+
     if _cluster_size() > 1:
         return _multi_worker_placement()
     cpu_devices = int(os.environ.get(CPU_DEVICES_ENV, "0") or 0)
@@ -62,6 +80,8 @@ def choose_placement() -> Placement:
 def split_cpu(count: int) -> list[str]:
     """Make `count` logical CPU devices; the first call must come before TensorFlow's runtime
     starts (set the environment variable before training, in a fresh process)."""
+    import tensorflow as tf
+
     cpus = tf.config.list_physical_devices("CPU")
     # Once the runtime has started this raises; the logical devices that exist are then used.
     with contextlib.suppress(RuntimeError):
@@ -83,29 +103,108 @@ def worker_timeout_s() -> int:
 
 
 def _multi_worker_placement() -> Placement:
-    """MultiWorkerMirroredStrategy that gives up on a lost peer within a bounded time.
-
-    TensorFlow waits forever for the cluster by default and checks peers every 30 s. The class
-    knobs below are the ones its own fault-tolerance tests set; the per-collective timeout is the
-    public backstop.
-    """
-    from tensorflow.python.distribute import collective_all_reduce_strategy as collective
+    """MultiWorkerMirroredStrategy, given up on when the other workers do not join in time."""
+    import tensorflow as tf
 
     timeout = worker_timeout_s()
-    extended = collective.CollectiveAllReduceExtended
-    extended._check_health_initial_timeout = timeout
-    extended._check_health_interval = min(10, timeout)
-    extended._check_health_timeout = min(5, timeout)
-    options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
+    with ClusterWatchdog(timeout, "did not join") as watchdog:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        watchdog.beat()
+    return Placement(strategy, "multi-worker mirrored", is_chief=is_chief_task())
+
+
+class ClusterWatchdog:
+    """Ends this worker with one line when the cluster makes no progress for `timeout_s` seconds.
+
+    TensorFlow waits forever for a worker that never joins and can block in a collective when a
+    peer dies, holding the GIL, so no thread of this process could act. A small watchdog process
+    does: it expects a beat (a byte on a pipe, at most one a second) while watching; on silence
+    it names the workers whose port no longer answers, prints one line and kills this worker.
+    Nothing was saved then: only the chief saves, after the last step.
+    """
+
+    def __init__(self, timeout_s: float, what: str = "stopped answering"):
+        self.timeout_s, self.what = timeout_s, what
+        self._process: subprocess.Popen | None = None
+        self._last_beat = 0.0
+
+    def __enter__(self) -> ClusterWatchdog:
+        """Watch (again) from now on; the same watchdog may guard several stretches of work."""
+        if self._process is None:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _WATCHDOG_SCRIPT, str(os.getpid()), str(self.timeout_s),
+                 self.what, json.dumps(_peers(others_only=True))],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        self._send(b"w")
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._send(b"p")  # paused: local work (evaluation, saving) needs no peer
+
+    def beat(self) -> None:
+        now = time.monotonic()
+        if now - self._last_beat >= 1.0:
+            self._last_beat = now
+            self._send(b"b")
+
+    def _send(self, byte: bytes) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            self._process.stdin.write(byte)
+            self._process.stdin.flush()
+
+
+# Run as `python -c` by ClusterWatchdog: argv = parent pid, timeout, what, peers (JSON).
+_WATCHDOG_SCRIPT = """
+import json, os, select, signal, socket, sys, time
+pid, timeout, what, peers = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
+def answers(address):
+    host, _, port = address.rpartition(":")
     try:
-        strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-    except RuntimeError as error:  # raised by the initial wait for the cluster
-        raise WorkerLostError(f"the other workers did not answer within {timeout} s "
-                              f"({', '.join(_peers())})") from error
-    task = _tf_config().get("task", {})
-    is_chief = task.get("type") == "chief" or (task.get("type") == "worker" and task.get("index") == 0
-                                                and "chief" not in _tf_config().get("cluster", {}))
-    return Placement(strategy, "multi-worker mirrored", is_chief=is_chief)
+        socket.create_connection((host, int(port)), timeout=1.0).close()
+        return True
+    except (OSError, ValueError):
+        return False
+watching, last = False, time.monotonic()
+while True:
+    ready, _, _ = select.select([0], [], [], 1.0)
+    if ready:
+        data = os.read(0, 64)
+        if not data:
+            sys.exit(0)
+        watching, last = data[-1:] != b"p", time.monotonic()
+    elif watching and time.monotonic() - last > timeout:
+        silent = [address for address in peers if not answers(address)] or peers
+        sys.stderr.write(f"error: worker {', '.join(silent)} {what} within {timeout:.0f} s; "
+                         "training stopped, nothing saved\\n")
+        sys.stderr.flush()
+        os.kill(pid, signal.SIGKILL)
+        sys.exit(0)
+"""
+
+
+def _answers(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1.0):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def is_chief_task() -> bool:
+    """Whether this process saves the run: true alone, and for the chief (worker 0) of a cluster."""
+    if _cluster_size() <= 1:
+        return True
+    config = _tf_config()
+    task = config.get("task", {})
+    if "chief" in config.get("cluster", {}):
+        return task.get("type") == "chief"
+    return task.get("type") == "worker" and task.get("index") == 0
+
+
+def in_cluster() -> bool:
+    """Whether TF_CONFIG names a cluster of several workers."""
+    return _cluster_size() > 1
 
 
 def describe_worker_failure(error: BaseException) -> str:
@@ -130,9 +229,12 @@ def _tf_config() -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _peers() -> list[str]:
-    cluster = _tf_config().get("cluster", {})
-    return [address for role in ("chief", "worker") for address in cluster.get(role, [])]
+def _peers(others_only: bool = False) -> list[str]:
+    """The cluster's addresses (without this task's own when `others_only`)."""
+    config = _tf_config()
+    cluster, task = config.get("cluster", {}), config.get("task", {})
+    return [address for role in ("chief", "worker") for index, address in enumerate(cluster.get(role, []))
+            if not (others_only and task.get("type") == role and task.get("index") == index)]
 
 
 def _cluster_size() -> int:

@@ -139,23 +139,41 @@ class ModelStore:
 
     # --- Writing ---------------------------------------------------------------------------
 
-    def save(self, result: TrainResult, *, activate: bool = True) -> Run:
-        """Save a finished run atomically: it appears whole under `runs/` or not at all."""
+    def save(self, result: TrainResult, *, activate: bool = True, run_id: str | None = None,
+             name: str = "", extra_dirs: dict[str, Path] | None = None) -> Run:
+        """Save a finished run atomically: it appears whole under `runs/` or not at all.
+
+        Args:
+            run_id: the id to save under (a job's id); a new one when None.
+            name: the user's name for the run.
+            extra_dirs: folders copied into the run's folder under the given names (event logs).
+        """
+        run_id = run_id or new_run_id(result.config.architecture)
+        staging = self.write_run_folder(result, run_id, self._staging_dir(run_id), name=name,
+                                        extra_dirs=extra_dirs)
+        return self.adopt(staging, activate=activate)
+
+    def write_run_folder(self, result: TrainResult, run_id: str, folder: Path, *, name: str = "",
+                         extra_dirs: dict[str, Path] | None = None) -> Path:
+        """Write a run's model and record into `folder` (created, then fsynced); returns it."""
         import keras
         import numpy as np
         import tensorflow as tf
 
-        run_id = new_run_id(result.config.architecture)
-        staging = self._staging_dir(run_id)
+        folder.mkdir(parents=True, exist_ok=True)
         try:
-            result.model.save(staging / MODEL_FILE)
+            result.model.save(folder / MODEL_FILE)
             record = {
                 "run_id": run_id,
+                "name": name,
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "config": result.config.to_dict(),
                 "history": result.history,
                 "epochs_completed": result.epochs_completed,
                 "cancelled": result.cancelled,
+                "stopped_at": list(result.stopped_at) if result.stopped_at else None,
+                "batches_per_epoch": result.batches_per_epoch,
+                "temperature": result.temperature,
                 "test_accuracy": result.test_accuracy,
                 "test_loss": result.test_loss,
                 "confusion_matrix": result.confusion_matrix,
@@ -164,22 +182,40 @@ class ModelStore:
                 "examples": result.examples,
                 "replicas": result.replicas,
                 "dataset_sha256": result.dataset_sha256,
-                "model_sha256": _file_sha256(staging / MODEL_FILE),
+                "model_sha256": _file_sha256(folder / MODEL_FILE),
                 "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
                              "numpy": np.__version__},
             }
-            _write_json(staging / RECORD_FILE, record)
-            _fsync_dir(staging)
-            final = self.root / RUNS_DIR / run_id
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(staging, final)  # atomic on one filesystem
-            _fsync_dir(final.parent)
+            for target, source in (extra_dirs or {}).items():
+                if source.is_dir():
+                    shutil.copytree(source, folder / target)
+            _write_json(folder / RECORD_FILE, record)
+            _fsync_dir(folder)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
             raise
+        return folder
+
+    def adopt(self, folder: Path, *, activate: bool = False) -> Run:
+        """Move a complete run folder (from `write_run_folder`) into `runs/`, atomically."""
+        run_id = json.loads((folder / RECORD_FILE).read_text())["run_id"]
+        final = self.root / RUNS_DIR / run_id
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            raise StoreError(f"a run named {run_id} already exists in {self.root}")
+        os.rename(folder, final)  # atomic on one filesystem
+        _fsync_dir(final.parent)
         if activate:
             self.set_active(run_id)
         return self._read_run(final)
+
+    def rename(self, run_id: str, name: str) -> Run:
+        """Give a run a name (shown next to its id); the record is replaced atomically."""
+        run = self.get(run_id)
+        name = " ".join(str(name).split())[:80]
+        record = dict(run.record, name=name)
+        _write_json_atomic(run.path / RECORD_FILE, record)
+        return self._read_run(run.path)
 
     def set_active(self, run_id: str) -> None:
         """Point at a run; the pointer is replaced atomically, so it is never torn."""
@@ -188,8 +224,13 @@ class ModelStore:
         _write_json_atomic(self.root / ACTIVE_FILE, {"run_id": run_id})
 
     def delete(self, run_id: str) -> None:
-        """Remove a run: first moved out of `runs/` (atomic), then deleted."""
+        """Remove a run: first moved out of `runs/` (atomic), then deleted.
+
+        The active run cannot be deleted: make another run active first.
+        """
         run = self.get(run_id)
+        if self.chosen_id() == run_id:
+            raise StoreError(f"{run_id} is the active model; make another run active before deleting it")
         trash = self._staging_dir(f"deleted-{run_id}")
         os.replace(run.path, trash)
         shutil.rmtree(trash, ignore_errors=True)

@@ -13,7 +13,14 @@ import tensorflow as tf
 
 from training.config import VALIDATION_SIZE, TrainConfig
 from training.data import Mnist, load_mnist
-from training.distribute import Placement, WorkerLostError, choose_placement, describe_worker_failure
+from training.distribute import (
+    ClusterWatchdog,
+    Placement,
+    WorkerLostError,
+    choose_placement,
+    describe_worker_failure,
+    worker_timeout_s,
+)
 from training.loop import StepTotals, TrainingStep
 from training.models import build_model
 from training.probabilities import softmax
@@ -105,7 +112,10 @@ def train(
     x_train, y_train = sets["train"]
     batch_size = placement.global_batch_size(config.batch_size)
     batches = int(np.ceil(len(x_train) / batch_size))
-    with placement.strategy.scope():
+    # In a cluster a watchdog ends this worker when the others stop answering (see distribute).
+    watchdog = (ClusterWatchdog(worker_timeout_s()) if placement.name == "multi-worker mirrored"
+                else None)
+    with watchdog or contextlib.nullcontext(), placement.strategy.scope():
         model = build_model(config.architecture)
         optimizer = keras.optimizers.Adam(
             learning_rate_schedule(config, batches, placement.learning_rate(config.learning_rate)))
@@ -114,39 +124,17 @@ def train(
         listener.on_status(f"Training {placement.name} (global batch {batch_size}).")
     dataset = placement.strategy.experimental_distribute_dataset(
         training_dataset(x_train, y_train, config, batch_size))
-    x_val, y_val = sets["validation"]
 
     listener.on_train_begin(config.epochs, batches)
-    clock = _ProgressClock(config.epochs, batches)
-    history: list[dict[str, float]] = []
-    stopped_at: tuple[int, int] | None = None
-    iterator = iter(dataset)
-    for epoch in range(1, config.epochs + 1):
-        totals = StepTotals()
-        for batch in range(1, batches + 1):
-            with _peers_watched(placement):
-                loss_sum, correct, count, stop = step.run(iterator, cancel.cancelled)
-            totals.add(loss_sum, correct, count)
-            if stop:
-                stopped_at = (epoch, batch)
-                break
-            if clock.due():
-                listener.on_batch(clock.progress(epoch, batch, totals.metrics()))
-        if stopped_at:
-            cancel.cancel()  # another worker may have asked: this one stops with it
-            break
-        metrics = totals.metrics()
-        metrics["val_accuracy"], metrics["val_loss"] = accuracy_and_loss(softmax(step.logits(x_val)), y_val)
-        metrics["lr"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-        metrics["epoch"] = epoch
-        metrics["elapsed_s"] = clock.epoch_done(epoch)
-        history.append(metrics)
-        listener.on_epoch_end(epoch, metrics)
+    with watchdog or contextlib.nullcontext():
+        history, stopped_at = _train_epochs(
+            step, iter(dataset), config.epochs, batches, sets["validation"], listener, cancel,
+            beat=watchdog.beat if watchdog else None, placement=placement)
 
     listener.on_evaluate_begin()
     recalibrate_batch_norm(model, x_train)
-    validation_logits = step.logits(x_val)
-    temperature = fit_temperature(validation_logits, y_val) if fit_temperature else 1.0
+    x_val, y_val = sets["validation"]
+    temperature = fit_temperature(step.logits(x_val), y_val) if fit_temperature else 1.0
     x_test, y_test = sets["test"]
     evaluation = evaluate(softmax(step.logits(x_test) / temperature), y_test)
     return TrainResult(
@@ -164,6 +152,37 @@ def train(
         is_chief=placement.is_chief,
         **evaluation,
     )
+
+
+def _train_epochs(step: TrainingStep, iterator, epochs: int, batches: int,
+                  validation: tuple[np.ndarray, np.ndarray], listener: TrainingListener,
+                  cancel: CancelToken, *, beat, placement: Placement,
+                  ) -> tuple[list[dict[str, float]], tuple[int, int] | None]:
+    """The epochs: steps with throttled progress, then validation; stops when any replica asks."""
+    x_val, y_val = validation
+    clock = _ProgressClock(epochs, batches)
+    history: list[dict[str, float]] = []
+    for epoch in range(1, epochs + 1):
+        totals = StepTotals()
+        for batch in range(1, batches + 1):
+            with _peers_watched(placement):
+                loss_sum, correct, count, stop = step.run(iterator, cancel.cancelled)
+            if beat:
+                beat()
+            totals.add(loss_sum, correct, count)
+            if stop:
+                cancel.cancel()  # another worker may have asked: this one stops with it
+                return history, (epoch, batch)
+            if clock.due():
+                listener.on_batch(clock.progress(epoch, batch, totals.metrics()))
+        metrics = totals.metrics()
+        metrics["val_accuracy"], metrics["val_loss"] = accuracy_and_loss(softmax(step.logits(x_val)), y_val)
+        metrics["lr"] = float(keras.ops.convert_to_numpy(step.optimizer.learning_rate))
+        metrics["epoch"] = epoch
+        metrics["elapsed_s"] = clock.epoch_done(epoch)
+        history.append(metrics)
+        listener.on_epoch_end(epoch, metrics)
+    return history, None
 
 
 @contextlib.contextmanager

@@ -1,0 +1,133 @@
+"""Run one job in this process: train, write every step to its event log, save as the user asked."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+from training.data import Mnist, load_mnist
+from training.events import append_event
+from training.jobs import EVENTS_FILE, PARTIAL_DIR, STOP_FILE, JobStore, StopFileToken, decide_activation
+from training.progress import BatchProgress, TrainingListener
+
+# Batch progress goes to the log at most this often: viewers poll about once a second.
+LOG_PROGRESS_INTERVAL_S = 0.5
+TENSORBOARD_DIR = "tensorboard"
+
+
+class EventLogListener(TrainingListener):
+    """Writes a training's progress to its job's event log (and TensorBoard scalars per epoch)."""
+
+    def __init__(self, events: Path, tensorboard: Path | None = None, also: TrainingListener | None = None):
+        self.events, self.also = events, also or TrainingListener()
+        self.tensorboard = tensorboard
+        self._writer = None
+        self._last_progress = 0.0
+
+    def on_status(self, message: str) -> None:
+        append_event(self.events, "status", message=message)
+        self.also.on_status(message)
+
+    def on_train_begin(self, epochs: int, batches: int) -> None:
+        append_event(self.events, "train_begin", epochs=epochs, batches=batches)
+        self.also.on_train_begin(epochs, batches)
+
+    def on_batch(self, progress: BatchProgress) -> None:
+        now = time.monotonic()
+        if now - self._last_progress >= LOG_PROGRESS_INTERVAL_S:
+            self._last_progress = now
+            append_event(self.events, "progress", epoch=progress.epoch, epochs=progress.epochs,
+                         batch=progress.batch, batches=progress.batches,
+                         elapsed_s=round(progress.elapsed_s, 2),
+                         eta_s=None if progress.eta_s is None else round(progress.eta_s, 1),
+                         metrics={key: round(value, 5) for key, value in progress.metrics.items()})
+        self.also.on_batch(progress)
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
+        append_event(self.events, "epoch", metrics=metrics)
+        self._write_scalars(epoch, metrics)
+        self.also.on_epoch_end(epoch, metrics)
+
+    def on_evaluate_begin(self) -> None:
+        append_event(self.events, "evaluating")
+        self.also.on_evaluate_begin()
+
+    def _write_scalars(self, epoch: int, metrics: dict[str, float]) -> None:
+        """TensorBoard scalars, so that `tensorboard --logdir models` shows every run."""
+        if self.tensorboard is None:
+            return
+        import tensorflow as tf
+
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(str(self.tensorboard))
+        with self._writer.as_default():
+            for key, value in metrics.items():
+                if key not in ("epoch", "elapsed_s"):
+                    tf.summary.scalar(key, value, step=epoch)
+        self._writer.flush()
+
+
+def run_job(jobs: JobStore, job_id: str, *, data: Mnist | None = None,
+            console: TrainingListener | None = None) -> int:
+    """Train the job `job_id` to its end, writing its event log; returns a process exit code.
+
+    A stop request (the stop file, SIGTERM or Ctrl-C) ends training after the current batch and
+    leaves the partial model in the job's folder for a viewer to keep or discard.
+    """
+    folder = jobs.folder(job_id)
+    events = folder / EVENTS_FILE
+    spec = jobs.spec(job_id)
+    cancel = StopFileToken(folder / STOP_FILE)
+    _stop_on_signals(cancel)
+    append_event(events, "started", pid=os.getpid())
+    listener = EventLogListener(events, folder / TENSORBOARD_DIR, also=console)
+    try:
+        if data is None:
+            listener.on_status("Loading MNIST…")
+            data = load_mnist(on_status=listener.on_status)
+        from training.train import train
+
+        result = train(spec.config, data, listener=listener, cancel=cancel)
+        if result.cancelled:
+            jobs.store.write_run_folder(result, job_id, folder / PARTIAL_DIR, name=spec.name,
+                                        extra_dirs={TENSORBOARD_DIR: folder / TENSORBOARD_DIR})
+            append_event(events, "stopped", stopped_at=result.stopped_at,
+                         batches_per_epoch=result.batches_per_epoch,
+                         epochs_completed=result.epochs_completed, test_accuracy=result.test_accuracy)
+            return 0
+        append_event(events, "saving")
+        run = jobs.store.save(result, run_id=job_id, activate=False, name=spec.name,
+                              extra_dirs={TENSORBOARD_DIR: folder / TENSORBOARD_DIR})
+        activated, note = decide_activation(jobs.store, spec, run.run_id)
+        append_event(events, "finished", run_id=run.run_id, test_accuracy=result.test_accuracy,
+                     activated=activated, note=note, duration_s=round(result.duration_s, 1))
+        shutil.rmtree(folder / TENSORBOARD_DIR, ignore_errors=True)  # now inside the run
+        return 0
+    except Exception as error:
+        # Every failure ends as one line in the log. A detached job's output file keeps the
+        # traceback; in a terminal (console given) the one line is all the user sees.
+        if console is None:
+            logging.getLogger(__name__).error("training job %s failed", job_id, exc_info=error)
+        append_event(events, "failed", error=_first_line(error))
+        return 1
+
+
+def _stop_on_signals(cancel: StopFileToken) -> None:
+    """SIGTERM (and SIGINT) stop like the Stop button: after the batch, with the partial model kept."""
+    def handler(signum, frame):
+        cancel.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        # Outside the main thread (tests) signals cannot be caught; the stop file still works.
+        with contextlib.suppress(ValueError):
+            signal.signal(signum, handler)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
