@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from training.doubt import DoubtModel, Verdict, doubt_for_run, judge, verdict_message
 from training.preprocess import ImageLike, to_mnist
-from training.store import ModelStore, StoreError
+from training.store import ModelStore, Run, StoreError
 
 if TYPE_CHECKING:  # TensorFlow is imported when a Predictor is built, not when this module is.
     import keras
@@ -26,6 +27,19 @@ class Prediction:
     confidence: float
     probabilities: np.ndarray  # (10,), digits 0..9 in order, summing to 1
     image28: np.ndarray  # (28, 28) float32, ink 1.0
+    verdict: Verdict | None = None  # whether to trust it: a digit, or doubt
+
+    @property
+    def message(self) -> str:
+        """The headline to show: the digit, or doubt in words."""
+        return verdict_message(self.verdict or judge(self.probabilities, None, None))
+
+    @property
+    def detail(self) -> str:
+        """The line under the headline (Markdown): how sure, and the best guess when in doubt."""
+        if self.verdict is not None and self.verdict.unsure:
+            return f"Predicted digit: {self.digit}, probability **{self.confidence:.1%}**"
+        return f"Probability **{self.confidence:.1%}**"
 
 
 class Predictor:
@@ -35,25 +49,55 @@ class Predictor:
     model's forward pass is compiled once for any batch size of 28×28 images and warmed up.
     """
 
-    def __init__(self, model: keras.Model, run_id: str | None = None):
+    def __init__(self, model: keras.Model, run_id: str | None = None, temperature: float = 1.0,
+                 doubt: DoubtModel | None = None):
         import tensorflow as tf
+
+        if not (np.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"the temperature must be a positive number, not {temperature!r}")
+        import keras
 
         self.model = model
         self.run_id = run_id
-        self._logits = tf.function(
-            lambda images: model(images, training=False),
+        # Logits are divided by it before the softmax: probabilities calibrated on validation data.
+        self.temperature = float(temperature)
+        # Set by load_predictor: flags drawings that are probably not one digit.
+        self.doubt: DoubtModel | None = doubt
+        # The features are what the last layer reads: the doubt rule measures distances there.
+        twin = keras.Model(model.inputs, [model.outputs[0], model.layers[-1].input])
+        self._feature_size = int(model.layers[-1].input.shape[-1])
+        self._outputs = tf.function(
+            lambda images: twin(images, training=False),
             input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)],
         )
-        self._logits(tf.zeros([1, 28, 28]))  # traces now, so that the first user waits less
+        self._outputs(tf.zeros([1, 28, 28]))  # traces now, so that the first user waits less
 
-    def probabilities_batch(self, images: np.ndarray) -> np.ndarray:
-        """Probabilities (N, 10) for images (N, 28, 28) in 0..1 (uint8 0..255 is accepted too)."""
+    def logits_and_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw outputs (N, 10), before the temperature, and the features the last layer reads."""
         images = _as_model_input(images)
         if len(images) == 0:
-            return np.zeros((0, 10))
-        logits = np.concatenate([self._logits(images[start:start + CHUNK]).numpy()
-                                 for start in range(0, len(images), CHUNK)])
-        return softmax(logits)
+            return np.zeros((0, 10), np.float32), np.zeros((0, self._feature_size), np.float32)
+        chunks = [self._outputs(images[start:start + CHUNK]) for start in range(0, len(images), CHUNK)]
+        return (np.concatenate([chunk[0].numpy() for chunk in chunks]),
+                np.concatenate([chunk[1].numpy() for chunk in chunks]))
+
+    def logits_batch(self, images: np.ndarray) -> np.ndarray:
+        """The model's raw outputs (N, 10) for images (N, 28, 28), before the temperature."""
+        return self.logits_and_features(images)[0]
+
+    def probabilities_batch(self, images: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities (N, 10) for images (N, 28, 28) in 0..1 (uint8 0..255 too)."""
+        return softmax(self.logits_batch(images) / self.temperature)
+
+    def judge_batch(self, images: np.ndarray) -> tuple[np.ndarray, list[Verdict]]:
+        """Calibrated probabilities (N, 10) and a Verdict for each image: a digit, or doubt."""
+        logits, features = self.logits_and_features(images)
+        probabilities = softmax(logits / self.temperature)
+        distances = ([None] * len(logits) if self.doubt is None or len(logits) == 0
+                     else self.doubt.distances(features))
+        verdicts = [judge(row, None if d is None else float(d), self.doubt)
+                    for row, d in zip(probabilities, distances, strict=True)]
+        return probabilities, verdicts
 
     def probabilities(self, image28: np.ndarray) -> np.ndarray:
         """Probabilities (10,) of digits 0..9 for one (28, 28) image in 0..1."""
@@ -71,10 +115,10 @@ class Predictor:
             ValueError: the input is not an image.
         """
         image28 = to_mnist(image)
-        probabilities = self.probabilities(image28)
-        digit = int(probabilities.argmax())
-        return Prediction(digit=digit, confidence=float(probabilities[digit]),
-                          probabilities=probabilities, image28=image28)
+        probabilities, verdicts = self.judge_batch(image28[np.newaxis])
+        digit = verdicts[0].digit
+        return Prediction(digit=digit, confidence=float(probabilities[0, digit]),
+                          probabilities=probabilities[0], image28=image28, verdict=verdicts[0])
 
 
 def load_predictor(store: ModelStore, run_id: str | None = None) -> Predictor:
@@ -86,7 +130,34 @@ def load_predictor(store: ModelStore, run_id: str | None = None) -> Predictor:
     run_id = run_id or store.active_id()
     if run_id is None:
         raise StoreError(NO_MODEL_MESSAGE)
-    return Predictor(store.load_model(run_id), run_id=run_id)
+    run = store.get(run_id)
+    predictor = Predictor(store.load_model(run_id), run_id=run_id, temperature=run_temperature(run))
+    predictor.doubt = doubt_for_run(run.path, predictor)
+    return predictor
+
+
+def prediction_fields(probabilities: np.ndarray, verdict: Verdict) -> dict:
+    """One drawing's answer as `predict --json` prints it: the digit, the ten probabilities, doubt.
+
+    `unsure` is true when the drawing is probably not one clear digit; `top_two` are the two most
+    likely digits; an unsure answer also carries the sentence the Draw page shows (`message`).
+    """
+    fields = {"digit": verdict.digit, "probabilities": [float(p) for p in probabilities],
+              "unsure": verdict.unsure, "top_two": list(verdict.top_two)}
+    if verdict.unsure:
+        fields.update(not_a_digit=verdict.not_a_digit, message=verdict.message)
+    return fields
+
+
+def run_temperature(run: Run) -> float:
+    """The temperature fitted when the run was trained; 1.0 for runs saved before calibration."""
+    record = run.record
+    value = record.get("temperature") if isinstance(record, dict) else getattr(record, "temperature", None)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return 1.0
+    return value if np.isfinite(value) and value > 0 else 1.0
 
 
 def _as_model_input(images: np.ndarray) -> np.ndarray:

@@ -111,8 +111,8 @@ def prediction_ui(predictor, image, key: str) -> None:
         answer, seen = st.columns([2, 1])
         seen.container(border=True, width="content").image(charts.upscale(prediction.image28, 5),
                                                            caption="What it sees")
-        answer.markdown(f"### Predicted digit: {prediction.digit}")
-        answer.markdown(f"Probability **{prediction.confidence:.1%}**")
+        answer.markdown(f"### {prediction.message}")  # the digit, or doubt in words
+        answer.markdown(prediction.detail)
         st.altair_chart(charts.probability_chart(prediction.probabilities), key=f"draw_chart_{key}")
         labelling_ui(prediction, image, key, predictor.run_id)
 

@@ -1,0 +1,141 @@
+"""Doubt and calibration: a scribble is flagged, a clear digit is not, the run's temperature is applied."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from cli_support import cli
+from PIL import Image
+
+from training.doubt import DoubtModel, judge, verdict_message
+
+
+def doubt_model(min_confidence: float = 0.8, max_distance: float = 10.0) -> DoubtModel:
+    """Two features, digit d centred at (d, 0), unit covariance."""
+    centres = np.stack([np.arange(10.0), np.zeros(10)], axis=1)
+    return DoubtModel(mean=np.zeros(2), projection=np.eye(2), centres=centres,
+                      min_confidence=min_confidence, max_distance=max_distance)
+
+
+def probabilities(top: int, p: float, second: int) -> np.ndarray:
+    row = np.full(10, (1 - p) / 20)
+    row[top] = p
+    row[second] += 1 - row.sum()
+    return row
+
+
+def test_a_confident_digit_near_its_class_is_answered_plainly():
+    verdict = judge(probabilities(7, 0.99, 1), distance=1.0, doubt=doubt_model())
+    assert (verdict.digit, verdict.unsure, verdict.not_a_digit) == (7, False, False)
+    assert verdict_message(verdict) == "Predicted digit: 7"
+
+
+def test_a_hesitant_answer_names_the_two_likely_digits():
+    verdict = judge(probabilities(4, 0.55, 9), distance=1.0, doubt=doubt_model())
+    assert verdict.unsure and not verdict.not_a_digit and verdict.top_two == (4, 9)
+    assert verdict.message == "Not sure — it could be 4 or 9"
+
+
+def test_far_from_every_digit_is_not_a_digit_however_confident():
+    verdict = judge(probabilities(2, 0.999, 3), distance=50.0, doubt=doubt_model())
+    assert verdict.unsure and verdict.not_a_digit
+    assert verdict.message == "This does not look like a digit"
+
+
+def test_distances_are_to_the_nearest_digit_and_survive_a_save(tmp_path):
+    model = doubt_model()
+    points = np.array([[3.0, 0.0], [4.0, 2.0], [20.0, 0.0]])
+    assert model.distances(points) == pytest.approx([0.0, 4.0, 121.0])
+    model.save(tmp_path / "doubt.npz")
+    again = DoubtModel.load(tmp_path / "doubt.npz")
+    assert again.max_distance == model.max_distance and (again.centres == model.centres).all()
+    (tmp_path / "broken.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match=r"broken\.npz"):
+        DoubtModel.load(tmp_path / "broken.npz")
+
+
+@pytest.fixture(scope="module")
+def predictor(trained_store):
+    from training.predict import load_predictor
+
+    return load_predictor(trained_store)
+
+
+def drawings(kind: str, count: int) -> np.ndarray:
+    """Non-digits of one kind from `scripts.nondigits` (its own seed, not the benchmark's)."""
+    from scripts.nondigits import MAKERS
+
+    rng = np.random.default_rng(7)
+    return np.stack([MAKERS[kind](rng) for _ in range(count)])
+
+
+def clear_digits(mnist, predictor, count: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Test digits the model reads right: a flag on them would be the doubt rule's fault."""
+    images, labels = mnist.x_test[:200], mnist.y_test[:200]
+    right = predictor.probabilities_batch(images).argmax(axis=1) == labels
+    return images[right][:count], labels[right][:count]
+
+
+def test_the_runs_temperature_is_stored_and_applied(trained_store, predictor, mnist):
+    from training.predict import softmax
+
+    record = trained_store.get(trained_store.active_id()).record
+    stored = record["temperature"] if isinstance(record, dict) else record.temperature
+    assert stored != 1.0 and predictor.temperature == pytest.approx(stored)
+    images = mnist.x_test[:50]
+    logits = predictor.logits_batch(images)
+    np.testing.assert_allclose(predictor.probabilities_batch(images), softmax(logits / stored), atol=1e-9)
+    assert not np.allclose(predictor.probabilities_batch(images), softmax(logits), atol=1e-3)
+
+
+def test_dashes_pairs_and_scribbles_are_flagged_and_clear_digits_are_not(predictor, mnist):
+    """The test model is small (one epoch on 6,000 images): the default model flags more (make bench)."""
+    from training.preprocess import to_mnist
+
+    for kind, count, at_least in (("dash", 10, 9), ("two-digits", 10, 6), ("scribble", 20, 5)):
+        drawn = [predictor.classify(Image.fromarray(image, "L")) for image in drawings(kind, count)]
+        assert sum(p.verdict.unsure for p in drawn) >= at_least, (kind, [p.message for p in drawn])
+        for p in drawn:
+            first, second = p.verdict.top_two
+            doubts = ("This does not look like a digit", f"Not sure — it could be {first} or {second}")
+            assert p.message in doubts if p.verdict.unsure else p.message == f"Predicted digit: {first}"
+    images, labels = clear_digits(mnist, predictor)
+    read = [predictor.classify(to_mnist(image)) for image in images]
+    assert not any(p.verdict.unsure for p in read)
+    assert [p.message for p in read] == [f"Predicted digit: {label}" for label in labels]
+
+
+def test_cli_json_says_unsure_with_the_top_two_for_a_scribble_not_a_digit(trained_store, mnist, tmp_path):
+    from training.predict import load_predictor
+
+    predictor = load_predictor(trained_store)
+    images, labels = clear_digits(mnist, predictor, count=1)
+    Image.fromarray(images[0]).resize((280, 280)).save(tmp_path / "digit.png")
+    flagged = next(image for image in drawings("scribble", 20)
+                   if predictor.classify(Image.fromarray(image, "L")).verdict.unsure)
+    Image.fromarray(flagged).save(tmp_path / "scribble.png")
+    done = cli("training", "predict", "--json", "--models", str(trained_store.root),
+               str(tmp_path / "digit.png"), str(tmp_path / "scribble.png"))
+    assert done.returncode == 0, done.stderr
+    digit, scribble = (json.loads(line) for line in done.stdout.splitlines())
+    assert digit["digit"] == labels[0] and digit["unsure"] is False
+    assert scribble["unsure"] is True and len(scribble["top_two"]) == 2
+    assert scribble["top_two"][0] == scribble["digit"] and scribble["message"]
+
+
+def test_the_draw_page_lines_say_the_doubt_first_and_the_best_guess_under_it():
+    from training.doubt import Verdict
+    from training.predict import Prediction
+
+    def prediction(unsure: bool, far: bool = False) -> Prediction:
+        verdict = Verdict(digit=4, top_two=(4, 9), unsure=unsure, not_a_digit=far)
+        return Prediction(digit=4, confidence=0.55, probabilities=probabilities(4, 0.55, 9),
+                          image28=np.zeros((28, 28), np.float32), verdict=verdict)
+
+    confident = prediction(False)
+    assert (confident.message, confident.detail) == ("Predicted digit: 4", "Probability **55.0%**")
+    assert prediction(True).message == "Not sure — it could be 4 or 9"
+    assert prediction(True, far=True).message == "This does not look like a digit"
+    assert prediction(True).detail == "Predicted digit: 4, probability **55.0%**"
