@@ -14,28 +14,19 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import streamlit as st  # noqa: E402
-from streamlit import config as streamlit_config  # noqa: E402
 
-from dashboard.common import start_training  # noqa: E402
 from dashboard.sidebar import training_controls_ui  # noqa: E402
-
-# Streamlit collects garbage after every script run. With TensorFlow loaded that holds the GIL
-# for a fraction of a second, and the Train page reruns its progress fragment every second, so
-# the training thread starved (a 7 s run took minutes). Python's own collection still runs.
-# (Belongs in .streamlit/config.toml as `[runner] postScriptGC = false`; set here so that it
-# holds however the server is started.)
-streamlit_config.set_option("runner.postScriptGC", False)
 
 
 def _keep_keras_state_between_runs() -> None:
     """Stop Streamlit from calling `keras.backend.clear_session()` after every script run.
 
-    Once Keras is imported, Streamlit's script runner "cleans" it after each run (and each
-    fragment run): a full `gc.collect()` plus a TensorFlow kernel-cache flush, about a quarter
-    of a second holding the GIL. Every stroke on the Draw page waited for it before its answer
-    was sent, and a training thread lost it once a second. Nothing here relies on the cleaning:
-    models are cached per run id and each training builds its own. (There is no option for it,
-    so the private hook is replaced when present.)
+    Once Keras is imported (the Draw page's predictor), Streamlit's script runner "cleans" it
+    after each run and each fragment run: a full `gc.collect()` plus a TensorFlow kernel-cache
+    flush, about a quarter of a second holding the GIL, and every stroke on the Draw page waited
+    for it before its answer was sent. Trainings run in processes of their own now, so this is
+    only about the Draw page's latency. Nothing here relies on the cleaning: models are cached
+    per run id. (There is no option for it, so the private hook is replaced when present.)
     """
     from streamlit.runtime.scriptrunner import script_runner
 
@@ -53,10 +44,7 @@ export_page = st.Page("views/export.py", title="Export", icon=":material/downloa
 my_digits_page = st.Page("views/my_digits.py", title="My digits", icon=":material/photo_library:")
 page = st.navigation([train_page, draw_page, my_digits_page, export_page])
 
-config = training_controls_ui()
-if config is not None:
-    start_training(config)
-    if page.url_path != train_page.url_path:
-        st.switch_page(train_page)
+if training_controls_ui() and page.url_path != train_page.url_path:
+    st.switch_page(train_page)  # follow the training that just started
 
 page.run()

@@ -1,4 +1,4 @@
-"""What every page shares: the model store, the training session, the cached predictor and MNIST."""
+"""What every page shares: the model store and its training jobs, the cached predictor and MNIST."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ import os
 
 import streamlit as st
 
-from dashboard.training_session import TrainingSession, shared_mnist
-from training.config import TrainConfig
-from training.data import Mnist
-from training.store import STORE_ENV, ModelStore
+from training.config import VALIDATION_SIZE, TrainConfig
+from training.data import Mnist, load_mnist
+from training.jobs import JobSpec, JobStore
+from training.store import STORE_ENV, ModelStore, StoreError
 
 # A testing and demo knob: train (and evaluate) on the first N images only, so that a run
 # takes seconds. Unset in normal use.
 TRAIN_LIMIT_ENV = "MNIST_STUDIO_TRAIN_LIMIT"
-SESSION_KEY = "training_session"
+# The jobs this browser session started (the Train button stays disabled while one runs).
+MY_JOBS_KEY = "train_my_jobs"
 
 
 def store_root() -> str:
@@ -43,24 +44,35 @@ def with_limits(config: TrainConfig) -> TrainConfig:
     if limit is None:
         return config
     values = config.to_dict()
-    values["train_limit"] = min(limit, 55_000)
+    values["train_limit"] = min(limit, 60_000 - VALIDATION_SIZE)
     values["eval_limit"] = min(limit, 10_000)
     return TrainConfig.from_dict(values)
 
 
-def training_session() -> TrainingSession | None:
-    """This browser session's training, running or finished, if any."""
-    return st.session_state.get(SESSION_KEY)
+def get_jobs() -> JobStore:
+    """The store's training jobs (running, stopped, ended), read from their event logs."""
+    return JobStore(get_store())
 
 
-def start_training(config: TrainConfig) -> TrainingSession:
-    """Start training in the background unless this session is already training."""
-    current = training_session()
-    if current is not None and current.snapshot().active:
-        return current
-    session = TrainingSession(with_limits(config), get_store()).start()
-    st.session_state[SESSION_KEY] = session
-    return session
+def start_training(config: TrainConfig, *, activate: bool = True, name: str = "") -> JobSpec:
+    """Start a training job in a process of its own; it outlives this session and this server."""
+    jobs = get_jobs()
+    spec = jobs.create(with_limits(config), activate=activate, name=name, source="dashboard")
+    jobs.launch(spec)
+    st.session_state.setdefault(MY_JOBS_KEY, []).append(spec.job_id)
+    return spec
+
+
+def my_running_job() -> str | None:
+    """A job this session started that is still running, if any."""
+    jobs = get_jobs()
+    for job_id in reversed(st.session_state.get(MY_JOBS_KEY, [])):
+        try:
+            if jobs.view(job_id).running:
+                return job_id
+        except StoreError:  # dismissed or unreadable: not running
+            continue
+    return None
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
@@ -74,4 +86,4 @@ def cached_predictor(root: str, run_id: str):
 @st.cache_resource(show_spinner="Loading MNIST…")
 def cached_mnist() -> Mnist:
     """The MNIST arrays (read-only), for showing test images next to the model's mistakes."""
-    return shared_mnist()
+    return load_mnist()

@@ -1,4 +1,4 @@
-"""The sidebar on every page: training settings and a Train button."""
+"""The sidebar on every page: training settings and a Train button that starts a job."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import math
 
 import streamlit as st
 
-from dashboard.common import train_limit, training_session
-from training.config import ARCHITECTURE_DEFAULTS, DEFAULT_ARCHITECTURE, TrainConfig
+from dashboard import common
+from training.config import ARCHITECTURE_DEFAULTS, DEFAULT_ARCHITECTURE, VALIDATION_SIZE, TrainConfig
 
 ARCHITECTURE_NAMES = {"cnn": "CNN (default)", "mlp": "MLP (the 2022 seed's model)"}
 # The choices always include every architecture's default, whatever the defaults become.
@@ -15,6 +15,10 @@ BATCH_SIZES = sorted({16, 32, 64, 128, 256, 512} | {d["batch_size"] for d in ARC
 LEARNING_RATES = sorted({1e-4, 3e-4, 1e-3, 3e-3, 1e-2}
                         | {d["learning_rate"] for d in ARCHITECTURE_DEFAULTS.values()})
 MIN_EPOCHS, MAX_EPOCHS = 1, 100
+# How many training images: a quick run shows curves growing within seconds.
+TRAINING_IMAGES = {None: f"All {60_000 - VALIDATION_SIZE:,}", 10_000: "10,000 (quick)",
+                   2_000: "2,000 (seconds)"}
+STARTED_KEY = "sidebar_started"
 
 
 def _apply_defaults(architecture: str) -> None:
@@ -61,37 +65,61 @@ def _sanitise_settings() -> None:
         state.sidebar_augment = defaults["augment"]
 
 
-def training_controls_ui() -> TrainConfig | None:
-    """Draw the settings; returns the configuration when Train is clicked, else None."""
+def _config_from_state() -> TrainConfig:
+    state = st.session_state
+    return TrainConfig.for_architecture(
+        state.sidebar_architecture, epochs=int(state.sidebar_epochs),
+        batch_size=int(state.sidebar_batch_size), learning_rate=float(state.sidebar_learning_rate),
+        augment=bool(state.sidebar_augment),
+        train_limit=state.get("sidebar_images"))
+
+
+def _start_from_sidebar() -> None:
+    """The Train button's callback: it runs before the page is drawn again, so the button is
+    already disabled in the very next run and a second click cannot start a second job."""
+    try:
+        config = _config_from_state()
+    except (TypeError, ValueError) as error:  # the config's own check, in one line
+        st.session_state.sidebar_error = f"Cannot train with these settings: {error}"
+        return
+    st.session_state.sidebar_error = None
+    common.start_training(config, activate=bool(st.session_state.get("sidebar_activate", True)),
+                          name=str(st.session_state.get("sidebar_name") or ""))
+    st.session_state[STARTED_KEY] = True
+
+
+def training_controls_ui() -> bool:
+    """Draw the settings and the Train button; True in the run right after a training started."""
     if "sidebar_architecture" not in st.session_state:
         st.session_state.sidebar_architecture = DEFAULT_ARCHITECTURE
         _apply_defaults(DEFAULT_ARCHITECTURE)
     _sanitise_settings()
+    if st.session_state.get("sidebar_images") not in TRAINING_IMAGES:
+        st.session_state.sidebar_images = None
 
     with st.sidebar:
         st.header("Train a model")
-        architecture = st.selectbox("Architecture", list(ARCHITECTURE_NAMES), key="sidebar_architecture",
-                                    format_func=ARCHITECTURE_NAMES.get, on_change=_on_architecture_change)
-        epochs = st.number_input("Epochs", min_value=MIN_EPOCHS, max_value=MAX_EPOCHS, step=1,
-                                 key="sidebar_epochs")
-        batch_size = st.select_slider("Batch size", BATCH_SIZES, key="sidebar_batch_size")
-        learning_rate = st.select_slider("Learning rate", LEARNING_RATES, key="sidebar_learning_rate",
-                                         format_func=lambda rate: f"{rate:g}")
-        augment = st.toggle("Augment training images", key="sidebar_augment",
-                            help="Small random shifts, rotations and zooms of the training digits.")
-        session = training_session()
-        busy = session is not None and session.snapshot().active
-        clicked = st.button("Train", key="sidebar_train", type="primary", disabled=busy,
-                            width="stretch")
+        st.selectbox("Architecture", list(ARCHITECTURE_NAMES), key="sidebar_architecture",
+                     format_func=ARCHITECTURE_NAMES.get, on_change=_on_architecture_change)
+        st.number_input("Epochs", min_value=MIN_EPOCHS, max_value=MAX_EPOCHS, step=1, key="sidebar_epochs")
+        st.selectbox("Training images", list(TRAINING_IMAGES), key="sidebar_images",
+                     format_func=TRAINING_IMAGES.get,
+                     help="Fewer images train in seconds, at a lower accuracy.")
+        st.select_slider("Batch size", BATCH_SIZES, key="sidebar_batch_size")
+        st.select_slider("Learning rate", LEARNING_RATES, key="sidebar_learning_rate",
+                         format_func=lambda rate: f"{rate:g}")
+        st.toggle("Augment training images", key="sidebar_augment",
+                  help="Small random shifts, rotations and zooms of the training digits.")
+        st.toggle("Make it the active model when done", value=True, key="sidebar_activate",
+                  help="If you pick another active model while it trains, your choice stands.")
+        st.text_input("Name (optional)", key="sidebar_name", max_chars=80, placeholder="e.g. thin pen test")
+        busy = common.my_running_job() is not None
+        st.button("Train", key="sidebar_train", type="primary", disabled=busy, width="stretch",
+                  on_click=_start_from_sidebar)
+        if st.session_state.get("sidebar_error"):
+            st.error(st.session_state.sidebar_error)
         if busy:
-            st.caption("Training… follow it on the Train page.")
-        if train_limit():
-            st.caption(f"Quick mode: $MNIST_STUDIO_TRAIN_LIMIT={train_limit()} images.")
-    if not clicked:
-        return None
-    try:
-        return TrainConfig.for_architecture(architecture, epochs=int(epochs), batch_size=int(batch_size),
-                                            learning_rate=float(learning_rate), augment=bool(augment))
-    except (TypeError, ValueError) as error:  # the config's own check, in one line
-        st.sidebar.error(f"Cannot train with these settings: {error}")
-        return None
+            st.caption("Training… follow it on the Train page. Closing the tab does not stop it.")
+        if common.train_limit():
+            st.caption(f"Quick mode: $MNIST_STUDIO_TRAIN_LIMIT={common.train_limit()} images.")
+    return bool(st.session_state.pop(STARTED_KEY, False))

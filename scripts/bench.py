@@ -119,6 +119,7 @@ EXTRA_SECTIONS = [
     "scripts.bench_dashboard",
     "scripts.bench_load",
     "scripts.bench_ws_load",
+    "scripts.bench_multi_worker",
     "scripts.bench_user_digits",
 ]
 

@@ -126,17 +126,33 @@ def test_train_page_reports_a_damaged_run_in_one_line(monkeypatch, store_copy):
     assert len(at.dataframe[0].value) == 1
 
 
+def wait_for_job(store_root, job_id: str, timeout_s: float = 300):
+    """Until the training job (its own process) is no longer running; returns its view."""
+    import time
+
+    from training.jobs import JobStore
+    from training.store import ModelStore
+
+    jobs = JobStore(ModelStore(store_root))
+    deadline = time.monotonic() + timeout_s
+    while jobs.view(job_id).running:
+        assert time.monotonic() < deadline, "training did not end"
+        time.sleep(0.5)  # polling the job's event log on disk
+    return jobs.view(job_id)
+
+
 @pytest.mark.slow
 def test_training_from_the_sidebar_saves_an_active_run(monkeypatch, tmp_path, mnist):
     at = app(monkeypatch, tmp_path / "store", train_limit=1000).run()
     at.number_input(key="sidebar_epochs").set_value(1)
     at.button(key="sidebar_train").click().run()
     assert not at.exception
-    session = at.session_state["training_session"]
-    assert session.join(timeout=300), "training did not end"
+    assert at.button(key="sidebar_train").disabled  # at once: a second click cannot start another
+    (job_id,) = at.session_state["train_my_jobs"]
+    assert wait_for_job(tmp_path / "store", job_id).phase == "finished"
     at.run()
     assert not at.exception
-    assert "Finished: test accuracy" in texts(at)
+    assert f"Run {job_id} finished: test accuracy" in texts(at) and "now active" in texts(at)
     from training.store import ModelStore
 
     runs = ModelStore(tmp_path / "store").runs()
@@ -148,15 +164,18 @@ def test_training_from_the_sidebar_saves_an_active_run(monkeypatch, tmp_path, mn
 @pytest.mark.slow
 def test_a_stopped_run_can_be_kept(monkeypatch, tmp_path, mnist):
     at = app(monkeypatch, tmp_path / "store", train_limit=1000).run()
-    at.number_input(key="sidebar_epochs").set_value(3)
+    at.number_input(key="sidebar_epochs").set_value(30)
     at.button(key="sidebar_train").click().run()
-    session = at.session_state["training_session"]
-    session.stop()
-    assert session.join(timeout=300)
+    (job_id,) = at.session_state["train_my_jobs"]
+    from training.jobs import JobStore
+    from training.store import ModelStore
+
+    JobStore(ModelStore(tmp_path / "store")).request_stop(job_id)
+    assert wait_for_job(tmp_path / "store", job_id).phase == "stopped"
     at.run()
     assert not at.exception
-    assert "Keep it?" in texts(at)
-    at.button(key="train_keep").click().run()
+    assert "Keep it?" in texts(at) and "Stopped in epoch" in texts(at)
+    at.button(key=f"train_keep_{job_id}").click().run()
     assert not at.exception
     runs = at.dataframe[0].value
     assert len(runs) == 1 and bool(runs["stopped early"].iloc[0])

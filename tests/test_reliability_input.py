@@ -192,7 +192,7 @@ def test_draw_page_reads_or_refuses_every_hostile_upload(monkeypatch, trained_st
 def started(monkeypatch):
     """Replace the start of a training by a record of the configurations it was given."""
     configs = []
-    monkeypatch.setattr("dashboard.common.start_training", configs.append)
+    monkeypatch.setattr("dashboard.common.start_training", lambda config, **options: configs.append(config))
     return configs
 
 
@@ -238,10 +238,10 @@ def test_query_params_are_ignored(monkeypatch, tmp_path, started):
     assert not at.exception and started[0].epochs == ARCHITECTURE_DEFAULTS["cnn"]["epochs"]
 
 
-def test_script_runs_leave_the_training_threads_keras_state_alone(monkeypatch, tmp_path):
+def test_script_runs_leave_keras_state_alone(monkeypatch, tmp_path):
     """Streamlit calls `keras.backend.clear_session()` after every script run unless the app stops
-    it; that swapped Keras's name counters under a training thread building its model, and two
-    sessions training at once failed with 'The name "conv2d" is used 2 times in the model'."""
+    it: a quarter of a second holding the GIL after every stroke on the Draw page, before its answer
+    was sent, and a reset of the Keras state the cached predictors were built in."""
     import keras  # noqa: F401  (Streamlit only "cleans" Keras once it is imported)
     from keras.src.backend.common import global_state
 

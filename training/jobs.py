@@ -236,14 +236,17 @@ class JobStore:
 
 
 def decide_activation(store: ModelStore, spec: JobSpec, run_id: str) -> tuple[bool, str]:
-    """Make the run active only if the user asked for it and has not chosen another run since."""
+    """Make the run active only if the user asked for it and has not chosen a run since it began.
+
+    Another training finishing meanwhile is not a choice: the later run still becomes active.
+    """
     if not spec.activate:
         return False, f"{run_id} was saved; the active model was left as it was, as asked."
-    chosen = store.chosen_id()
-    if chosen != spec.active_at_start and chosen is not None:
+    chosen, chosen_at = store.chosen_id(), store.user_choice_time()
+    if chosen is not None and chosen_at is not None and chosen_at > spec.created_at:
         return False, (f"{run_id} was saved but not made active: {chosen} was chosen as the active "
                        "model while it trained, and that choice stands.")
-    store.set_active(run_id)
+    store.set_active(run_id, by="training")
     return True, f"{run_id} is now the active model."
 
 

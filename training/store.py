@@ -217,11 +217,27 @@ class ModelStore:
         _write_json_atomic(run.path / RECORD_FILE, record)
         return self._read_run(run.path)
 
-    def set_active(self, run_id: str) -> None:
-        """Point at a run; the pointer is replaced atomically, so it is never torn."""
+    def set_active(self, run_id: str, *, by: str = "user") -> None:
+        """Point at a run; the pointer is replaced atomically, so it is never torn.
+
+        Args:
+            by: "user" for a person's choice, "training" when a finished training activates its
+                run; a training never overrides a person's choice made while it ran.
+        """
         self.get(run_id)
         self.root.mkdir(parents=True, exist_ok=True)
-        _write_json_atomic(self.root / ACTIVE_FILE, {"run_id": run_id})
+        _write_json_atomic(self.root / ACTIVE_FILE, {"run_id": run_id, "by": by, "at": round(time.time(), 3)})
+
+    def user_choice_time(self) -> float | None:
+        """When a person last chose the active run (None if a training chose it, or never)."""
+        try:
+            pointer = json.loads((self.root / ACTIVE_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(pointer, dict) or pointer.get("by", "user") != "user":
+            return None
+        at = pointer.get("at")
+        return float(at) if isinstance(at, int | float) else None
 
     def delete(self, run_id: str) -> None:
         """Remove a run: first moved out of `runs/` (atomic), then deleted.
