@@ -19,7 +19,7 @@ def run_admin_ui(store: ModelStore, runs: list[Run]) -> None:
                               format_func=lambda run_id: run_label(by_id[run_id]))
         run = by_id[run_id]
         name, save = st.columns([4, 1], vertical_alignment="bottom")
-        new_name = name.text_input("Name", value=run.record.get("name", ""), max_chars=80,
+        new_name = name.text_input("Name", value=run.info.name, max_chars=80,
                                    key=f"train_admin_name_{run_id}")
         if save.button("Save name", key="train_admin_rename", width="stretch"):
             try:

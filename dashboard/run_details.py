@@ -26,16 +26,16 @@ def runs_frame(runs: list[Run], active_id: str | None) -> pd.DataFrame:
     """One row per run, as the table shows it."""
     rows = []
     for run in runs:
-        config = run.record.get("config", {})
+        info = run.info
         rows.append({
             "active": "●" if run.run_id == active_id else "",
             "id": run.run_id,
             "architecture": run.architecture,
             "epochs": len(run.history),
             "test accuracy": run.test_accuracy,
-            "duration": charts.format_duration(run.record.get("duration_s")),
-            "augmented": bool(config.get("augment", False)),
-            "stopped early": bool(run.record.get("cancelled", False)),
+            "duration": charts.format_duration(info.duration_s),
+            "augmented": info.config.augment,
+            "stopped early": info.cancelled,
         })
     return pd.DataFrame(rows)
 
@@ -88,8 +88,9 @@ def run_label(run: Run) -> str:
     except (TypeError, ValueError):
         when = run.run_id
     epochs = len(run.history)
-    stopped = " · stopped early" if run.record.get("cancelled") else ""
-    return (f"{when} · {run.architecture.upper()} · {run.test_accuracy:.2%} · "
+    stopped = " · stopped early" if run.info.cancelled else ""
+    name = f" · “{run.info.name}”" if run.info.name else ""
+    return (f"{when}{name} · {run.architecture.upper()} · {run.test_accuracy:.2%} · "
             f"{epochs} epoch{'s' if epochs != 1 else ''}{stopped}")
 
 
@@ -111,24 +112,28 @@ def run_picker_ui(runs: list[Run], default_id: str | None) -> Run:
 
 def run_results_ui(run: Run) -> None:
     """A saved run's curves, test accuracy, confusion matrix and the digits it got wrong."""
-    record = run.record
-    config = record.get("config", {})
-    stopped = " · stopped early" if record.get("cancelled") else ""
+    info = run.info
+    stopped = ""
+    if info.stopped_at:
+        epoch, batch = info.stopped_at
+        stopped = f" · stopped in epoch {epoch} at batch {batch}/{info.batches_per_epoch}"
+    elif info.cancelled:
+        stopped = " · stopped early"
     st.markdown(f"**Test accuracy: {run.test_accuracy:.2%}** · {run.architecture}, "
                 f"{len(run.history)} epoch{'s' if len(run.history) != 1 else ''}, "
-                f"batch size {config.get('batch_size')}, "
-                f"learning rate {config.get('learning_rate'):g}, "
-                f"{charts.format_duration(record.get('duration_s'))}{stopped}")
+                f"batch size {info.config.batch_size}, "
+                f"learning rate {info.config.learning_rate:g}, "
+                f"{charts.format_duration(info.duration_s)}{stopped}")
     log_loss_toggle_ui()
     curves_ui(run.history, len(run.history))
     left, right = st.columns([2, 3])
     with left:
         st.markdown("**Confusion matrix** (rows: true digit, columns: predicted)")
-        matrix = record.get("confusion_matrix")
+        matrix = info.confusion_matrix
         if matrix:
             st.altair_chart(charts.confusion_chart(matrix), key=f"train_confusion_{run.run_id}")
     with right:
-        mistakes_ui(record.get("mistakes") or [], run.run_id)
+        mistakes_ui(info.mistakes, run.run_id)
 
 
 def curves_ui(history: list[dict[str, float]], epochs: int | None, *, log_loss: bool | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from training.record import RunRecord
 
 if TYPE_CHECKING:  # TensorFlow is imported only when a model is saved or loaded.
     import keras
@@ -37,36 +40,41 @@ class StoreError(RuntimeError):
 
 @dataclass(frozen=True)
 class Run:
-    """One saved run as listed by the store."""
+    """One saved run as listed by the store: `info` is its typed record, `record` the raw JSON."""
 
     run_id: str
     path: Path
     record: dict[str, Any]
 
+    @functools.cached_property
+    def info(self) -> RunRecord:
+        return RunRecord.from_dict(self.record)
+
     @property
     def architecture(self) -> str:
-        return self.record["config"]["architecture"]
+        return self.info.config.architecture
 
     @property
     def test_accuracy(self) -> float:
-        return float(self.record["test_accuracy"])
+        return self.info.test_accuracy
 
     @property
     def created_at(self) -> str:
-        return self.record["created_at"]
+        return self.info.created_at
 
     @property
     def history(self) -> list[dict[str, float]]:
-        return self.record.get("history", [])
+        return self.info.history
 
     @property
     def model_path(self) -> Path:
         return self.path / MODEL_FILE
 
     def summary(self) -> str:
-        partial = " (stopped early)" if self.record.get("cancelled") else ""
+        partial = " (stopped early)" if self.info.cancelled else ""
         epochs = len(self.history)
-        return (f"{self.run_id}: {self.architecture}, {epochs} epoch{'s' if epochs != 1 else ''}, "
+        name = f" “{self.info.name}”" if self.info.name else ""
+        return (f"{self.run_id}{name}: {self.architecture}, {epochs} epoch{'s' if epochs != 1 else ''}, "
                 f"test accuracy {self.test_accuracy:.2%}{partial}")
 
 
@@ -163,29 +171,28 @@ class ModelStore:
         folder.mkdir(parents=True, exist_ok=True)
         try:
             result.model.save(folder / MODEL_FILE)
-            record = {
-                "run_id": run_id,
-                "name": name,
-                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "config": result.config.to_dict(),
-                "history": result.history,
-                "epochs_completed": result.epochs_completed,
-                "cancelled": result.cancelled,
-                "stopped_at": list(result.stopped_at) if result.stopped_at else None,
-                "batches_per_epoch": result.batches_per_epoch,
-                "temperature": result.temperature,
-                "test_accuracy": result.test_accuracy,
-                "test_loss": result.test_loss,
-                "confusion_matrix": result.confusion_matrix,
-                "mistakes": [list(m) for m in result.mistakes],
-                "duration_s": round(result.duration_s, 2),
-                "examples": result.examples,
-                "replicas": result.replicas,
-                "dataset_sha256": result.dataset_sha256,
-                "model_sha256": _file_sha256(folder / MODEL_FILE),
-                "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
-                             "numpy": np.__version__},
-            }
+            record = RunRecord(
+                run_id=run_id,
+                name=name,
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                config=result.config,
+                history=result.history,
+                epochs_completed=result.epochs_completed,
+                cancelled=result.cancelled,
+                stopped_at=result.stopped_at,
+                batches_per_epoch=result.batches_per_epoch,
+                temperature=result.temperature,
+                test_accuracy=result.test_accuracy,
+                test_loss=result.test_loss,
+                confusion_matrix=result.confusion_matrix,
+                mistakes=result.mistakes,
+                duration_s=round(result.duration_s, 2),
+                examples=result.examples,
+                replicas=result.replicas,
+                dataset_sha256=result.dataset_sha256,
+                model_sha256=_file_sha256(folder / MODEL_FILE),
+                versions={"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
+            ).to_dict()
             for target, source in (extra_dirs or {}).items():
                 if source.is_dir():
                     shutil.copytree(source, folder / target)
@@ -280,6 +287,10 @@ class ModelStore:
             raise StoreError(f"{record_path} is not valid JSON ({_first_line(error)}); run skipped") from None
         if not isinstance(record, dict) or not {"config", "test_accuracy", "created_at"} <= record.keys():
             raise StoreError(f"{record_path} lacks required fields; run skipped")
+        try:
+            RunRecord.from_dict(record)
+        except (TypeError, ValueError, KeyError) as error:
+            raise StoreError(f"{record_path} has a bad field ({_first_line(error)}); run skipped") from None
         if not model_path.is_file():
             raise StoreError(f"{model_path} is missing; run skipped")
         if record.get("model_sha256") and _verified_sha256(model_path) != record["model_sha256"]:
