@@ -9,6 +9,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from training.console import format_duration  # noqa: F401 - one format for the CLI and the pages
+
 CURVE_LABELS = {
     "accuracy": "training",
     "val_accuracy": "validation",
@@ -210,20 +212,6 @@ def probability_chart(probabilities: Sequence[float]) -> alt.Chart:
         )
         .properties(height=240)
     )
-
-
-def format_duration(seconds: float | None) -> str:
-    """Short human duration: '45 s', '3 min 05 s', '1 h 02 min'; '…' when unknown."""
-    if seconds is None or not np.isfinite(seconds):
-        return "…"
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def format_bytes(size: int) -> str:
