@@ -9,6 +9,7 @@ import numpy as np
 
 from training.doubt import DoubtModel, Verdict, doubt_for_run, judge, verdict_message
 from training.preprocess import ImageLike, to_mnist
+from training.probabilities import softmax
 from training.store import ModelStore, Run, StoreError
 
 if TYPE_CHECKING:  # TensorFlow is imported when a Predictor is built, not when this module is.
@@ -174,9 +175,3 @@ def _as_model_input(images: np.ndarray) -> np.ndarray:
     return images
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Probabilities from logits along the last axis."""
-    # In float64, so that each row sums to 1 to within rounding, whatever the logits' range.
-    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
