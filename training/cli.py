@@ -152,6 +152,7 @@ def run_train(config: TrainConfig, *, data_path: Path | None, models: Path | Non
     from training.jobs import FINISHED, STOPPED, JobStore
     from training.store import ModelStore
 
+    os.nice(5)  # a dashboard on the same machine answers first; alone, the training loses nothing
     jobs = JobStore(ModelStore(models))
     spec = jobs.create(config, activate=activate, name=name, source="cli")
     code = run_job(jobs, spec.job_id, data=data, console=progress)
