@@ -12,8 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from dashboard.server import ROOT, serve
 from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
+from scripts.dashboard_server import ROOT, serve
 from training.store import ModelStore
 
 TIMEOUT_MS = 90_000

@@ -19,7 +19,7 @@ from training.store import RUNS_DIR, ModelStore
 
 
 def streamlit_process(port: int) -> psutil.Process:
-    """The `streamlit run` process this process started on `port` (dashboard.server.serve's child)."""
+    """The `streamlit run` process this process started on `port` (scripts.dashboard_server.serve's child)."""
     for child in psutil.Process().children(recursive=True):
         try:
             command = child.cmdline()
@@ -92,7 +92,7 @@ def serve_and_measure(program: str, argv: list[str], watchdog_s: float, measure,
     """The `main` of a load benchmark: `python -m PROGRAM STORE_DIR RUN_ID` (an empty RUN_ID means
     the active run). Serves the dashboard against that store, runs `await measure(url, server)`
     and prints `report(*results)` as one JSON line."""
-    from dashboard.server import serve
+    from scripts.dashboard_server import serve
 
     if len(argv) != 2:
         print(f"usage: python -m {program} STORE_DIR RUN_ID", file=sys.stderr)

@@ -25,7 +25,7 @@ TRAIN_TIMEOUT_MS = 240_000
 @pytest.fixture
 def app_url(trained_store, tmp_path):
     """The dashboard served against a private copy of the trained store."""
-    from dashboard.server import serve
+    from scripts.dashboard_server import serve
 
     shutil.copytree(trained_store.root, tmp_path / "store")
     with serve(tmp_path / "store", train_limit=2000) as url:
@@ -35,7 +35,7 @@ def app_url(trained_store, tmp_path):
 @pytest.fixture
 def empty_app_url(tmp_path, mnist):
     """The dashboard served against an empty model store, training on 1,000 images."""
-    from dashboard.server import serve
+    from scripts.dashboard_server import serve
 
     with serve(tmp_path / "empty", train_limit=1000) as url:
         yield url

@@ -30,7 +30,7 @@ TRAIN_LIMIT = 2000
 @pytest.fixture
 def served_store(store_copy):
     """(url, store): the dashboard served against a private copy of the trained store."""
-    from dashboard.server import serve
+    from scripts.dashboard_server import serve
 
     with serve(store_copy.root, train_limit=TRAIN_LIMIT) as url:
         yield url, store_copy

@@ -22,7 +22,7 @@ ROUNDS = 4
 
 @pytest.fixture
 def served_url(store_copy):
-    from dashboard.server import serve
+    from scripts.dashboard_server import serve
 
     with serve(store_copy.root) as url:
         yield url

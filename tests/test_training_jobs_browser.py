@@ -31,7 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture
 def served_store(store_copy):
     """(url, store): the dashboard served against a private copy of the trained store."""
-    from dashboard.server import serve
+    from scripts.dashboard_server import serve
 
     with serve(store_copy.root, train_limit=2000) as url:
         yield url, store_copy

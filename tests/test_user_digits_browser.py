@@ -17,7 +17,7 @@ TIMEOUT_MS = 60_000
 @pytest.fixture
 def served(trained_store, tmp_path, monkeypatch):
     """The dashboard on the trained store (read only here) with a private user-digit database."""
-    from dashboard.server import serve
+    from scripts.dashboard_server import serve
 
     database = tmp_path / "user_digits.sqlite3"
     monkeypatch.setenv("MNIST_STUDIO_USER_DIGITS", str(database))
