@@ -152,7 +152,7 @@ def run_train(config: TrainConfig, *, data_path: Path | None, models: Path | Non
     from training.jobs import FINISHED, STOPPED, JobStore
     from training.store import ModelStore
 
-    os.nice(5)  # a dashboard on the same machine answers first; alone, the training loses nothing
+    os.nice(10)  # a dashboard on the same machine answers first; alone, the training loses nothing
     jobs = JobStore(ModelStore(models))
     spec = jobs.create(config, activate=activate, name=name, source="cli")
     code = run_job(jobs, spec.job_id, data=data, console=progress)
@@ -193,7 +193,7 @@ def run_job_command(job_id: str, *, models: Path | None) -> int:
     from training.jobs import JobStore
     from training.store import ModelStore, StoreError
 
-    os.nice(5)  # a training never slows the dashboard's answers: the server's threads come first
+    os.nice(10)  # a training never slows the dashboard's answers: the server's threads come first
     try:
         return run_job(JobStore(ModelStore(models)), job_id)
     except StoreError as error:

@@ -1,0 +1,118 @@
+"""Training jobs on disk: event logs survive torn lines and two writers; a job's state comes from its
+log; the active model changes only as the user asked; a dead training reads as interrupted."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import subprocess
+import sys
+import time
+
+from training.config import TrainConfig
+from training.events import append_event, read_events
+from training.jobs import (
+    EVENTS_FILE,
+    INTERRUPTED,
+    STOPPED,
+    TRAINING,
+    JobStore,
+    decide_activation,
+    fold_events,
+)
+from training.store import ModelStore
+
+CONFIG = TrainConfig(architecture="mlp", epochs=3)
+
+
+def _write_many(path: str, writer: int) -> None:
+    for index in range(300):
+        append_event(path, "progress", writer=writer, index=index, padding="x" * 200)
+
+
+def test_a_torn_last_line_is_skipped_and_everything_before_it_is_read(tmp_path):
+    log = tmp_path / EVENTS_FILE
+    append_event(log, "started", pid=1)
+    append_event(log, "epoch", metrics={"accuracy": 0.9})
+    with open(log, "a") as f:
+        f.write('{"event": "progress", "epoch": 1, "bat')  # killed mid-write
+    assert [event["event"] for event in read_events(log)] == ["started", "epoch"]
+    assert read_events(tmp_path / "missing.jsonl") == []
+
+
+def test_two_writers_at_once_never_tear_each_others_lines(tmp_path):
+    log = tmp_path / EVENTS_FILE
+    writers = [multiprocessing.Process(target=_write_many, args=(str(log), n)) for n in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    events = read_events(log)
+    assert len(events) == 600 and len(log.read_text().splitlines()) == 600
+    for writer in range(2):
+        assert [e["index"] for e in events if e["writer"] == writer] == list(range(300))
+
+
+def test_a_job_reads_as_its_log_says(store_copy, request):
+    jobs = JobStore(store_copy)
+    spec = jobs.create(CONFIG, source="cli")
+    log = jobs.folder(spec.job_id) / EVENTS_FILE
+    # A process that names the job on its command line stands in for the training.
+    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", spec.job_id])
+    request.addfinalizer(trainer.kill)
+    append_event(log, "started", pid=trainer.pid)
+    append_event(log, "train_begin", epochs=3, batches=10)
+    append_event(log, "progress", epoch=1, epochs=3, batch=4, batches=10, elapsed_s=1.0, eta_s=9.0,
+                 metrics={"loss": 1.0})
+    append_event(log, "epoch", metrics={"epoch": 1, "accuracy": 0.8})
+    view = jobs.view(spec.job_id)
+    assert view.phase == TRAINING and view.running and view.progress.batch == 4
+    assert view.history == [{"epoch": 1, "accuracy": 0.8}]
+    assert [v.job_id for v in jobs.running()] == [spec.job_id]
+
+    jobs.request_stop(spec.job_id)
+    assert jobs.view(spec.job_id).stop_requested
+    append_event(log, "stopped", stopped_at=[2, 7], batches_per_epoch=10, test_accuracy=0.81)
+    view = jobs.view(spec.job_id)
+    assert view.phase == STOPPED and not view.running
+    assert view.stop_description().startswith("Stopped in epoch 2 at batch 7/10.")
+
+
+def test_a_training_whose_process_is_gone_reads_as_interrupted(store_copy):
+    jobs = JobStore(store_copy)
+    spec = jobs.create(CONFIG)
+    process = multiprocessing.Process(target=time.sleep, args=(0,))
+    process.start()
+    process.join()  # a pid that no longer runs
+    append_event(jobs.folder(spec.job_id) / EVENTS_FILE, "started", pid=process.pid)
+    view = jobs.view(spec.job_id)
+    assert view.phase == INTERRUPTED and "nothing was saved" in view.error
+    assert jobs.running() == []
+
+
+def test_the_active_model_changes_only_as_asked(store_copy):
+    jobs = JobStore(store_copy)
+    first = store_copy.active_id()
+
+    spec = jobs.create(CONFIG, activate=False)
+    assert decide_activation(store_copy, spec, first) == (False, f"{first} was saved; the active model "
+                                                                 "was left as it was, as asked.")
+    spec = jobs.create(CONFIG, activate=True)
+    time.sleep(0.01)
+    store_copy.set_active(first)  # a person chooses while the training runs: that choice stands
+    activated, note = decide_activation(store_copy, spec, first)
+    assert not activated and "that choice stands" in note
+
+    later = jobs.create(CONFIG, activate=True)  # another training activating its run is no choice
+    store_copy.set_active(first, by="training")
+    assert decide_activation(store_copy, later, first)[0]
+    assert json.loads((store_copy.root / "active.json").read_text())["by"] == "training"
+
+
+def test_events_fold_without_a_store(tmp_path):
+    spec = JobStore(ModelStore(tmp_path)).create(CONFIG)
+    events = [{"event": "created", "time": 1.0}, {"event": "evaluating", "time": 2.0},
+              {"event": "finished", "time": 3.0, "run_id": spec.job_id, "test_accuracy": 0.97,
+               "activated": True}]
+    view = fold_events(spec, events)
+    assert view.phase == "finished" and view.outcome["test_accuracy"] == 0.97 and view.ended_at == 3.0
