@@ -96,12 +96,15 @@ def test_page_is_self_contained(exported_zip):
     assert model_data.count("window.MODEL_DATA = ") == 1 and '"weightsBase64":' in model_data
 
 
-def test_graph_model_outputs_probabilities(exported_zip):
+def test_graph_model_outputs_probabilities_then_distances(exported_zip):
     model_json = json.loads(PageZip(exported_zip).read("model/model.json"))
     assert model_json["format"] == "graph-model"
     (output,) = model_json["signature"]["outputs"].values()
-    assert [d["size"] for d in output["tensorShape"]["dim"]] == ["-1", "10"]
+    # Ten calibrated probabilities, then the drawing's squared distance to each digit (the doubt rule).
+    assert [d["size"] for d in output["tensorShape"]["dim"]] == ["-1", "20"]
     assert "Softmax" in json.dumps(model_json["modelTopology"])
+    manifest = json.loads(PageZip(exported_zip).read("export.json"))
+    assert manifest["temperature"] > 0 and set(manifest["doubt"]) == {"min_confidence", "max_distance"}
 
 
 def test_zip_bytes_match_the_zip_file(exported_zip, trained_store):

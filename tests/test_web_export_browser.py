@@ -42,13 +42,15 @@ def server(site):
 
 @pytest.fixture(scope="module")
 def keras_model(trained_store):
-    return trained_store.load_model(trained_store.active_id())
+    """The run as the dashboard uses it: Keras, with the run's temperature and doubt rule."""
+    from training.predict import load_predictor
+
+    return load_predictor(trained_store)
 
 
-def keras_probabilities(model, images: np.ndarray) -> np.ndarray:
-    from training.train import predict_probabilities
-
-    return predict_probabilities(model, images.astype(np.float32))
+def keras_probabilities(predictor, images: np.ndarray) -> np.ndarray:
+    """Calibrated probabilities, as the Draw page and `predict --json` show them."""
+    return predictor.probabilities_batch(images.astype(np.float32))
 
 
 class PageLog:
@@ -295,3 +297,65 @@ def test_a_finger_paints_too(browser, site):
         expect(page.locator("#prediction")).to_contain_text("Paint a digit")  # one cell is no digit yet
     finally:
         context.close()
+
+
+def test_the_page_applies_the_runs_temperature_like_keras(page, site, mnist, keras_model, trained_store):
+    """The temperature is folded into the exported graph: tf.js needs nothing new to apply it."""
+    from training.predict import softmax
+
+    open_page(page, site.as_uri() + "/index.html")
+    record = trained_store.get(trained_store.active_id()).record
+    temperature = record["temperature"] if isinstance(record, dict) else record.temperature
+    assert temperature != 1.0
+    assert page.evaluate("window.MODEL_DATA.exportInfo.temperature") == pytest.approx(temperature)
+    images = mnist.x_test[:64] / 255.0
+    in_browser = predict_in_page(page, images)
+    assert np.abs(in_browser - keras_probabilities(keras_model, images)).max() < TOLERANCE
+    uncalibrated = softmax(keras_model.logits_batch(images.astype(np.float32)))
+    assert np.abs(in_browser - uncalibrated).max() > 10 * TOLERANCE
+
+
+def nondigit_grids(kind: str, count: int) -> np.ndarray:
+    """Non-digits from `scripts.nondigits`, reduced to 28×28 as the page's preprocessing sees them."""
+    from PIL import Image
+
+    from scripts.nondigits import MAKERS
+    from training.preprocess import to_mnist
+
+    rng = np.random.default_rng(7)
+    return np.stack([to_mnist(Image.fromarray(MAKERS[kind](rng), "L")) for _ in range(count)])
+
+
+def test_the_page_flags_what_the_dashboard_flags_with_the_same_words(page, server, mnist, keras_model):
+    open_page(page, server + "index.html")
+    images = np.concatenate([mnist.x_test[:20] / 255.0, nondigit_grids("dash", 5),
+                             nondigit_grids("two-digits", 5)])
+    flat = images.reshape(len(images), 784).astype(np.float32).tolist()
+    in_page = page.evaluate(
+        "images => window.mnistStudio.assessBatch(images).then(results => results.map("
+        "r => ({distance: r.distance, ...window.mnistStudio.verdict(r.probabilities, r.distance)})))", flat)
+    _, features = keras_model.logits_and_features(images.astype(np.float32))
+    distances = keras_model.doubt.distances(features)
+    np.testing.assert_allclose([r["distance"] for r in in_page], distances, rtol=1e-3, atol=1e-2)
+    _, verdicts = keras_model.judge_batch(images.astype(np.float32))
+    assert [r["unsure"] for r in in_page] == [v.unsure for v in verdicts]
+    assert sum(v.unsure for v in verdicts[20:]) >= 7  # the dashes and pairs, mostly
+    for r, v in zip(in_page, verdicts, strict=True):
+        assert r["notADigit"] == v.not_a_digit and r["topTwo"] == list(v.top_two)
+        if v.unsure:
+            assert r["message"] == v.message
+
+
+def test_painting_a_dash_says_so_instead_of_a_digit(page, server):
+    from playwright.sync_api import expect
+
+    open_page(page, server)
+    dash = np.zeros((28, 28), np.float32)
+    dash[14, 6:22] = 1
+    paint(page, dash)
+    prediction = page.locator("#prediction")
+    expect(prediction).to_have_attribute("data-state", "done", timeout=10_000)
+    expect(prediction).to_have_attribute("data-unsure", "true")
+    doubt = re.compile(r"This does not look like a digit|Not sure — it could be \d or \d")
+    expect(prediction).to_contain_text(doubt)
+    expect(prediction).to_contain_text("Best guess")

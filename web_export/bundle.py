@@ -8,8 +8,12 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from training.store import ModelStore, Run, StoreError
+
+if TYPE_CHECKING:
+    from training.doubt import DoubtModel
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -60,11 +64,13 @@ def build_bundle(store: ModelStore, run_id: str | None = None, *, quantize: str 
         model = store.load_model(run.run_id)
     except StoreError as error:
         raise ExportError(f"Cannot export {run.run_id}: {error}") from error
+    calibration, doubt = _calibration(run, model)
 
     with tempfile.TemporaryDirectory(prefix="mnist-tfjs-") as tmp:
         model_dir = Path(tmp) / MODEL_DIR
         try:
-            convert_to_tfjs(model, model_dir, quantize=quantize)
+            convert_to_tfjs(model, model_dir, quantize=quantize, temperature=calibration["temperature"],
+                            doubt=doubt)
         except Exception as error:
             message = f"Converting {run.run_id} to TensorFlow.js failed: {_first_line(error)}"
             raise ExportError(message) from error
@@ -76,11 +82,26 @@ def build_bundle(store: ModelStore, run_id: str | None = None, *, quantize: str 
         "test_accuracy": run.test_accuracy,
         "quantize": quantize,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **calibration,
     }
     files[MANIFEST_FILE] = (json.dumps(manifest, indent=2) + "\n").encode()
     files["model-data.js"] = model_data_js(model_files, manifest)
     files["README.txt"] = readme_text(run, quantize).encode()
     return Bundle(files=files, run=run, quantize=quantize)
+
+
+def _calibration(run: Run, model) -> tuple[dict, DoubtModel]:
+    """The run's temperature and doubt rule: named in the manifest, folded into the graph."""
+    from training.doubt import doubt_for_run
+    from training.predict import Predictor, run_temperature
+
+    temperature = run_temperature(run)
+    doubt = doubt_for_run(run.path, Predictor(model, run.run_id, temperature))
+    return {
+        "temperature": temperature,
+        # The page flags a drawing as the dashboard does (training.doubt.judge).
+        "doubt": {"min_confidence": doubt.min_confidence, "max_distance": doubt.max_distance},
+    }, doubt
 
 
 def model_data_js(model_files: dict[str, bytes], export_info: dict) -> bytes:

@@ -1,4 +1,4 @@
-"""Keras model → TensorFlow.js graph model (softmax on top), via the SavedModel of `model.export()`."""
+"""Keras model → TensorFlow.js graph model (calibrated softmax on top), via `model.export()`'s SavedModel."""
 
 from __future__ import annotations
 
@@ -10,19 +10,62 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # TensorFlow and tensorflowjs are imported only when a conversion happens.
     import keras
 
+    from training.doubt import DoubtModel
+
 QUANTIZE_CHOICES = ("float16", "uint8")
 
 
-def with_softmax(model: keras.Model) -> keras.Model:
-    """The model with a softmax on its logits, so the page receives probabilities directly."""
+def with_softmax(model: keras.Model, temperature: float = 1.0,
+                 doubt: DoubtModel | None = None) -> keras.Model:
+    """The model with its calibration folded in, so the page receives calibrated probabilities.
+
+    Logits are divided by `temperature` (a Rescaling layer) before the softmax. With `doubt`, ten
+    more outputs follow the ten probabilities: the squared distance of the features to each digit
+    (their minimum is `DoubtModel.distances`), from Dense, Multiply and Concatenate layers only.
+    """
     import keras
 
     inputs = keras.Input(shape=(28, 28), name="image")
-    probabilities = keras.layers.Softmax(name="probabilities")(model(inputs))
-    return keras.Model(inputs, probabilities, name=f"{model.name}_probabilities")
+    twin = keras.Model(model.inputs, [model.outputs[0], model.layers[-1].input], name=f"{model.name}_twin")
+    logits, features = twin(inputs)
+    calibrated = keras.layers.Rescaling(1.0 / temperature, name="calibrated")(logits)
+    probabilities = keras.layers.Softmax(name="probabilities")(calibrated)
+    if doubt is None:
+        return keras.Model(inputs, probabilities, name=f"{model.name}_probabilities")
+    return keras.Model(inputs, keras.layers.Concatenate(name="with_distances")([
+        probabilities, digit_distances(features, doubt)]), name=f"{model.name}_probabilities_distances")
 
 
-def convert_to_tfjs(model: keras.Model, out_dir: Path, *, quantize: str | None = None) -> None:
+def digit_distances(features, doubt: DoubtModel):
+    """(N, 10) squared distances |z - c|² = |z|² - 2 z·c + |c|², z the whitened coordinates.
+
+    One matrix product over [z², z] gives all ten; the page takes the smallest. (A min inside the
+    graph needs a reshape and a pooling that tf.js 4.22 mis-fuses with the matrix product.)
+    """
+    import keras
+    import numpy as np
+
+    components = doubt.projection.shape[1]
+
+    def fixed(layer, inputs: int, *weights):
+        layer.build((None, inputs))
+        layer.set_weights([np.asarray(w, np.float32) for w in weights])
+        layer.trainable = False
+        return layer
+
+    whiten = fixed(keras.layers.Dense(components, name="doubt_whiten"), doubt.projection.shape[0],
+                   doubt.projection, -doubt.mean @ doubt.projection)
+    z = whiten(features)
+    squares = keras.layers.Multiply(name="doubt_square")([z, z])
+    both = keras.layers.Concatenate(name="doubt_terms")([squares, z])
+    kernel = np.concatenate([np.ones((components, 10)), -2 * doubt.centres.T])
+    distances = fixed(keras.layers.Dense(10, name="doubt_distances"), 2 * components,
+                      kernel, (doubt.centres**2).sum(axis=1))
+    return distances(both)
+
+
+def convert_to_tfjs(model: keras.Model, out_dir: Path, *, quantize: str | None = None,
+                    temperature: float = 1.0, doubt: DoubtModel | None = None) -> None:
     """Write `model.json` and its weight shard(s) into `out_dir` (which must not exist yet).
 
     A graph model is used because tfjs 4.22 cannot load the layers-model JSON that tensorflowjs
@@ -41,7 +84,7 @@ def convert_to_tfjs(model: keras.Model, out_dir: Path, *, quantize: str | None =
     dtype_map = {quantize: True} if quantize else None
     with tempfile.TemporaryDirectory(prefix="mnist-savedmodel-") as tmp:
         saved_model = Path(tmp) / "saved_model"
-        with_softmax(model).export(str(saved_model), verbose=False)
+        with_softmax(model, temperature, doubt).export(str(saved_model), verbose=False)
         tf_saved_model_conversion_v2.convert_tf_saved_model(
             str(saved_model),
             str(out_dir),

@@ -110,7 +110,8 @@
       if (pixels === null) {
         showHint();
       } else {
-        showProbabilities(await MnistModel.predict(pixels));
+        const [result] = await MnistModel.assessBatch([pixels]);
+        showProbabilities(result.probabilities, MnistModel.verdict(result.probabilities, result.distance));
       }
     } catch (error) {
       prediction.textContent = `Prediction failed: ${error.message}`;
@@ -123,17 +124,28 @@
 
   function showHint() {
     prediction.dataset.digit = '';
+    prediction.dataset.unsure = 'false';
     prediction.textContent = 'Paint a digit on the grid.';
     chart.classList.add('empty');
     renderChart(null);
   }
 
-  function showProbabilities(probabilities) {
+  function showProbabilities(probabilities, verdict) {
     const top = probabilities.indexOf(Math.max(...probabilities));
     prediction.dataset.digit = String(MnistModel.LABELS[top]);
-    prediction.replaceChildren('It looks like ', Object.assign(document.createElement('strong'), {
-      textContent: String(MnistModel.LABELS[top]),
-    }), ` (${(probabilities[top] * 100).toFixed(1)}%)`);
+    prediction.dataset.unsure = String(verdict.unsure);
+    const percent = ` (${(probabilities[top] * 100).toFixed(1)}%)`;
+    if (verdict.unsure) {
+      // Doubt first; the best guess stays visible in the chart and in smaller words.
+      const guess = Object.assign(document.createElement('span'), {
+        className: 'guess', textContent: ` Best guess ${MnistModel.LABELS[top]}${percent}.`,
+      });
+      prediction.replaceChildren(Object.assign(document.createElement('strong'), { textContent: verdict.message }), guess);
+    } else {
+      prediction.replaceChildren('It looks like ', Object.assign(document.createElement('strong'), {
+        textContent: String(MnistModel.LABELS[top]),
+      }), percent);
+    }
     chart.classList.remove('empty');
     renderChart(probabilities);
   }
@@ -202,6 +214,8 @@
     get backend() { return MnistModel.backend(); },  // 'wasm' or 'cpu' once ready, '' before
     predict: MnistModel.predict,
     predictBatch: MnistModel.predictBatch,
+    assessBatch: MnistModel.assessBatch,  // [{probabilities, distance}] per image
+    verdict: MnistModel.verdict,
     preprocess: MnistPreprocess.toMnist,
     grid: () => Array.from(grid),
     setGrid(values) { grid.set(values); changed(); },

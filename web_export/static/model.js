@@ -68,8 +68,10 @@ window.MnistModel = (() => {
     return loading;
   }
 
-  // Pixels are floats in 0..1 (not 0..255), row by row, as the model was trained on.
-  async function predictBatch(images) {
+  // Pixels are floats in 0..1 (not 0..255), row by row, as the model was trained on. The graph
+  // gives the ten calibrated probabilities, then (in exports with a doubt rule) the squared
+  // distances of the drawing's features to each digit: the nearest one is the drawing's distance.
+  async function assessBatch(images) {
     const model = await load();
     const flat = new Float32Array(images.length * 784);
     images.forEach((pixels, i) => {
@@ -77,14 +79,37 @@ window.MnistModel = (() => {
       flat.set(pixels, i * 784);
     });
     const output = tf.tidy(() => model.predict(tf.tensor3d(flat, [images.length, 28, 28])));
+    const width = output.shape[1];
     const values = await output.data();
     output.dispose();
-    return images.map((_, i) => Array.from(values.subarray(i * 10, i * 10 + 10)));
+    return images.map((_, i) => ({
+      probabilities: Array.from(values.subarray(i * width, i * width + 10)),
+      distance: width > 10 ? Math.min(...values.subarray(i * width + 10, (i + 1) * width)) : null,
+    }));
+  }
+
+  async function predictBatch(images) {
+    return (await assessBatch(images)).map((result) => result.probabilities);
   }
 
   async function predict(pixels) {
     return (await predictBatch([pixels]))[0];
   }
 
-  return { LABELS, load, predict, predictBatch, backend: () => backend };
+  // The same rule and words as the dashboard (training/doubt.py): doubt when the top probability
+  // is low, "not a digit" when the drawing is far from every digit the model knows.
+  function verdict(probabilities, distance) {
+    const rule = (window.MODEL_DATA.exportInfo || {}).doubt;
+    const order = LABELS.map((_, i) => i).sort((a, b) => probabilities[b] - probabilities[a] || a - b);
+    const [first, second] = order;
+    const far = Boolean(rule) && distance !== null && distance > rule.max_distance;
+    const hesitant = Boolean(rule) && probabilities[first] < rule.min_confidence;
+    const result = { digit: LABELS[first], topTwo: [LABELS[first], LABELS[second]], unsure: far || hesitant, notADigit: far };
+    result.message = far ? 'This does not look like a digit'
+      : hesitant ? `Not sure — it could be ${LABELS[first]} or ${LABELS[second]}`
+        : `It looks like ${LABELS[first]}`;
+    return result;
+  }
+
+  return { LABELS, load, predict, predictBatch, assessBatch, verdict, backend: () => backend };
 })();
