@@ -121,6 +121,7 @@ EXTRA_SECTIONS = [
     "scripts.bench_ws_load",
     "scripts.bench_multi_worker",
     "scripts.bench_user_digits",
+    "scripts.bench_robustness",
 ]
 
 

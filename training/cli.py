@@ -82,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--models", type=Path, default=None, metavar="DIR",
                          help="model store folder (default: $MNIST_STUDIO_MODELS or ./models)")
     predict.add_argument("--json", action="store_true",
-                         help='one JSON object per line: {"file", "digit", "probabilities"} or '
-                              '{"file", "error": "empty" | "unreadable", "message"}')
+                         help='one JSON object per line: {"file", "digit", "probabilities", "unsure", '
+                              '"top_two"} or {"file", "error": "empty" | "unreadable", "message"}')
     user_digits_cli.add_parser(commands)
     return parser
 
