@@ -22,7 +22,9 @@ DRAWING_SURFACE = 'canvas[data-fabric="top"]'
 PREDICTION_SHOWN_JS = """() => {
   const panel = document.querySelector('.st-key-draw_prediction_canvas');
   if (!panel) return false;
-  const heading = [...panel.querySelectorAll('h3')].some(h => h.textContent.includes('Predicted digit:'));
+  // The answer's heading: a digit, or doubt in words (training/doubt.py).
+  const answers = ['Predicted digit:', 'Not sure — it could be', 'This does not look like a digit'];
+  const heading = [...panel.querySelectorAll('h3')].some(h => answers.some(a => h.textContent.includes(a)));
   const chart = panel.querySelector('[data-testid="stVegaLiteChart"]');
   return heading && !!chart && !!chart.querySelector('canvas, svg');
 }"""
