@@ -1,4 +1,4 @@
-"""`python -m training user-digits list|add|import|export|clear`: the user-digit store from a terminal."""
+"""`python -m training user-digits list|add|import|export|finetune|clear`: your digits from a terminal."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ EXIT_USAGE = 2
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register `user-digits` and its subcommands on the `python -m training` command list."""
     parser = commands.add_parser(
-        "user-digits", help="your own labelled digits: list, add, import, export, clear",
+        "user-digits", help="your own labelled digits: list, add, import, export, finetune, clear",
         description="The digits you saved (on the Draw page or here), used to measure and fine-tune "
                     "the model on your handwriting. Every 5th digit of each label is held out: "
                     "never trained on, only measured.")
@@ -31,6 +31,15 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     source.add_argument("path", type=Path, metavar="PATH")
     target = actions.add_parser("export", help="write every saved digit to PATH.npz or PATH.zip")
     target.add_argument("path", type=Path, metavar="PATH")
+    tune = actions.add_parser(
+        "finetune", help="fine-tune the active model on your digits (MNIST replayed), save and activate it",
+        description="Start from the active model, train on your saved digits mixed with MNIST training "
+                    "images, then print the accuracy on your held-out digits and on the MNIST test set, "
+                    "before and after, and save the result as a new run.")
+    tune.add_argument("--epochs", type=int, default=None, metavar="N",
+                      help="passes over your digits (default 5)")
+    tune.add_argument("--no-activate", action="store_true", help="save the run without making it active")
+    tune.add_argument("--job", default=None, help=argparse.SUPPRESS)  # run a job the dashboard created
     clear = actions.add_parser("clear", help="delete every saved digit")
     clear.add_argument("--yes", action="store_true", help="really delete them (required)")
     return parser
@@ -52,6 +61,15 @@ def main(args: argparse.Namespace) -> int:
             return _export(store, args.path)
         if args.action == "clear":
             return _clear(store, args.yes)
+        if args.action == "finetune" and args.job:
+            from training.finetune import FineTuneSettings
+            from training.finetune_job import run_finetune_job
+            from training.store import ModelStore
+
+            settings = FineTuneSettings(**({"epochs": args.epochs} if args.epochs is not None else {}))
+            return run_finetune_job(ModelStore(args.models), store, args.job, settings)
+        if args.action == "finetune":
+            return _finetune(store, args.models, args.epochs, not args.no_activate)
     except UserDigitsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -131,6 +149,42 @@ def _clear(store, yes: bool) -> int:
         return EXIT_USAGE
     deleted = store.clear()
     print(f"Deleted {deleted} digits from {store.path}")
+    return 0
+
+
+def _finetune(digits, models: Path | None, epochs: int | None, activate: bool) -> int:
+    from training.cli import native_stderr_silenced
+    from training.console import ConsoleProgress
+    from training.data import MnistUnavailableError
+    from training.finetune import FineTuneSettings, finetune, numbers_table, save_finetuned
+    from training.store import ModelStore, StoreError
+
+    store = ModelStore(models)
+    try:
+        settings = FineTuneSettings(**({"epochs": epochs} if epochs is not None else {}))
+    except ValueError as error:
+        print(f"python -m training user-digits finetune: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if store.active() is None:
+            raise StoreError("No trained model yet: run `python -m training train` first.")
+        if not digits.arrays(held_out=False)[1].size:
+            raise ValueError("there are no saved digits to learn from: add some first")
+        with native_stderr_silenced():
+            import tensorflow  # noqa: F401  (its start-up chatter stays out of the terminal)
+        outcome = finetune(store, digits, settings=settings, listener=ConsoleProgress())
+        run = save_finetuned(store, outcome, activate=activate)
+    except (StoreError, ValueError, MnistUnavailableError, OSError) as error:
+        print(f"error: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nInterrupted: nothing was saved.", file=sys.stderr)
+        return 130
+    print("Accuracy before → after fine-tuning (held-out digits were never trained on):")
+    for line in numbers_table(outcome.before, outcome.after):
+        print("  " + line)
+    print(f"Fine-tuned on {len(outcome.trained_ids)} of your digits in {outcome.result.duration_s:.0f} s; "
+          f"saved as {run.run_id}" + (" (active)" if activate else ""))
     return 0
 
 

@@ -90,6 +90,59 @@ def gallery_ui(store, counts: dict[int, int]) -> None:
             st.caption(f"… and {counts[digit] - GALLERY_LIMIT} older ones (all are exported and used).")
 
 
+def finetune_ui(store, total: int) -> None:
+    """Start a fine-tune of the active model on these digits, follow it, show before → after."""
+    from training.store import ModelStore, StoreError
+
+    models = ModelStore()
+    st.subheader("Fine-tune on my digits")
+    st.caption("Starts from the active model and trains on your digits mixed with MNIST images, so that "
+               "MNIST is not forgotten. The held-out digits are never trained on: they measure it.")
+    if st.button("Fine-tune on my digits", key="my_digits_finetune", icon=":material/model_training:",
+                 disabled=total == 0):
+        from training.finetune_job import start_finetune_job
+
+        try:
+            spec = start_finetune_job(models, store)
+        except (StoreError, ValueError, OSError) as error:
+            st.error(f"Cannot fine-tune: {charts.first_line(error)}")
+        else:
+            st.session_state.my_digits_job = spec.job_id
+    job_id = st.session_state.get("my_digits_job")
+    if job_id:
+        finetune_progress(models, job_id)
+
+
+@st.fragment(run_every=1.0)
+def finetune_progress(models, job_id: str) -> None:
+    """The fine-tune's progress from its event log; its before → after numbers once it is done."""
+    from training.finetune import numbers_table
+    from training.jobs import JobStore
+    from training.store import StoreError
+
+    try:
+        view = JobStore(models).view(job_id)
+    except StoreError as error:
+        st.error(charts.first_line(error))
+        return
+    if view.running:
+        progress = view.progress
+        fraction = progress.fraction if progress else 0.0
+        st.progress(fraction, text=f"{view.status} Epoch {progress.epoch}/{progress.epochs}" if progress
+                    else view.status)
+        return
+    # Said at the top of the page after a full rerun (the counts and the active model changed).
+    if view.phase == "finished":
+        numbers = view.outcome.get("finetune", {})
+        lines = numbers_table(numbers["before"], numbers["after"]) if numbers else []
+        st.session_state.my_digits_message = "  \n".join(
+            ["Fine-tuned. " + view.outcome.get("note", ""), "Accuracy before → after:", *lines])
+    else:
+        st.session_state.my_digits_problem = f"The fine-tune did not finish: {view.error or view.status}"
+    st.session_state.pop("my_digits_job", None)
+    st.rerun(scope="app")
+
+
 def delete_one(store, digit_id: int) -> None:
     """Delete one digit (a button's callback: a problem becomes the page's message)."""
     try:
@@ -136,6 +189,7 @@ try:
     else:
         counts_ui(counts, held_out)
     transfer_ui(store, total)
+    finetune_ui(store, total)
     if total:
         st.divider()
         delete_all_ui(store, total)

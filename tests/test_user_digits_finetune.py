@@ -1,0 +1,109 @@
+"""Fine-tuning on the user's digits: it learns their hand, never trains on the held-out ones, and says so."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from cli_support import cli, one_line
+
+from training.user_digits import NewDigit, UserDigitStore
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def user_style():
+    from scripts.user_style_digits import make_user_style_digits
+
+    return make_user_style_digits(10, seed=0)
+
+
+def filled(path, user_style) -> UserDigitStore:
+    digits = UserDigitStore(path)
+    digits.add_many([NewDigit(image, int(label)) for image, label in zip(*user_style, strict=True)])
+    return digits
+
+
+def test_a_fine_tuned_run_learns_the_hand_and_records_what_it_used(store_copy, tmp_path, mnist, user_style):
+    from training.finetune import FineTuneSettings, finetune, save_finetuned
+    from training.predict import load_predictor
+
+    digits = filled(tmp_path / "user_digits.sqlite3", user_style)
+    base = store_copy.active_id()
+    outcome = finetune(store_copy, digits, data=mnist, settings=FineTuneSettings(epochs=3))
+    run = save_finetuned(store_copy, outcome)
+
+    assert store_copy.active_id() == run.run_id != base
+    finetuned = run.record["finetune"]
+    held_out = {d.digit_id for d in digits.digits() if d.held_out}
+    assert len(held_out) == 20 and set(finetuned["held_out_ids"]) == held_out
+    assert set(finetuned["user_digit_ids"]) == {d.digit_id for d in digits.digits()} - held_out
+    assert finetuned["base_run_id"] == base
+    before, after = finetuned["before"], finetuned["after"]
+    assert after["user_held_out_accuracy"] >= before["user_held_out_accuracy"]
+    assert after["user_held_out_accuracy"] >= 0.9
+    assert after["mnist_test_accuracy"] > 0.9
+    assert run.test_accuracy == after["mnist_test_accuracy"]
+    assert json.loads((run.path / "record.json").read_text())["finetune"] == finetuned
+
+    # The saved run is a model like any other: the held-out digits read as the record says.
+    predictor = load_predictor(store_copy, run.run_id)
+    x_held, y_held, _ = digits.arrays(held_out=True)
+    accuracy = float((predictor.probabilities_batch(x_held).argmax(1) == y_held).mean())
+    assert accuracy == pytest.approx(after["user_held_out_accuracy"])
+
+
+def test_cli_finetune_prints_before_and_after_then_saves_and_activates(store_copy, tmp_path, user_style):
+    database = tmp_path / "user_digits.sqlite3"
+    base = store_copy.active_id()
+    arguments = ["training", "user-digits", "--db", str(database), "--models", str(store_copy.root),
+                 "finetune", "--epochs", "2"]
+    empty = cli(*arguments)
+    assert empty.returncode == 1 and "no saved digits" in one_line(empty.stderr)
+
+    filled(database, user_style)
+    result = cli(*arguments)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Accuracy before → after")
+    assert "your held-out digits (20):" in lines[1] and "→" in lines[1]
+    assert "MNIST test" in lines[2] and "→" in lines[2]
+    assert "Fine-tuned on 80 of your digits" in lines[3] and "(active)" in lines[3]
+    assert store_copy.active_id() != base
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_finetune_without_a_model_is_one_line(tmp_path, user_style):
+    database = tmp_path / "user_digits.sqlite3"
+    filled(database, user_style)
+    result = cli("training", "user-digits", "--db", str(database), "--models", str(tmp_path / "empty"),
+                 "finetune")
+    assert result.returncode == 1 and "No trained model yet" in one_line(result.stderr)
+    assert np.array_equal(UserDigitStore(database).arrays()[1], user_style[1])
+
+
+def test_fine_tune_from_my_digits_page_runs_as_a_job_and_shows_before_and_after(monkeypatch, store_copy,
+                                                                                 tmp_path, user_style):
+    import time
+
+    from apptest_support import app
+
+    database = tmp_path / "user_digits.sqlite3"
+    monkeypatch.setenv("MNIST_STUDIO_USER_DIGITS", str(database))
+    filled(database, user_style)
+    base = store_copy.active_id()
+    at = app(monkeypatch, store_copy.root).run()
+    at.switch_page("views/my_digits.py").run()
+    at.button(key="my_digits_finetune").click().run()
+    assert not at.exception and not at.error
+    deadline = time.monotonic() + 600
+    while not at.success and time.monotonic() < deadline:
+        time.sleep(2)
+        at.run()
+        assert not at.exception and not at.error
+    message = at.success[0].value
+    assert "your held-out digits (20):" in message and "MNIST test" in message and "→" in message
+    assert store_copy.active_id() != base
+    assert store_copy.get(store_copy.active_id()).record["finetune"]["base_run_id"] == base
