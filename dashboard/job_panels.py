@@ -132,14 +132,16 @@ def ended_job_ui(view: JobView) -> None:
         return
     outcome = view.outcome
     news, dismiss = st.columns([12, 1], vertical_alignment="center")
-    if view.phase in (FINISHED, KEPT):
-        kind = "Run" if view.phase == FINISHED else "Partial run"
-        stopped = f" ({view.stop_description().split('.')[0].lower()})" if view.phase == KEPT else ""
-        active = "now active" if outcome.get("activated") else "not made active"
-        reason = "" if outcome.get("activated") else f" {outcome.get('note', '')}"
-        news.success(f"{kind} {outcome.get('run_id', view.job_id)}{stopped} finished: test accuracy "
-                     f"{outcome.get('test_accuracy', 0):.2%}, {active}.{reason}",
+    active = "now active" if outcome.get("activated") else "not made active"
+    reason = "" if outcome.get("activated") else f" {outcome.get('note', '')}"
+    accuracy = f"test accuracy {outcome.get('test_accuracy', 0):.2%}"
+    if view.phase == FINISHED:
+        news.success(f"Run {outcome.get('run_id', view.job_id)} finished: {accuracy}, {active}.{reason}",
                      icon=":material/check_circle:")
+    elif view.phase == KEPT:
+        where = view.stop_description().split(". ")[0].removeprefix("Stopped ")
+        news.success(f"Kept the partial model as {outcome.get('run_id', view.job_id)} (stopped {where}): "
+                     f"{accuracy}, {active}.{reason}", icon=":material/inventory_2:")
     elif view.phase == DISCARDED:
         news.info(f"Discarded the partial model of {view.job_id}.")
     elif view.phase in (FAILED, INTERRUPTED):

@@ -55,6 +55,31 @@ def draw_seven(page) -> None:
     page.mouse.move(0, 0)  # no hover toolbar over the canvas
 
 
+def train_live(page) -> None:
+    """A quick training (2,000 images, not made active) with two epochs of curves drawn."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("combobox", name="Training images").click()
+    page.get_by_role("option", name="2,000 (seconds)").click()
+    page.get_by_text("Make it the active model when done").click()
+    page.get_by_role("button", name="Train", exact=True).click()
+    progress = page.get_by_test_id("stProgress").get_by_text("Epoch 3/")
+    expect(progress).to_be_visible(timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] .mark-symbol.role-mark path')"
+        ".length > 0", timeout=TIMEOUT_MS)
+
+
+def stop_and_discard(page) -> None:
+    """Leave the store as it was: stop the screenshot's training and discard it."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Stop").first.click()
+    expect(page.get_by_text("Keep it?")).to_be_visible(timeout=TIMEOUT_MS)
+    page.get_by_role("button", name="Discard it").click()
+    expect(page.get_by_text("Discarded the partial model")).to_be_visible(timeout=TIMEOUT_MS)
+
+
 def take_screenshots(url: str, out: Path) -> list[Path]:
     """Open Train (curves drawn), Draw (with a 7 drawn, wide and on a phone) and Export; a PNG each."""
     from playwright.sync_api import expect, sync_playwright
@@ -108,6 +133,11 @@ def take_screenshots(url: str, out: Path) -> list[Path]:
         open_page("export")
         expect(page.get_by_role("button", name="Download the web page")).to_be_visible(timeout=TIMEOUT_MS)
         save("export")
+
+        open_page("")
+        train_live(page)
+        save("train-live")
+        stop_and_discard(page)
         browser.close()
     return written
 

@@ -177,6 +177,7 @@ def test_a_stopped_run_can_be_kept(monkeypatch, tmp_path, mnist):
     assert "Keep it?" in texts(at) and "Stopped in epoch" in texts(at)
     at.button(key=f"train_keep_{job_id}").click().run()
     assert not at.exception
+    assert "Kept the partial model as" in texts(at) and "Stopped in epoch" not in texts(at)
     runs = at.dataframe[0].value
     assert len(runs) == 1 and bool(runs["stopped early"].iloc[0])
 

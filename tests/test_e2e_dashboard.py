@@ -178,7 +178,7 @@ def test_stop_a_training_and_keep_the_partial_model(page, app_url, tmp_path):
     expect(page.get_by_text("Keep it?")).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
     page.get_by_role("button", name="Keep the partial model").click()
     wait_for_script(page)
-    expect(page.get_by_text("Finished: test accuracy")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect(page.get_by_text("Kept the partial model as")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
     expect(page.get_by_text(re.compile(r"stopped in epoch \d+ at batch \d+/\d+")).first).to_be_visible()
     expect_no_exception(page)

@@ -153,7 +153,7 @@ def test_stop_then_discard_saves_nothing_and_stop_then_keep_saves_a_cancelled_ru
 
     train_then_stop(page)
     page.get_by_role("button", name="Keep the partial model").click()
-    expect(page.get_by_text("Finished: test accuracy")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    expect(page.get_by_text("Kept the partial model as")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
     browser_kit.wait_for_script(page, SCRIPT_TIMEOUT_MS)
     expect_no_exception(page)
 
