@@ -60,3 +60,55 @@ def test_runs_lists_the_store_marks_the_active_run_and_names_damaged_files(store
     assert done.returncode == 0 and "No saved runs" in done.stdout
     assert "record.json" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_runs_lists_a_running_training_stop_stops_it_and_discard_forgets_it(tmp_path):
+    import os
+    import sys
+    import time
+
+    from cli_support import ROOT
+
+    from training.jobs import JobStore
+    from training.store import ModelStore
+
+    models = tmp_path / "models"
+    trainer = subprocess.Popen([sys.executable, "-m", "training", "train", "--arch", "mlp", "--epochs", "300",
+                                "--limit", "3000", "--models", str(models)], cwd=ROOT, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(view.progress for view in JobStore(ModelStore(models)).running()):
+            assert time.monotonic() < deadline and trainer.poll() is None, "training never started"
+            time.sleep(0.5)  # polling the job's event log
+        listed = run_cli("runs", "--models", str(models))
+        running = [line for line in listed.stdout.splitlines() if line.startswith("~")]
+        (job_id,) = [line.split()[1].rstrip(":") for line in running]
+        assert "training (epoch" in listed.stdout
+
+        assert run_cli("stop", job_id, "--models", str(models)).returncode == 0
+        out, err = trainer.communicate(timeout=120)
+    finally:
+        trainer.kill()
+    assert trainer.returncode == 130 and "Stopped in epoch" in out and "Traceback" not in err
+    listed = run_cli("runs", "--models", str(models))
+    assert f"? {job_id}: Stopped in epoch" in listed.stdout and "No saved runs" in listed.stdout
+    assert run_cli("stop", job_id, "--models", str(models)).returncode == 1  # not running any more
+    assert run_cli("runs", "--discard", job_id, "--models", str(models)).returncode == 0
+    assert ModelStore(models).runs() == [] and "?" not in run_cli("runs", "--models", str(models)).stdout
+
+
+@pytest.mark.slow
+def test_a_run_carries_its_name_and_tensorboard_scalars(tmp_path):
+    models = tmp_path / "models"
+    done = run_cli("train", "--arch", "mlp", "--epochs", "2", "--limit", "2000", "--name", "thin pen",
+                   "--models", str(models))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "cuInit" not in done.stderr  # TensorFlow's chatter is off
+    from training.store import ModelStore
+
+    (run,) = ModelStore(models).runs()
+    assert run.info.name == "thin pen" and "“thin pen”" in run.summary()
+    assert list((run.path / "tensorboard").glob("events.out.tfevents.*"))
