@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -236,3 +237,31 @@ def test_export_page_without_a_model_says_so(monkeypatch, tmp_path):
     assert not at.exception
     assert not at.download_button
     assert "no trained model" in texts(at)
+
+
+def test_a_run_is_renamed_and_deleted_only_after_confirming_never_while_active(monkeypatch, store_copy):
+    import shutil
+
+    active = store_copy.active()
+    other = store_copy.root / "runs" / "20200101-000000-cnn-000000"
+    shutil.copytree(active.path, other)
+    record = json.loads((other / "record.json").read_text())
+    (other / "record.json").write_text(json.dumps({**record, "run_id": other.name,
+                                                   "created_at": "2020-01-01T00:00:00+00:00"}))
+    at = app(monkeypatch, store_copy.root).run()
+    assert at.button(key="train_admin_delete").disabled  # the active run is selected first
+    assert "make another run active before deleting it" in texts(at)
+
+    at.selectbox(key="train_admin_run").set_value(other.name).run()
+    at.text_input(key=f"train_admin_name_{other.name}").set_value("old one").run()
+    at.button(key="train_admin_rename").click().run()
+    assert store_copy.get(other.name).info.name == "old one"
+
+    at.button(key="train_admin_delete").click().run()
+    assert "Delete" in texts(at) and other.exists()  # asked, not done
+    at.button(key="train_admin_cancel").click().run()
+    assert other.exists()
+    at.button(key="train_admin_delete").click().run()
+    at.button(key="train_admin_confirm").click().run()
+    assert not at.exception
+    assert not other.exists() and [run.run_id for run in store_copy.runs()] == [active.run_id]
