@@ -30,6 +30,8 @@ FLAG_RATE = 0.0075
 # Principal directions of the features kept for the distance; training images the statistics use.
 COMPONENTS = 128
 FIT_IMAGES = 10_000
+# Cached statistics kept (about 0.6 MB each); the least recently written go first.
+CACHE_KEEP = 50
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,10 @@ class DoubtModel:
         fd, tmp = tempfile.mkstemp(prefix=".doubt-", suffix=".npz.tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, format=FORMAT, mean=self.mean, projection=self.projection, centres=self.centres,
-                         min_confidence=self.min_confidence, max_distance=self.max_distance)
+                names = ("mean", "projection", "centres")
+                arrays = {name: getattr(self, name).astype(np.float32) for name in names}
+                np.savez(f, format=FORMAT, min_confidence=self.min_confidence, max_distance=self.max_distance,
+                         **arrays)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -137,7 +141,15 @@ def doubt_for_run(run_path: Path, predictor: Predictor) -> DoubtModel:
     with contextlib.suppress(OSError):  # an unwritable cache only means fitting again next time
         cached_path(run_path).parent.mkdir(parents=True, exist_ok=True)
         model.save(cached_path(run_path))
+        _prune(cached_path(run_path).parent)
     return model
+
+
+def _prune(folder: Path, keep: int = CACHE_KEEP) -> None:
+    """Keep the most recently used cached statistics (test runs and old runs leave theirs behind)."""
+    files = sorted(folder.glob("*.npz"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for path in files[keep:]:
+        path.unlink(missing_ok=True)
 
 
 def cached_path(run_path: Path) -> Path:
