@@ -101,7 +101,7 @@ def test_runs_lists_a_running_training_stop_stops_it_and_discard_forgets_it(tmp_
 
 
 @pytest.mark.slow
-def test_a_run_carries_its_name_and_tensorboard_scalars(tmp_path):
+def test_a_run_carries_its_name_tensorboard_scalars_and_doubt_rule(tmp_path):
     models = tmp_path / "models"
     done = run_cli("train", "--arch", "mlp", "--epochs", "2", "--limit", "2000", "--name", "thin pen",
                    "--models", str(models))
@@ -112,3 +112,4 @@ def test_a_run_carries_its_name_and_tensorboard_scalars(tmp_path):
     (run,) = ModelStore(models).runs()
     assert run.info.name == "thin pen" and "“thin pen”" in run.summary()
     assert list((run.path / "tensorboard").glob("events.out.tfevents.*"))
+    assert (run.path / "doubt.npz").is_file()  # fitted with the run: the Draw page need not wait

@@ -167,9 +167,11 @@ def run_train(config: TrainConfig, *, data_path: Path | None, models: Path | Non
         print(f"Keep it with `python -m training runs --keep {spec.job_id}` (or --discard).")
         return 130
     else:
-        print(f"error: training failed: {view.error}", file=sys.stderr, flush=True)
-        if in_cluster():
-            os._exit(1)  # TensorFlow's collective threads may hang a normal exit after a lost peer
+        print(f"error: training failed: {view.error}", file=sys.stderr)
+    if in_cluster():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)  # TensorFlow's collective threads may hang a normal exit in a cluster
     return code
 
 
@@ -184,7 +186,13 @@ def _train_as_worker(config: TrainConfig, data, progress) -> int:
         print(f"error: {error}", file=sys.stderr, flush=True)
         os._exit(1)  # TensorFlow's collective threads may hang a normal exit after a lost peer
     print("Worker finished its share; the chief saves the run.", flush=True)
-    return 0
+    # Leaving before the chief would look like a crash to TensorFlow's coordination service (the
+    # chief runs it): wait for the chief to finish saving and exit, then leave quietly.
+    from training.distribute import wait_for_chief_to_exit
+
+    with native_stderr_silenced():
+        wait_for_chief_to_exit()
+    os._exit(0)
 
 
 def run_job_command(job_id: str, *, models: Path | None) -> int:

@@ -191,6 +191,16 @@ def _answers(address: str) -> bool:
         return False
 
 
+def wait_for_chief_to_exit(timeout_s: float | None = None) -> None:
+    """Until the chief's port stops answering (it has saved and exited), at most the timeout."""
+    config = _tf_config()
+    cluster = config.get("cluster", {})
+    chief = (cluster.get("chief") or cluster.get("worker") or [None])[0]
+    deadline = time.monotonic() + (timeout_s or worker_timeout_s())
+    while chief and time.monotonic() < deadline and _answers(chief):
+        time.sleep(0.5)
+
+
 def is_chief_task() -> bool:
     """Whether this process saves the run: true alone, and for the chief (worker 0) of a cluster."""
     if _cluster_size() <= 1:

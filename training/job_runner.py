@@ -9,11 +9,17 @@ import shutil
 import signal
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from training.data import Mnist, load_mnist
 from training.events import append_event
 from training.jobs import EVENTS_FILE, PARTIAL_DIR, STOP_FILE, JobStore, StopFileToken, decide_activation
 from training.progress import BatchProgress, TrainingListener
+
+if TYPE_CHECKING:
+    from training.doubt import DoubtModel
 
 # Batch progress goes to the log at most this often: viewers poll about once a second.
 LOG_PROGRESS_INTERVAL_S = 0.5
@@ -93,16 +99,17 @@ def run_job(jobs: JobStore, job_id: str, *, data: Mnist | None = None,
         from training.train import train
 
         result = train(spec.config, data, listener=listener, cancel=cancel)
+        doubt = fit_doubt_for(result)
         if result.cancelled:
             jobs.store.write_run_folder(result, job_id, folder / PARTIAL_DIR, name=spec.name,
-                                        extra_dirs={TENSORBOARD_DIR: folder / TENSORBOARD_DIR})
+                                        extra_dirs={TENSORBOARD_DIR: folder / TENSORBOARD_DIR}, doubt=doubt)
             append_event(events, "stopped", stopped_at=result.stopped_at,
                          batches_per_epoch=result.batches_per_epoch,
                          epochs_completed=result.epochs_completed, test_accuracy=result.test_accuracy)
             return 0
         append_event(events, "saving")
         run = jobs.store.save(result, run_id=job_id, activate=False, name=spec.name,
-                              extra_dirs={TENSORBOARD_DIR: folder / TENSORBOARD_DIR})
+                              extra_dirs={TENSORBOARD_DIR: folder / TENSORBOARD_DIR}, doubt=doubt)
         activated, note = decide_activation(jobs.store, spec, run.run_id)
         append_event(events, "finished", run_id=run.run_id, test_accuracy=result.test_accuracy,
                      activated=activated, note=note, duration_s=round(result.duration_s, 1))
@@ -115,6 +122,19 @@ def run_job(jobs: JobStore, job_id: str, *, data: Mnist | None = None,
             logging.getLogger(__name__).error("training job %s failed", job_id, exc_info=error)
         append_event(events, "failed", error=_first_line(error))
         return 1
+
+
+def fit_doubt_for(result) -> DoubtModel | None:
+    """The run's doubt rule, fitted now (seconds) so that its first prediction on the Draw page
+    does not wait for it; None if it cannot be fitted (the predictor then fits it lazily)."""
+    from training.doubt import fit_for_predictor
+    from training.predict import Predictor
+
+    try:
+        return fit_for_predictor(Predictor(result.model, temperature=result.temperature))
+    except (ValueError, np.linalg.LinAlgError) as error:
+        logging.getLogger(__name__).warning("doubt rule not fitted: %s", error)
+        return None
 
 
 def _stop_on_signals(cancel: StopFileToken) -> None:

@@ -22,6 +22,7 @@ from training.record import RunRecord
 if TYPE_CHECKING:  # TensorFlow is imported only when a model is saved or loaded.
     import keras
 
+    from training.doubt import DoubtModel
     from training.train import TrainResult
 
 STORE_ENV = "MNIST_STUDIO_MODELS"
@@ -148,7 +149,8 @@ class ModelStore:
     # --- Writing ---------------------------------------------------------------------------
 
     def save(self, result: TrainResult, *, activate: bool = True, run_id: str | None = None,
-             name: str = "", extra_dirs: dict[str, Path] | None = None) -> Run:
+             name: str = "", extra_dirs: dict[str, Path] | None = None,
+             doubt: DoubtModel | None = None) -> Run:
         """Save a finished run atomically: it appears whole under `runs/` or not at all.
 
         Args:
@@ -158,12 +160,16 @@ class ModelStore:
         """
         run_id = run_id or new_run_id(result.config.architecture)
         staging = self.write_run_folder(result, run_id, self._staging_dir(run_id), name=name,
-                                        extra_dirs=extra_dirs)
+                                        extra_dirs=extra_dirs, doubt=doubt)
         return self.adopt(staging, activate=activate)
 
     def write_run_folder(self, result: TrainResult, run_id: str, folder: Path, *, name: str = "",
-                         extra_dirs: dict[str, Path] | None = None) -> Path:
-        """Write a run's model and record into `folder` (created, then fsynced); returns it."""
+                         extra_dirs: dict[str, Path] | None = None, doubt: DoubtModel | None = None,
+                         ) -> Path:
+        """Write a run's model and record into `folder` (created, then fsynced); returns it.
+
+        `doubt`, when given, is saved beside the model so that the first prediction need not fit it.
+        """
         import keras
         import numpy as np
         import tensorflow as tf
@@ -193,6 +199,10 @@ class ModelStore:
                 model_sha256=_file_sha256(folder / MODEL_FILE),
                 versions={"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
             ).to_dict()
+            if doubt is not None:
+                from training.doubt import DOUBT_FILE
+
+                doubt.save(folder / DOUBT_FILE)
             for target, source in (extra_dirs or {}).items():
                 if source.is_dir():
                     shutil.copytree(source, folder / target)

@@ -137,6 +137,10 @@ def train(
     temperature = fit_temperature(step.logits(x_val), y_val) if fit_temperature else 1.0
     x_test, y_test = sets["test"]
     evaluation = evaluate(softmax(step.logits(x_test) / temperature), y_test)
+    if watchdog:  # every worker ends here together: none leaves while another still measures
+        with watchdog:
+            placement.strategy.reduce(tf.distribute.ReduceOp.SUM,
+                                      placement.strategy.run(lambda: tf.constant(1.0)), axis=None)
     return TrainResult(
         model=model,
         config=config,
