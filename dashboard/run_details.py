@@ -124,6 +124,7 @@ def run_results_ui(run: Run) -> None:
                 f"batch size {info.config.batch_size}, "
                 f"learning rate {info.config.learning_rate:g}, "
                 f"{charts.format_duration(info.duration_s)}{stopped}")
+    finetune_numbers_ui(info.extras.get("finetune"))
     log_loss_toggle_ui()
     curves_ui(run.history, len(run.history))
     left, right = st.columns([2, 3])
@@ -134,6 +135,26 @@ def run_results_ui(run: Run) -> None:
             st.altair_chart(charts.confusion_chart(matrix), key=f"train_confusion_{run.run_id}")
     with right:
         mistakes_ui(info.mistakes, run.run_id)
+
+
+def finetune_numbers_ui(finetune: dict | None) -> None:
+    """A fine-tuned run: accuracy on the user's held-out digits and on MNIST test, before → after."""
+    if not isinstance(finetune, dict) or not finetune.get("before") or not finetune.get("after"):
+        return
+    before, after = finetune["before"], finetune["after"]
+
+    def pct(value) -> str:
+        return "–" if value is None else f"{value:.2%}"
+
+    held = len(finetune.get("held_out_ids") or [])
+    st.markdown(f"**Fine-tuned** from `{finetune.get('base_run_id', '?')}` on "
+                f"{len(finetune.get('user_digit_ids') or [])} of your digits; measured on digits it never "
+                "trained on:")
+    st.table(pd.DataFrame({
+        "measured on": [f"your held-out digits ({held})", "MNIST test (10,000)"],
+        "before": [pct(before.get("user_held_out_accuracy")), pct(before.get("mnist_test_accuracy"))],
+        "after": [pct(after.get("user_held_out_accuracy")), pct(after.get("mnist_test_accuracy"))],
+    }).set_index("measured on"))
 
 
 def curves_ui(history: list[dict[str, float]], epochs: int | None, *, log_loss: bool | None = None) -> None:

@@ -75,6 +75,26 @@ def test_cli_finetune_prints_before_and_after_then_saves_and_activates(store_cop
     assert "Traceback" not in result.stderr
 
 
+def test_the_train_page_shows_a_fine_tuned_runs_numbers_before_and_after(monkeypatch, store_copy, tmp_path,
+                                                                         user_style):
+    from apptest_support import app, texts
+
+    database = tmp_path / "user_digits.sqlite3"
+    filled(database, user_style)
+    done = cli("training", "user-digits", "--db", str(database), "--models", str(store_copy.root),
+               "finetune", "--epochs", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    finetune = store_copy.active().record["finetune"]
+    at = app(monkeypatch, store_copy.root).run()  # the new, active run's results are shown
+    assert not at.exception
+    assert f"from `{finetune['base_run_id']}`" in texts(at)
+    table = at.table[0].value
+    assert list(table.columns) == ["before", "after"]
+    assert table.loc["MNIST test (10,000)", "after"] == f"{finetune['after']['mnist_test_accuracy']:.2%}"
+    held = f"your held-out digits ({len(finetune['held_out_ids'])})"
+    assert table.loc[held, "before"] == f"{finetune['before']['user_held_out_accuracy']:.2%}"
+
+
 def test_cli_finetune_without_a_model_is_one_line(tmp_path, user_style):
     database = tmp_path / "user_digits.sqlite3"
     filled(database, user_style)
