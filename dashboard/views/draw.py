@@ -7,6 +7,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from dashboard import charts
 from dashboard.common import cached_predictor, get_store, store_root
+from dashboard.explain_ui import explanation_ui
 from dashboard.labelling import labelling_ui
 from training.preprocess import EmptyDrawingError, load_image
 from training.store import StoreError
@@ -115,6 +116,8 @@ def prediction_ui(predictor, image, key: str) -> None:
         answer.markdown(prediction.detail)
         st.altair_chart(charts.probability_chart(prediction.probabilities), key=f"draw_chart_{key}")
         labelling_ui(prediction, image, key, predictor.run_id)
+        # Computed only now, after the answer and the chart are on the page: it never delays them.
+        explanation_ui(predictor, prediction, key)
 
 
 @st.fragment

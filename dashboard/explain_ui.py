@@ -1,0 +1,123 @@
+"""Under a Draw page answer: the runner-up, where the model looks (occlusion) and what each layer sees."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import streamlit as st
+
+from dashboard.common import cached_predictor, store_root
+
+OVERLAY_SCALE = 8  # 28×28 → 224×224, each input pixel a crisp 8×8 square
+GRID_WIDTH = 900  # a layer's small multiples are drawn about this wide, then fitted to the column
+GAP = 1
+GAP_COLOUR = (70, 90, 140)
+SHOWN_BLOCK = {"relu1": "conv1", "relu2": "conv2", "relu3": "conv3"}
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def cached_explainer(root: str, run_id: str):
+    """The run's Explainer around the cached predictor's model: nothing loads twice, built once per run."""
+    from training.explain import Explainer
+
+    return Explainer(cached_predictor(root, run_id).model)
+
+
+def runner_up(probabilities: np.ndarray, answer: int) -> tuple[int, float]:
+    """The second most likely digit after `answer`, and how many probability points it is behind."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    others = [digit for digit in np.argsort(-probabilities, kind="stable") if digit != answer]
+    second = int(others[0])
+    return second, float(probabilities[answer] - probabilities[second])
+
+
+def saliency_overlay(image28: np.ndarray, saliency: np.ndarray, scale: int = OVERLAY_SCALE) -> np.ndarray:
+    """RGB uint8 (28·scale)²: the digit in grey, red where blanking lowered the answer, blue where it rose.
+
+    Both colours are scaled by the largest absolute value, so the strongest region is fully saturated.
+    """
+    image28 = np.clip(np.asarray(image28, dtype=np.float32), 0, 1)
+    saliency = np.asarray(saliency, dtype=np.float32)
+    if image28.shape != (28, 28) or saliency.shape != (28, 28):
+        raise ValueError(f"expected two (28, 28) arrays, got {image28.shape} and {saliency.shape}")
+    top = float(np.abs(saliency).max())
+    weight = saliency / top if top > 0 else np.zeros_like(saliency)
+    grey = 0.15 + 0.45 * image28  # the digit dimmed, so that the colour reads on top of it
+    red = np.clip(weight, 0, 1)
+    blue = np.clip(-weight, 0, 1)
+    rgb = np.stack([grey + (1 - grey) * red, grey * (1 - red) * (1 - blue), grey + (1 - grey) * blue],
+                   axis=-1)
+    pixels = np.rint(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+    return pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def channel_panels(activations: np.ndarray) -> list[np.ndarray]:
+    """One 2-D panel in 0..1 per channel (H, W, C), or per unit of a hidden layer (units,).
+
+    All panels of a layer share one scale (its largest activation), so a quiet channel looks quiet.
+    """
+    activations = np.asarray(activations, dtype=np.float32)
+    if activations.ndim == 1:
+        activations = activations[np.newaxis, np.newaxis, :]
+    if activations.ndim != 3:
+        raise ValueError(f"expected (H, W, C) maps or (units,) activations, got {activations.shape}")
+    top = float(activations.max())
+    scaled = np.clip(activations / top, 0, 1) if top > 0 else np.zeros_like(activations)
+    return [scaled[:, :, channel] for channel in range(scaled.shape[-1])]
+
+
+def channel_grid(panels: list[np.ndarray], columns: int) -> np.ndarray:
+    """The panels as small multiples, `columns` to a row, each enlarged crisply; RGB uint8."""
+    if not panels:
+        raise ValueError("no panels to draw")
+    height, width = panels[0].shape
+    scale = max(1, GRID_WIDTH // (columns * (width + GAP)))
+    tile_h, tile_w = height * scale, width * scale
+    rows = math.ceil(len(panels) / columns)
+    grid = np.empty((rows * (tile_h + GAP) + GAP, columns * (tile_w + GAP) + GAP, 3), np.uint8)
+    grid[:] = GAP_COLOUR
+    for index, panel in enumerate(panels):
+        row, col = divmod(index, columns)
+        top, left = GAP + row * (tile_h + GAP), GAP + col * (tile_w + GAP)
+        tile = np.rint(panel * 255).astype(np.uint8).repeat(scale, axis=0).repeat(scale, axis=1)
+        grid[top:top + tile_h, left:left + tile_w] = tile[:, :, np.newaxis]
+    return grid
+
+
+def layer_caption(name: str, activations: np.ndarray) -> str:
+    """'conv1 → relu1 · 28×28×32: 32 feature maps' or 'hidden · 128 units'."""
+    if activations.ndim == 1:
+        return f"{name} · {activations.shape[0]} units (dense layer after ReLU; brighter = more active)"
+    height, width, channels = activations.shape
+    block = SHOWN_BLOCK.get(name)
+    label = f"{block} → {name}" if block else name
+    return f"{label} · {height}×{width}×{channels}: {channels} feature maps"
+
+
+def explanation_ui(predictor, prediction, key: str) -> None:
+    """The runner-up, the occlusion heatmap and each layer's activations, under an answer already shown."""
+    with st.container(key=f"draw_explain_{key}"):
+        second, gap = runner_up(prediction.probabilities, prediction.digit)
+        st.markdown(f"**Runner-up: {second}**, {gap:.1%} behind {prediction.digit} "
+                    f"({prediction.probabilities[second]:.1%} against {prediction.confidence:.1%})")
+        try:
+            explainer = cached_explainer(store_root(), predictor.run_id)
+            saliency = explainer.occlusion_map(prediction.image28, target=prediction.digit)
+            layers = explainer.feature_maps(prediction.image28)
+        except (ValueError, OSError) as error:
+            st.caption(f"No explanation for this drawing: {error}")
+            return
+        st.markdown("**Where it looks**")
+        st.image(saliency_overlay(prediction.image28, saliency), width=28 * OVERLAY_SCALE,
+                 output_format="PNG",
+                 caption=f"Occlusion sensitivity: red regions, when blanked, lower the score of "
+                         f"{prediction.digit} the most (blue ones raise it).")
+        with st.expander("What each layer sees", icon=":material/layers:"):
+            if not layers:
+                st.caption("This model has no layer to show.")
+            for name, activations in layers:
+                panels = channel_panels(activations)
+                columns = 16 if activations.ndim == 3 else 32
+                st.image(channel_grid(panels, columns), caption=layer_caption(name, activations),
+                         output_format="PNG")
