@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import charts
 from dashboard.common import cached_mnist
+from dashboard.run_insights import run_insights_ui
 from training.data import MnistUnavailableError
 from training.store import ModelStore, Run, StoreError
 
@@ -125,6 +126,7 @@ def run_results_ui(run: Run) -> None:
                 f"learning rate {info.config.learning_rate:g}, "
                 f"{charts.format_duration(info.duration_s)}{stopped}")
     finetune_numbers_ui(info.extras.get("finetune"))
+    user_digits_line_ui(info.extras.get("user_digits"))
     log_loss_toggle_ui()
     curves_ui(run.history, len(run.history))
     left, right = st.columns([2, 3])
@@ -135,6 +137,18 @@ def run_results_ui(run: Run) -> None:
             st.altair_chart(charts.confusion_chart(matrix), key=f"train_confusion_{run.run_id}")
     with right:
         mistakes_ui(info.mistakes, run.run_id)
+    run_insights_ui(run)
+
+
+def user_digits_line_ui(report: dict | None) -> None:
+    """A full training that included the user's digits: how many, and how it reads the held-out ones."""
+    if not isinstance(report, dict):
+        return
+    accuracy = report.get("held_out_accuracy")
+    measured = (f"on your {report.get('held_out', 0)} held-out digits (never trained on): {accuracy:.2%}"
+                if accuracy is not None else "no held-out digits to measure it on yet")
+    st.markdown(f"Trained with {report.get('trained', 0)} of your digits (each counted "
+                f"{report.get('weight', 1)}×); {measured}.")
 
 
 def finetune_numbers_ui(finetune: dict | None) -> None:

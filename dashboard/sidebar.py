@@ -7,7 +7,13 @@ import math
 import streamlit as st
 
 from dashboard import common
-from training.config import ARCHITECTURE_DEFAULTS, DEFAULT_ARCHITECTURE, VALIDATION_SIZE, TrainConfig
+from training.config import (
+    ARCHITECTURE_DEFAULTS,
+    DEFAULT_ARCHITECTURE,
+    MAX_USER_DIGITS_WEIGHT,
+    VALIDATION_SIZE,
+    TrainConfig,
+)
 
 ARCHITECTURE_NAMES = {"cnn": "CNN (default)", "mlp": "MLP (the 2022 seed's model)"}
 # The choices always include every architecture's default, whatever the defaults become.
@@ -65,13 +71,41 @@ def _sanitise_settings() -> None:
         state.sidebar_augment = defaults["augment"]
 
 
+def _trainable_user_digits() -> int:
+    """How many of the user's saved digits a training may use (held-out ones never); 0 if unreadable."""
+    from training.user_digits import UserDigitsError, UserDigitStore, default_path
+
+    digits = UserDigitStore(default_path(common.store_root()))
+    if not digits.path.exists():
+        return 0
+    try:
+        return sum(digits.counts().values()) - sum(digits.held_out_counts().values())
+    except UserDigitsError:
+        return 0  # the My digits page says what is wrong with the file
+
+
+def user_digits_ui() -> None:
+    """'Include my digits' with their weight, offered once the user has saved some."""
+    available = _trainable_user_digits()
+    if not available:
+        st.session_state.sidebar_user_digits = False
+        return
+    st.toggle(f"Include my digits ({available})", key="sidebar_user_digits",
+              help="Your saved digits join the training images; every 5th of each digit is held out "
+                   "to measure the model on, never trained on.")
+    if st.session_state.get("sidebar_user_digits"):
+        st.number_input("… each one counted this many times", min_value=1, max_value=MAX_USER_DIGITS_WEIGHT,
+                        value=5, step=1, key="sidebar_user_weight")
+
+
 def _config_from_state() -> TrainConfig:
     state = st.session_state
     return TrainConfig.for_architecture(
         state.sidebar_architecture, epochs=int(state.sidebar_epochs),
         batch_size=int(state.sidebar_batch_size), learning_rate=float(state.sidebar_learning_rate),
         augment=bool(state.sidebar_augment),
-        train_limit=state.get("sidebar_images"))
+        train_limit=state.get("sidebar_images"),
+        user_digits_weight=int(state.sidebar_user_weight) if state.get("sidebar_user_digits") else 0)
 
 
 def _start_from_sidebar() -> None:
@@ -110,6 +144,7 @@ def training_controls_ui() -> bool:
                          format_func=lambda rate: f"{rate:g}")
         st.toggle("Augment training images", key="sidebar_augment",
                   help="Small random shifts, rotations and zooms of the training digits.")
+        user_digits_ui()
         st.toggle("Make it the active model when done", value=True, key="sidebar_activate",
                   help="If you pick another active model while it trains, your choice stands.")
         st.text_input("Name (optional)", key="sidebar_name", max_chars=80, placeholder="e.g. thin pen test")

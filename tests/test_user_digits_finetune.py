@@ -127,3 +127,31 @@ def test_fine_tune_from_my_digits_page_runs_as_a_job_and_shows_before_and_after(
     assert "your held-out digits (20):" in message and "MNIST test" in message and "→" in message
     assert store_copy.active_id() != base
     assert store_copy.get(store_copy.active_id()).record["finetune"]["base_run_id"] == base
+
+
+@pytest.mark.slow
+def test_a_full_training_from_the_sidebar_can_include_the_users_digits(monkeypatch, tmp_path, user_style,
+                                                                        mnist):
+    from apptest_support import app, texts
+    from test_dashboard import wait_for_job
+
+    from training.store import ModelStore
+
+    database = tmp_path / "user_digits.sqlite3"
+    monkeypatch.setenv("MNIST_STUDIO_USER_DIGITS", str(database))
+    at = app(monkeypatch, tmp_path / "store", train_limit=1000).run()
+    assert "sidebar_user_digits" not in [toggle.key for toggle in at.toggle]  # nothing saved yet
+    filled(database, user_style)
+    at.run()
+    at.toggle(key="sidebar_user_digits").set_value(True).run()
+    at.number_input(key="sidebar_user_weight").set_value(3).run()
+    at.number_input(key="sidebar_epochs").set_value(1).run()
+    at.button(key="sidebar_train").click().run()
+    assert not at.exception
+    (job_id,) = at.session_state["train_my_jobs"]
+    assert wait_for_job(tmp_path / "store", job_id).phase == "finished"
+    at.run()
+    report = ModelStore(tmp_path / "store").get(job_id).info.extras["user_digits"]
+    assert report["weight"] == 3 and report["trained"] == 80 and report["held_out"] == 20
+    assert 0 <= report["held_out_accuracy"] <= 1
+    assert "Trained with 80 of your digits (each counted 3×); on your 20 held-out digits" in texts(at)

@@ -11,6 +11,7 @@ DEFAULT_ARCHITECTURE = "cnn"
 # Held out from the end of the official training set for validation; the test set is only
 # ever used once, after training.
 VALIDATION_SIZE = 5_000
+MAX_USER_DIGITS_WEIGHT = 20
 
 # What each architecture trains best with when the user does not say. The MLP keeps the 2022
 # seed's settings (Keras's default batch size of 32) so that its result can be reproduced.
@@ -37,6 +38,9 @@ class TrainConfig:
     seed: int = 0
     train_limit: int | None = None
     eval_limit: int | None = None
+    # Each of the user's saved (not held-out) digits joins the training images this many times;
+    # 0 leaves them out.
+    user_digits_weight: int = 0
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
@@ -51,6 +55,7 @@ class TrainConfig:
             _check_int("train limit", self.train_limit, 1, 60_000 - VALIDATION_SIZE)
         if self.eval_limit is not None:
             _check_int("eval limit", self.eval_limit, 1, 10_000)
+        _check_int("user digits weight", self.user_digits_weight, 0, MAX_USER_DIGITS_WEIGHT)
 
     @classmethod
     def for_architecture(cls, architecture: str = DEFAULT_ARCHITECTURE, **overrides) -> TrainConfig:

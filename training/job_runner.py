@@ -98,7 +98,8 @@ def run_job(jobs: JobStore, job_id: str, *, data: Mnist | None = None,
             data = load_mnist(on_status=listener.on_status)
         from training.train import train
 
-        result = train(spec.config, data, listener=listener, cancel=cancel)
+        result = train(spec.config, data, listener=listener, cancel=cancel,
+                       user_digits=user_digit_sets(jobs, spec.config.user_digits_weight))
         doubt = fit_doubt_for(result)
         if result.cancelled:
             jobs.store.write_run_folder(result, job_id, folder / PARTIAL_DIR, name=spec.name,
@@ -122,6 +123,21 @@ def run_job(jobs: JobStore, job_id: str, *, data: Mnist | None = None,
             logging.getLogger(__name__).error("training job %s failed", job_id, exc_info=error)
         append_event(events, "failed", error=_first_line(error))
         return 1
+
+
+def user_digit_sets(jobs: JobStore, weight: int):
+    """The user's digits (trainable and held out) when the training includes them, else None."""
+    if not weight:
+        return None
+    from training.train import UserDigitSets
+    from training.user_digits import UserDigitStore, default_path
+
+    digits = UserDigitStore(default_path(jobs.store.root))
+    x, y, _ = digits.arrays(held_out=False)
+    if len(x) == 0:
+        raise ValueError("'Include my digits' is on, but none are saved yet: save some on the Draw page")
+    x_held, y_held, _ = digits.arrays(held_out=True)
+    return UserDigitSets(trainable=(x, y), held_out=(x_held, y_held))
 
 
 def fit_doubt_for(result) -> DoubtModel | None:

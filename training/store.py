@@ -198,6 +198,7 @@ class ModelStore:
                 dataset_sha256=result.dataset_sha256,
                 model_sha256=_file_sha256(folder / MODEL_FILE),
                 versions={"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
+                extras=dict(getattr(result, "extras", {}) or {}),
             ).to_dict()
             if doubt is not None:
                 from training.doubt import DOUBT_FILE

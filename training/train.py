@@ -58,6 +58,9 @@ class TrainResult:
     batches_per_epoch: int = 0
     # Logits are divided by this before the softmax (fitted on the validation split).
     temperature: float = 1.0
+    # More facts for the run's record (the user's digits it trained with, and how it reads the
+    # held-out ones).
+    extras: dict = field(default_factory=dict)
     # False on the workers of a cluster other than the chief: they must not save the run.
     is_chief: bool = True
 
@@ -93,8 +96,12 @@ def train(
     data: Mnist | None = None,
     listener: TrainingListener | None = None,
     cancel: CancelToken | None = None,
+    user_digits: UserDigitSets | None = None,
 ) -> TrainResult:
     """Train a model as `config` says, reporting to `listener`; `cancel` stops it between batches.
+
+    `user_digits`, with `config.user_digits_weight` > 0, adds the user's trainable digits to the
+    training images (that many times each) and measures the model on their held-out ones.
 
     One path for every placement: a step of our own run by `strategy.run` on one device, several
     devices or several workers. A cancelled run still returns its partial model, evaluated on the
@@ -110,6 +117,10 @@ def train(
     keras.utils.set_random_seed(config.seed)
 
     x_train, y_train = sets["train"]
+    if user_digits is not None and config.user_digits_weight:
+        x_user, y_user = user_digits.trainable
+        x_train = np.concatenate([x_train, *[x_user.astype(np.float32) / 255] * config.user_digits_weight])
+        y_train = np.concatenate([y_train, *[y_user.astype(np.int32)] * config.user_digits_weight])
     batch_size = placement.global_batch_size(config.batch_size)
     batches = int(np.ceil(len(x_train) / batch_size))
     # In a cluster a watchdog ends this worker when the others stop answering (see distribute).
@@ -137,6 +148,9 @@ def train(
     temperature = fit_temperature(step.logits(x_val), y_val) if fit_temperature else 1.0
     x_test, y_test = sets["test"]
     evaluation = evaluate(softmax(step.logits(x_test) / temperature), y_test)
+    extras = {}
+    if user_digits is not None and config.user_digits_weight:
+        extras["user_digits"] = user_digits.report(step.logits, config.user_digits_weight)
     if watchdog:  # every worker ends here together: none leaves while another still measures
         with watchdog:
             placement.strategy.reduce(tf.distribute.ReduceOp.SUM,
@@ -154,6 +168,7 @@ def train(
         examples={name: len(pair[0]) for name, pair in sets.items()},
         replicas=placement.replicas,
         is_chief=placement.is_chief,
+        extras=extras,
         **evaluation,
     )
 
@@ -187,6 +202,22 @@ def _train_epochs(step: TrainingStep, iterator, epochs: int, batches: int,
         history.append(metrics)
         listener.on_epoch_end(epoch, metrics)
     return history, None
+
+
+@dataclass(frozen=True)
+class UserDigitSets:
+    """The user's saved digits for a full training: the ones to train on and the held-out ones."""
+
+    trainable: tuple[np.ndarray, np.ndarray]  # uint8 (N, 28, 28), labels (N,)
+    held_out: tuple[np.ndarray, np.ndarray]
+
+    def report(self, logits, weight: int) -> dict:
+        """What the run's record says: how many were used, and the accuracy on the held-out ones."""
+        x_held, y_held = self.held_out
+        accuracy = (float((logits(x_held.astype(np.float32) / 255).argmax(1) == y_held).mean())
+                    if len(x_held) else None)
+        return {"weight": weight, "trained": len(self.trainable[0]), "held_out": len(x_held),
+                "held_out_accuracy": accuracy}
 
 
 @contextlib.contextmanager
