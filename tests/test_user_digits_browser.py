@@ -69,3 +69,30 @@ def test_draw_correct_the_label_and_see_it_on_my_digits(page, served):
         assert data["x"].shape == (2, 28, 28) and data["x"].dtype == np.uint8
         assert data["y"].tolist() == [7, answer] and data["x"][0, 0, 0] == 0
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_fine_tune_from_my_digits_and_see_the_numbers_before_and_after(page, store_copy, tmp_path,
+                                                                       monkeypatch):
+    from scripts.dashboard_server import serve
+    from scripts.user_style_digits import make_user_style_digits
+    from training.user_digits import NewDigit, UserDigitStore
+
+    database = tmp_path / "user_digits.sqlite3"
+    monkeypatch.setenv("MNIST_STUDIO_USER_DIGITS", str(database))
+    x, y = make_user_style_digits(per_digit=6, seed=0)
+    UserDigitStore(database).add_many(NewDigit(image28=image, label=int(label))
+                                      for image, label in zip(x, y, strict=True))
+    base = store_copy.active_id()
+    with serve(store_copy.root) as url:
+        page.goto(f"{url}/my_digits")
+        browser_kit.wait_for_script(page, TIMEOUT_MS)
+        page.get_by_role("button", name="Fine-tune on my digits").click()
+        done = page.get_by_text("Accuracy before → after")
+        expect(done).to_be_visible(timeout=300_000)
+        expect(page.get_by_text("your held-out digits")).to_be_visible()
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        page.get_by_role("link", name="Train").click()  # the new run's results: before and after
+        browser_kit.wait_for_script(page, TIMEOUT_MS)
+        expect(page.get_by_text(f"from {base}")).to_be_visible(timeout=TIMEOUT_MS)
+        expect(page.get_by_test_id("stTable")).to_be_visible()
+    assert store_copy.active_id() != base
