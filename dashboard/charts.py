@@ -236,3 +236,70 @@ def first_line(error: BaseException) -> str:
     """An error's first line, for a one-line st.error."""
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
+
+
+def per_digit_accuracy(matrix: Sequence[Sequence[int]]) -> np.ndarray:
+    """(10,) share of each true digit's test images read right (diagonal / row total); NaN for none."""
+    counts = np.asarray(matrix, dtype=np.float64)
+    if counts.shape != (10, 10):
+        raise ValueError(f"confusion matrix must be 10×10, got {counts.shape}")
+    totals = counts.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, np.diag(counts) / totals, np.nan)
+
+
+def per_digit_chart(accuracies: dict[str, Sequence[float]]) -> alt.Chart:
+    """Per-digit accuracy bars, one bar per run (label → 10 accuracies) side by side within each digit.
+
+    The y axis starts just below the lowest bar (accuracies are all near 100%), so differences show.
+    """
+    rows = [{"digit": str(digit), "run": label, "accuracy": float(value)}
+            for label, values in accuracies.items() for digit, value in enumerate(values)
+            if np.isfinite(value)]
+    frame = pd.DataFrame(rows, columns=["digit", "run", "accuracy"])
+    domain, ticks = accuracy_axis(frame["accuracy"].to_numpy())
+    single = len(accuracies) == 1
+    chart = alt.Chart(frame).mark_bar(clip=True).encode(
+        x=alt.X("digit:O", title="true digit", sort=[str(d) for d in range(10)], axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("accuracy:Q", title="accuracy", scale=alt.Scale(domain=domain, nice=False, zero=False),
+                axis=alt.Axis(values=ticks, format=percent_format(ticks))),
+        tooltip=["digit:O", "run:N", alt.Tooltip("accuracy:Q", format=".2%")],
+    )
+    if single:
+        chart = chart.encode(color=alt.value("#4c78a8"))
+    else:
+        chart = chart.encode(xOffset="run:N", color=alt.Color("run:N", title="", legend=alt.Legend(
+            orient="bottom", direction="vertical", labelLimit=600)))
+    return chart.properties(height=220, title=alt.TitleParams("Accuracy per digit", offset=8))
+
+
+def compare_curves_chart(histories: dict[str, Sequence[dict[str, float]]], metric: str) -> alt.Chart:
+    """One line per run (label → history) of `metric` (e.g. "val_accuracy", "loss") against the epoch."""
+    rows = []
+    for label, history in histories.items():
+        frame = history_frame(history, [metric])
+        rows += [{"epoch": int(epoch), "run": label, "value": value}
+                 for epoch, value in zip(frame["epoch"], frame["value"], strict=True)]
+    frame = pd.DataFrame(rows, columns=["epoch", "run", "value"])
+    values = frame["value"].to_numpy()
+    is_accuracy = "accuracy" in metric
+    domain, ticks = accuracy_axis(values) if is_accuracy else linear_axis(values)
+    label_format = percent_format(ticks) if is_accuracy else decimal_format(ticks)
+    last_epoch = max(int(frame["epoch"].max()) if len(frame) else 1, 1)
+    title = ("validation " if metric.startswith("val_") else "training ") + metric.removeprefix("val_")
+    return (
+        alt.Chart(frame, title=alt.TitleParams(title.capitalize(), offset=8))
+        .mark_line(point=alt.OverlayMarkDef(size=40, filled=True))
+        .encode(
+            x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(domain=[0.5, last_epoch + 0.5], nice=False),
+                    axis=alt.Axis(values=epoch_ticks(last_epoch), format="d", grid=False)),
+            y=alt.Y("value:Q", title=metric.removeprefix("val_"),
+                    scale=alt.Scale(domain=domain, nice=False, zero=False),
+                    axis=alt.Axis(values=ticks, format=label_format)),
+            color=alt.Color("run:N", title="", legend=alt.Legend(orient="bottom", direction="vertical",
+                                                                 labelLimit=600)),
+            tooltip=[alt.Tooltip("epoch:Q", format="d"), "run:N",
+                     alt.Tooltip("value:Q", title=metric, format=".2%" if is_accuracy else ".4f")],
+        )
+        .properties(height=CURVE_HEIGHT, autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+    )

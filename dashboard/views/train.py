@@ -6,6 +6,7 @@ from dashboard.common import get_jobs, get_store, start_training
 from dashboard.job_panels import jobs_ui
 from dashboard.run_admin import run_admin_ui
 from dashboard.run_details import active_model_ui, run_picker_ui, run_results_ui, runs_table_ui
+from dashboard.run_insights import compare_runs_ui
 from training.config import DEFAULT_ARCHITECTURE, TrainConfig
 
 
@@ -36,3 +37,6 @@ if runs:
     run_admin_ui(store, runs)
     st.divider()
     run_results_ui(run_picker_ui(runs, store.active_id()))
+    if len(runs) >= 2:
+        with st.expander("Compare runs", icon=":material/compare_arrows:"):
+            compare_runs_ui(runs)

@@ -1,0 +1,159 @@
+"""What a saved run learned (per-digit accuracy, confused pairs, first-layer filters); run comparison."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts
+from dashboard.common import cached_mnist, cached_predictor, store_root
+from training.data import MnistUnavailableError
+from training.store import Run, StoreError
+
+PAIRS_SHOWN = 4
+EXAMPLES_PER_PAIR = 6
+COMPARE_KEY = "train_compare_runs"
+
+
+def confused_pairs(matrix, top: int = PAIRS_SHOWN) -> list[tuple[int, int, int]]:
+    """The `top` most frequent mistakes as (true digit, predicted digit, count), most frequent first."""
+    counts = np.asarray(matrix, dtype=np.int64)
+    if counts.shape != (10, 10):
+        return []
+    pairs = [(true, predicted, int(counts[true, predicted]))
+             for true in range(10) for predicted in range(10)
+             if true != predicted and counts[true, predicted]]
+    return sorted(pairs, key=lambda pair: (-pair[2], pair[0], pair[1]))[:top]
+
+
+def pair_examples(mistakes: list, true: int, predicted: int, limit: int = EXAMPLES_PER_PAIR) -> list[tuple]:
+    """Up to `limit` recorded mistakes (index, true, predicted, confidence) of one pair, surest first."""
+    return [m for m in mistakes if int(m[1]) == true and int(m[2]) == predicted][:limit]
+
+
+def first_layer_filters(model) -> tuple[str, list[np.ndarray]]:
+    """The first learned layer's weights as images in 0..1 (grey is 0, white positive, black negative).
+
+    The CNN's conv1 gives 3×3 kernels, the MLP's hidden layer 28×28 weight images, one per unit.
+    """
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        kernel = np.asarray(weights[0], dtype=np.float32)
+        if kernel.ndim == 4:  # (height, width, input channels, filters): the inputs are grey, one channel
+            images = kernel[:, :, 0, :]
+        elif kernel.ndim == 2 and kernel.shape[0] == 28 * 28:
+            images = kernel.reshape(28, 28, -1)
+        else:
+            continue
+        top = float(np.abs(images).max()) or 1.0
+        scaled = 0.5 + 0.5 * images / top
+        return layer.name, [scaled[:, :, index] for index in range(scaled.shape[-1])]
+    return "", []
+
+
+def run_insights_ui(run: Run) -> None:
+    """Per-digit accuracy, the most confused pairs with examples, and the first layer's filters."""
+    info = run.info
+    if not info.confusion_matrix:
+        return
+    left, right = st.columns([2, 3])
+    with left:
+        accuracies = {run.run_id: charts.per_digit_accuracy(info.confusion_matrix)}
+        st.altair_chart(charts.per_digit_chart(accuracies), key=f"train_per_digit_{run.run_id}")
+    with right:
+        confused_pairs_ui(info.confusion_matrix, info.mistakes)
+    filters_ui(run)
+
+
+def confused_pairs_ui(matrix, mistakes: list) -> None:
+    """The most confused pairs, each with a few test digits the model got wrong that way."""
+    pairs = confused_pairs(matrix)
+    st.markdown("**Most confused pairs** (true → predicted)")
+    if not pairs:
+        st.caption("No mistakes on the test set.")
+        return
+    try:
+        test_images = cached_mnist().x_test
+    except MnistUnavailableError:
+        test_images = None
+    for true, predicted, count in pairs:
+        examples = pair_examples(mistakes, true, predicted)
+        st.markdown(f"{true} → {predicted}: **{count}** test digit{'s' if count != 1 else ''}")
+        if examples and test_images is not None:
+            st.image([charts.upscale(test_images[int(index)] / 255.0, 2) for index, *_ in examples],
+                     caption=[f"{confidence:.0%}" for *_, confidence in examples], width=56)
+
+
+def filters_ui(run: Run) -> None:
+    """The first layer's learned filters, on demand (the model is loaded then, once per run)."""
+    from dashboard.explain_ui import channel_grid
+
+    if not st.toggle("Show the first layer's learned filters", key=f"train_filters_{run.run_id}"):
+        return
+    try:
+        model = cached_predictor(store_root(), run.run_id).model
+    except (StoreError, ImportError, ValueError, OSError) as error:
+        st.error(f"The model could not be loaded: {charts.first_line(error)}")
+        return
+    name, filters = first_layer_filters(model)
+    if not filters:
+        st.caption("This model has no first layer to show.")
+        return
+    size = "×".join(str(side) for side in filters[0].shape)
+    st.image(channel_grid(filters, 16), output_format="PNG",
+             caption=f"{name}: {len(filters)} learned filters of {size} (white: positive weight, "
+                     "black: negative, grey: zero)")
+
+
+def run_settings(run: Run) -> str:
+    """'cnn, 8 epochs, batch 128, lr 0.003, augmented': how a run was trained, for a legend."""
+    config = run.info.config
+    name = f"“{run.info.name}” " if run.info.name else ""
+    return (f"{name}{run.run_id[:15]}: {config.architecture}, {len(run.history)} epochs, "
+            f"batch {config.batch_size}, lr {config.learning_rate:g}"
+            f"{', augmented' if config.augment else ''}")
+
+
+def compare_frame(runs: list[Run]) -> pd.DataFrame:
+    """One row per run: its settings, test accuracy, per-digit accuracy and held-out user-digit accuracy."""
+    rows = []
+    for run in runs:
+        row = {"run": run_settings(run), "test accuracy": run.test_accuracy}
+        per_digit = (charts.per_digit_accuracy(run.info.confusion_matrix) if run.info.confusion_matrix
+                     else np.full(10, np.nan))
+        row.update({f"digit {digit}": float(value) for digit, value in enumerate(per_digit)})
+        finetune = run.info.extras.get("finetune")
+        after = finetune.get("after") if isinstance(finetune, dict) else None
+        held_out = after.get("user_held_out_accuracy") if isinstance(after, dict) else None
+        row["your held-out digits"] = float(held_out) if held_out is not None else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compare_runs_ui(runs: list[Run]) -> None:
+    """Pick two or more saved runs: their curves overlaid, their accuracies side by side."""
+    by_id = {run.run_id: run for run in runs}
+    chosen = st.multiselect("Runs to compare", list(by_id), key=COMPARE_KEY,
+                            format_func=lambda run_id: run_settings(by_id[run_id]),
+                            placeholder="Pick two or more runs")
+    chosen = [by_id[run_id] for run_id in chosen if run_id in by_id]
+    if len(chosen) < 2:
+        st.caption("Pick two or more runs to see their curves overlaid and their accuracies side by side.")
+        return
+    histories = {run_settings(run): run.history for run in chosen}
+    left, right = st.columns(2)
+    left.altair_chart(charts.compare_curves_chart(histories, "val_accuracy"), key="train_compare_accuracy")
+    right.altair_chart(charts.compare_curves_chart(histories, "val_loss"), key="train_compare_loss")
+    with_matrix = {run_settings(run): charts.per_digit_accuracy(run.info.confusion_matrix)
+                   for run in chosen if run.info.confusion_matrix}
+    if with_matrix:
+        st.altair_chart(charts.per_digit_chart(with_matrix), key="train_compare_per_digit")
+    frame = compare_frame(chosen)
+    if frame["your held-out digits"].isna().all():
+        frame = frame.drop(columns="your held-out digits")
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(frame, hide_index=True, key="train_compare_table",
+                 column_config={column: percent for column in frame.columns if column != "run"})

@@ -1,0 +1,96 @@
+"""Train page insights: per-digit accuracy, confused pairs, first-layer filters and the run comparison."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.apptest_support import app, texts
+
+
+def second_run(store, run_id: str = "20200101-000000-mlp-abcdef") -> str:
+    """A copy of the store's run under another id, with its own curves, accuracy and fine-tuning result."""
+    source = store.runs()[0]
+    target = source.path.parent / run_id
+    shutil.copytree(source.path, target)
+    record = json.loads((target / "record.json").read_text())
+    record.update(run_id=run_id, created_at="2020-01-01T00:00:00+00:00", test_accuracy=0.5, name="older")
+    record["history"] = [{"epoch": 1, "accuracy": 0.4, "val_accuracy": 0.45, "loss": 1.9, "val_loss": 1.7},
+                         {"epoch": 2, "accuracy": 0.5, "val_accuracy": 0.52, "loss": 1.4, "val_loss": 1.3}]
+    record["finetune"] = {"after": {"user_held_out_accuracy": 0.875, "mnist_test_accuracy": 0.5}}
+    (target / "record.json").write_text(json.dumps(record))
+    return run_id
+
+
+def test_per_digit_accuracy_and_confused_pairs_read_the_confusion_matrix():
+    from dashboard.charts import per_digit_accuracy, per_digit_chart
+    from dashboard.run_insights import confused_pairs, pair_examples
+
+    matrix = np.diag([100] * 10)
+    matrix[4, 9], matrix[4, 4] = 20, 80  # fours read as nines
+    matrix[7, 1], matrix[7, 7] = 5, 95
+    matrix[3] = 0  # no threes in this test set
+    accuracy = per_digit_accuracy(matrix)
+    assert accuracy[4] == pytest.approx(0.8) and accuracy[7] == pytest.approx(0.95) and accuracy[0] == 1
+    assert np.isnan(accuracy[3])
+    assert confused_pairs(matrix) == [(4, 9, 20), (7, 1, 5)]
+    mistakes = [(11, 4, 9, 0.9), (12, 7, 1, 0.8), (13, 4, 9, 0.6)]
+    assert [m[0] for m in pair_examples(mistakes, 4, 9)] == [11, 13]
+    bars = per_digit_chart({"run": accuracy}).to_dict()
+    # The digit without test images has no bar.
+    assert len(bars["datasets"][next(iter(bars["datasets"]))]) == 9
+
+
+def test_first_layer_filters_are_one_image_per_filter(trained_store):
+    pytest.importorskip("tensorflow")
+    from dashboard.run_insights import first_layer_filters
+    from training.models import build_mlp
+    from training.predict import load_predictor
+
+    name, filters = first_layer_filters(load_predictor(trained_store).model)
+    assert name == "conv1" and len(filters) == 32 and filters[0].shape == (3, 3)
+    assert all(f.min() >= 0 and f.max() <= 1 for f in filters)
+    name, filters = first_layer_filters(build_mlp())
+    assert name == "hidden" and len(filters) == 128 and filters[0].shape == (28, 28)
+
+
+def test_compare_curves_chart_has_one_line_per_run():
+    from dashboard.charts import compare_curves_chart
+
+    histories = {"run a": [{"epoch": 1, "val_accuracy": 0.9}, {"epoch": 2, "val_accuracy": 0.95}],
+                 "run b": [{"epoch": 1, "val_accuracy": 0.8}]}
+    spec = compare_curves_chart(histories, "val_accuracy").to_dict()
+    rows = spec["datasets"][next(iter(spec["datasets"]))]
+    assert sorted({row["run"] for row in rows}) == ["run a", "run b"] and len(rows) == 3
+    assert spec["encoding"]["color"]["field"] == "run"
+
+
+def test_train_page_shows_per_digit_accuracy_and_compares_runs(monkeypatch, store_copy):
+    older = second_run(store_copy)
+    at = app(monkeypatch, store_copy.root).run()
+    assert not at.exception
+    shown = texts(at)
+    assert "Most confused pairs" in shown
+    charts = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    assert any(chart.get("title", {}).get("text") == "Accuracy per digit" for chart in charts)
+    assert [expander.label for expander in at.expander if expander.label == "Compare runs"]
+
+    at.toggle(key=f"train_filters_{store_copy.runs()[0].run_id}").set_value(True).run()
+    assert not at.exception
+    assert any("32 learned filters of 3×3" in image.caption
+               for element in at.get("image") for image in element.proto.imgs)
+
+    newest = store_copy.runs()[0].run_id
+    at.multiselect(key="train_compare_runs").set_value([newest, older]).run()
+    assert not at.exception
+    charts = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    titles = [chart.get("title", {}).get("text") for chart in charts]
+    assert "Validation accuracy" in titles and "Validation loss" in titles
+    table = next(frame.value for frame in at.dataframe if "digit 9" in frame.value.columns)
+    assert any("“older”" in run and "batch" in run for run in table["run"])  # the settings, as in the legend
+    assert list(table["test accuracy"]) == [store_copy.runs()[0].test_accuracy, 0.5]
+    assert "digit 9" in table.columns and table["your held-out digits"].iloc[1] == 0.875
+    assert "Pick two or more runs" not in texts(at)
