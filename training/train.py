@@ -153,8 +153,7 @@ def train(
         extras["user_digits"] = user_digits.report(step.logits, config.user_digits_weight)
     if watchdog:  # every worker ends here together: none leaves while another still measures
         with watchdog:
-            placement.strategy.reduce(tf.distribute.ReduceOp.SUM,
-                                      placement.strategy.run(lambda: tf.constant(1.0)), axis=None)
+            _all_workers_meet(placement.strategy)
     return TrainResult(
         model=model,
         config=config,
@@ -202,6 +201,12 @@ def _train_epochs(step: TrainingStep, iterator, epochs: int, batches: int,
         history.append(metrics)
         listener.on_epoch_end(epoch, metrics)
     return history, None
+
+
+def _all_workers_meet(strategy: tf.distribute.Strategy) -> None:
+    """A barrier: one tiny all-reduce that every worker must reach."""
+    tf.function(lambda: strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(lambda: tf.constant(1.0)),
+                                        axis=None))()
 
 
 @dataclass(frozen=True)
