@@ -9,26 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from scripts.dashboard_server import free_ports
+
 ROOT = Path(__file__).resolve().parent.parent
 EPOCHS, LIMIT, PER_WORKER_BATCH = 1, 20_000, 64
 NETWORK_GBIT_S = 10
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
 
 
 def train_command(models: Path, batch_size: int, learning_rate: float) -> list[str]:

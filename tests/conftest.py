@@ -73,3 +73,33 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def served_store(store_copy):
+    """(url, store): the dashboard served against a private copy of the trained store, quick
+    trainings (2,000 images)."""
+    from scripts.dashboard_server import serve
+
+    with serve(store_copy.root, train_limit=2000) as url:
+        yield url, store_copy
+
+
+@pytest.fixture
+def new_page(browser):
+    """Opens pages, each in its own browser context (its own Streamlit session); closes them after."""
+    from scripts import dashboard_browser as browser_kit
+
+    contexts = []
+
+    def open_new(url: str):
+        context = browser.new_context(viewport=browser_kit.VIEWPORT)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(url)
+        browser_kit.wait_for_script(page, 60_000)
+        return page
+
+    yield open_new
+    for context in contexts:
+        context.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,21 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from scripts.dashboard_server import free_ports
 from training.store import ModelStore
 
 ROOT = Path(__file__).resolve().parent.parent
 # Per replica; two workers make a global batch of 128 at twice the rate, like one process below.
 TRAIN_ARGS = ["--arch", "mlp", "--epochs", "2", "--limit", "6000", "--seed", "3", "--no-activate"]
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
 
 
 def start_worker(index: int, ports: list[int], models: Path, *extra: str,

@@ -24,34 +24,6 @@ expect = sync_api.expect
 
 SCRIPT_TIMEOUT_MS = 60_000
 TRAIN_TIMEOUT_MS = 300_000
-TRAIN_LIMIT = 2000
-
-
-@pytest.fixture
-def served_store(store_copy):
-    """(url, store): the dashboard served against a private copy of the trained store."""
-    from scripts.dashboard_server import serve
-
-    with serve(store_copy.root, train_limit=TRAIN_LIMIT) as url:
-        yield url, store_copy
-
-
-@pytest.fixture
-def new_page(browser):
-    """Opens pages, each in its own browser context (its own Streamlit session); closes them after."""
-    contexts = []
-
-    def open_new(url: str):
-        context = browser.new_context(viewport=browser_kit.VIEWPORT)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(url)
-        browser_kit.wait_for_script(page, SCRIPT_TIMEOUT_MS)
-        return page
-
-    yield open_new
-    for context in contexts:
-        context.close()
 
 
 def set_epochs(page, epochs: int) -> None:

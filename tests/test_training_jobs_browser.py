@@ -28,33 +28,6 @@ TRAIN_TIMEOUT_MS = 300_000
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.fixture
-def served_store(store_copy):
-    """(url, store): the dashboard served against a private copy of the trained store."""
-    from scripts.dashboard_server import serve
-
-    with serve(store_copy.root, train_limit=2000) as url:
-        yield url, store_copy
-
-
-@pytest.fixture
-def new_page(browser):
-    """Opens pages, each in its own browser context (its own Streamlit session)."""
-    contexts = []
-
-    def open_new(url: str):
-        context = browser.new_context(viewport=browser_kit.VIEWPORT)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(url)
-        browser_kit.wait_for_script(page, SCRIPT_TIMEOUT_MS)
-        return page
-
-    yield open_new
-    for context in contexts:
-        context.close()
-
-
 def start_training(page, epochs: int) -> None:
     field = page.get_by_label("Epochs")
     field.fill(str(epochs))
