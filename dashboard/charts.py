@@ -238,6 +238,10 @@ def first_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
+# Runs side by side need colours told apart at a glance, not shades of one blue.
+RUN_COLOURS = alt.Scale(scheme="tableau10")
+
+
 def per_digit_accuracy(matrix: Sequence[Sequence[int]]) -> np.ndarray:
     """(10,) share of each true digit's test images read right (diagonal / row total); NaN for none."""
     counts = np.asarray(matrix, dtype=np.float64)
@@ -268,8 +272,9 @@ def per_digit_chart(accuracies: dict[str, Sequence[float]]) -> alt.Chart:
     if single:
         chart = chart.encode(color=alt.value("#4c78a8"))
     else:
-        chart = chart.encode(xOffset="run:N", color=alt.Color("run:N", title="", legend=alt.Legend(
-            orient="bottom", direction="vertical", labelLimit=600)))
+        chart = chart.encode(xOffset="run:N", color=alt.Color(
+            "run:N", title="", scale=RUN_COLOURS,
+            legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=600)))
     return chart.properties(height=220, title=alt.TitleParams("Accuracy per digit", offset=8))
 
 
@@ -296,8 +301,8 @@ def compare_curves_chart(histories: dict[str, Sequence[dict[str, float]]], metri
             y=alt.Y("value:Q", title=metric.removeprefix("val_"),
                     scale=alt.Scale(domain=domain, nice=False, zero=False),
                     axis=alt.Axis(values=ticks, format=label_format)),
-            color=alt.Color("run:N", title="", legend=alt.Legend(orient="bottom", direction="vertical",
-                                                                 labelLimit=600)),
+            color=alt.Color("run:N", title="", scale=RUN_COLOURS,
+                            legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=600)),
             tooltip=[alt.Tooltip("epoch:Q", format="d"), "run:N",
                      alt.Tooltip("value:Q", title=metric, format=".2%" if is_accuracy else ".4f")],
         )

@@ -112,7 +112,8 @@ def run_settings(run: Run) -> str:
     """'cnn, 8 epochs, batch 128, lr 0.003, augmented': how a run was trained, for a legend."""
     config = run.info.config
     name = f"“{run.info.name}” " if run.info.name else ""
-    return (f"{name}{run.run_id[:15]}: {config.architecture}, {len(run.history)} epochs, "
+    epochs = len(run.history)
+    return (f"{name}{run.run_id[:15]}: {config.architecture}, {epochs} epoch{'s' if epochs != 1 else ''}, "
             f"batch {config.batch_size}, lr {config.learning_rate:g}"
             f"{', augmented' if config.augment else ''}")
 
