@@ -121,3 +121,32 @@ def test_draw_page_explains_an_answer(monkeypatch, trained_store, mnist):
     assert any("Occlusion sensitivity" in caption for caption in captions)
     assert [caption.split(" ·")[0] for caption in captions if "feature maps" in caption] == [
         "conv1 → relu1", "conv2 → relu2", "conv3 → relu3"]
+
+
+def test_predict_explain_adds_the_pages_saliency_map(trained_store, mnist, tmp_path):
+    import json
+
+    from PIL import Image
+
+    from tests.cli_support import cli, one_line
+    from training.explain import occlusion_map
+    from training.predict import load_predictor
+    from training.preprocess import to_mnist
+
+    seven = tmp_path / "seven.png"
+    Image.fromarray(255 - mnist.x_test[0]).resize((112, 112)).save(seven)
+    blank = tmp_path / "blank.png"
+    Image.new("L", (50, 50), 255).save(blank)
+    env = {"MNIST_STUDIO_MODELS": str(trained_store.root)}
+    result = cli("training", "predict", "--explain", "--json", str(seven), str(blank), env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    answer, empty = [json.loads(line) for line in result.stdout.splitlines()]
+    assert answer["digit"] == 7 and empty["error"] == "empty" and "saliency" not in empty
+    saliency = np.array(answer["saliency"])
+    assert saliency.shape == (28, 28)
+    # The same map the Draw page shows for the same 28×28 input (the JSON keeps 4 decimals).
+    expected = occlusion_map(load_predictor(trained_store).model, to_mnist(seven))
+    np.testing.assert_allclose(saliency, expected, atol=1e-4)
+
+    result = cli("training", "predict", "--explain", str(seven), env=env)
+    assert result.returncode == 2 and "--explain needs --json" in one_line(result.stderr)

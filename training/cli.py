@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true",
                          help='one JSON object per line: {"file", "digit", "probabilities", "unsure", '
                               '"top_two"} or {"file", "error": "empty" | "unreadable", "message"}')
+    predict.add_argument("--explain", action="store_true",
+                         help="with --json: add \"saliency\", the 28x28 occlusion map the Draw page shows "
+                              "(how much blanking each region lowers the answer's score)")
     user_digits_cli.add_parser(commands)
     return parser
 
@@ -107,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "stop":
         return run_stop(args.job_id, models=args.models)
     if args.command == "predict":
-        return run_predict(args.files, run_id=args.model, models=args.models, as_json=args.json)
+        if args.explain and not args.json:
+            parser.exit(EXIT_USAGE, "python -m training predict: error: --explain needs --json\n")
+        return run_predict(args.files, run_id=args.model, models=args.models, as_json=args.json,
+                           explain=args.explain)
     if args.command == "runs":
         return run_list(models=args.models, activate=args.activate, keep=args.keep,
                         discard=args.discard)
@@ -269,8 +275,12 @@ def run_list(*, models: Path | None, activate: str | None, keep: str | None = No
     return 0
 
 
-def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, as_json: bool) -> int:
-    """Print the digit and the ten probabilities for each file, in order; one model load for all."""
+def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, as_json: bool,
+                explain: bool = False) -> int:
+    """Print the digit and the ten probabilities for each file, in order; one model load for all.
+
+    With `explain`, each answer also carries `saliency`: the 28×28 occlusion map of its digit.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     from training.preprocess import EmptyDrawingError, to_mnist
@@ -321,11 +331,22 @@ def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, a
                 return 1
             quiet.close()
             answers = iter(zip(*predictor.judge_batch(np.stack(images)), strict=True) if images else [])
+            read = iter(images)
             for result in results:
                 if "error" not in result:
                     result.update(prediction_fields(*next(answers)))
+                    if explain:
+                        result["saliency"] = saliency_rows(predictor, next(read), result["digit"])
                 _print_prediction(result, as_json)
     return 0 if all_read else 1
+
+
+def saliency_rows(predictor, image28, digit: int) -> list[list[float]]:
+    """The occlusion map of `digit` for one 28×28 image, as 28 rows of 28 numbers (4 decimals)."""
+    from training.explain import explainer_for
+
+    saliency = explainer_for(predictor.model).occlusion_map(image28, target=digit)
+    return [[round(float(value), 4) for value in row] for row in saliency]
 
 
 @contextlib.contextmanager
