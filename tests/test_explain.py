@@ -79,6 +79,19 @@ def test_the_feature_map_view_has_one_panel_per_channel_of_each_block(trained_st
     assert layer_caption(*layers[0]) == "conv1 → relu1 · 28×28×32: 32 feature maps"
 
 
+def test_one_pass_explains_like_the_two_separate_ones(trained_store, mnist):
+    from training.explain import explainer_for
+    from training.predict import load_predictor
+
+    explainer = explainer_for(load_predictor(trained_store).model)
+    image = mnist.x_test[1] / 255.0
+    saliency, layers = explainer.explain(image, target=2)
+    np.testing.assert_allclose(saliency, explainer.occlusion_map(image, target=2), atol=1e-4)
+    for (name, maps), (expected_name, expected) in zip(layers, explainer.feature_maps(image), strict=True):
+        assert name == expected_name
+        np.testing.assert_allclose(maps, expected, atol=1e-4)
+
+
 def test_the_mlp_shows_its_hidden_units():
     from dashboard.explain_ui import channel_panels
     from training.explain import feature_maps

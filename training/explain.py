@@ -66,6 +66,19 @@ class Explainer:
         self._features = keras.Model(model.inputs[0], outputs) if outputs else None
         self._logits = tf.function(lambda images: model(images, training=False),
                                    input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)])
+        # The Draw page wants both: the occluded copies' logits and the first image's maps come
+        # from one forward pass of the batch (the maps are cut to the first image in the graph).
+        if outputs:
+            both = keras.Model(model.inputs[0], [model.outputs[0], *outputs])
+
+            def logits_and_maps(images):
+                logits, *maps = both(images, training=False)
+                return logits, [layer[:1] for layer in maps]
+        else:
+            def logits_and_maps(images):
+                return model(images, training=False), []
+        self._logits_and_maps = tf.function(
+            logits_and_maps, input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)])
         self.corners = patch_corners()
         self._lock = threading.Lock()
 
@@ -79,6 +92,17 @@ class Explainer:
         if target is None:
             target = int(np.argmax(logits[0]))
         return sensitivity_from_logits(logits, self.corners, target)
+
+    def explain(self, image28: np.ndarray, target: int | None = None
+                ) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+        """`occlusion_map` and `feature_maps` together, from one batched forward pass."""
+        image28 = _checked(image28)
+        logits, maps = self._logits_and_maps(occluded_batch(image28, self.corners))
+        logits = logits.numpy()
+        if target is None:
+            target = int(np.argmax(logits[0]))
+        layers = [(name, layer.numpy()[0]) for name, layer in zip(self.layer_names, maps, strict=True)]
+        return sensitivity_from_logits(logits, self.corners, target), layers
 
     def feature_maps(self, image28: np.ndarray) -> list[tuple[str, np.ndarray]]:
         """(layer name, activations) per shown layer in data-flow order: (H, W, C) maps or (units,)."""
