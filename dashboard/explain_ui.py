@@ -117,6 +117,7 @@ def explanation_ui(predictor, prediction, key: str) -> None:
                 st.caption("This model has no layer to show.")
             for name, activations in layers:
                 panels = channel_panels(activations)
-                columns = 16 if activations.ndim == 3 else 32
+                # conv1's 32 large maps 8 to a row, so that each stays readable in the column.
+                columns = 32 if activations.ndim == 1 else 8 if len(panels) <= 32 else 16
                 st.image(channel_grid(panels, columns), caption=layer_caption(name, activations),
                          output_format="PNG")
