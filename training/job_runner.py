@@ -100,15 +100,17 @@ def run_job(jobs: JobStore, job_id: str, *, data: Mnist | None = None,
 
         result = train(spec.config, data, listener=listener, cancel=cancel,
                        user_digits=user_digit_sets(jobs, spec.config.user_digits_weight))
-        doubt = fit_doubt_for(result)
         if result.cancelled:
+            # No doubt rule fitted for a partial model: Stop answers at once, and a kept partial
+            # run gets its rule on first use.
             jobs.store.write_run_folder(result, job_id, folder / PARTIAL_DIR, name=spec.name,
-                                        extra_dirs={TENSORBOARD_DIR: folder / TENSORBOARD_DIR}, doubt=doubt)
+                                        extra_dirs={TENSORBOARD_DIR: folder / TENSORBOARD_DIR})
             append_event(events, "stopped", stopped_at=result.stopped_at,
                          batches_per_epoch=result.batches_per_epoch,
                          epochs_completed=result.epochs_completed, test_accuracy=result.test_accuracy)
             return 0
         append_event(events, "saving")
+        doubt = fit_doubt_for(result)
         run = jobs.store.save(result, run_id=job_id, activate=False, name=spec.name,
                               extra_dirs={TENSORBOARD_DIR: folder / TENSORBOARD_DIR}, doubt=doubt)
         activated, note = decide_activation(jobs.store, spec, run.run_id)
