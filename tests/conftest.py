@@ -28,13 +28,16 @@ def trained_store(tmp_path_factory, mnist):
     Tests must not modify it; copy it (`store_copy`) to change runs or the active pointer.
     """
     from training.config import TrainConfig
+    from training.job_runner import fit_doubt_for
     from training.store import ModelStore
     from training.train import train
 
     store = ModelStore(tmp_path_factory.mktemp("store"))
     config = TrainConfig(architecture="cnn", epochs=1, batch_size=64, learning_rate=3e-3, augment=False,
                          train_limit=6000, eval_limit=1000)
-    store.save(train(config, mnist))
+    result = train(config, mnist)
+    # Saved as a training job saves it, doubt rule included: no page waits to fit it on first use.
+    store.save(result, doubt=fit_doubt_for(result))
     return store
 
 
