@@ -7,11 +7,11 @@ JSON line in the shape `scripts.bench_report.render_generic` turns into a table 
 from __future__ import annotations
 
 import io
-import json
-import sys
 import time
 
 import numpy as np
+
+from scripts.bench_cli import store_bench_main
 
 COMMAND = "python -m scripts.bench_explain STORE RUN_ID"
 DIGITS = 200
@@ -98,12 +98,7 @@ def measure(store_root: str, run_id: str | None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if not args:
-        print(f"usage: {COMMAND}", file=sys.stderr)
-        return 2
-    print(json.dumps(measure(args[0], args[1] if len(args) > 1 else None)))
-    return 0
+    return store_bench_main(measure, COMMAND, argv)
 
 
 if __name__ == "__main__":

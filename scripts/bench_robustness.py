@@ -6,11 +6,11 @@ JSON line in the shape `scripts.bench_report.render_generic` turns into a table 
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 
 import numpy as np
+
+from scripts.bench_cli import store_bench_main
 
 COMMAND = "python -m scripts.bench_robustness STORE RUN_ID"
 NONDIGIT_SEED = 1
@@ -93,12 +93,7 @@ def pct(value: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if not args:
-        print(f"usage: {COMMAND}", file=sys.stderr)
-        return 2
-    print(json.dumps(measure(args[0], args[1] if len(args) > 1 else None)))
-    return 0
+    return store_bench_main(measure, COMMAND, argv)
 
 
 if __name__ == "__main__":
