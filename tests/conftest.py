@@ -28,7 +28,7 @@ def trained_store(tmp_path_factory, mnist):
     Tests must not modify it; copy it (`store_copy`) to change runs or the active pointer.
     """
     from training.config import TrainConfig
-    from training.job_runner import fit_doubt_for
+    from training.job_runner import build_neighbours_for, fit_doubt_for
     from training.store import ModelStore
     from training.train import train
 
@@ -36,8 +36,9 @@ def trained_store(tmp_path_factory, mnist):
     config = TrainConfig(architecture="cnn", epochs=1, batch_size=64, learning_rate=3e-3, augment=False,
                          train_limit=6000, eval_limit=1000)
     result = train(config, mnist)
-    # Saved as a training job saves it, doubt rule included: no page waits to fit it on first use.
-    store.save(result, doubt=fit_doubt_for(result))
+    # Saved as a training job saves it, doubt rule and neighbour index included: no page waits to
+    # build them on first use.
+    store.save(result, doubt=fit_doubt_for(result), neighbours=build_neighbours_for(result))
     return store
 
 

@@ -20,6 +20,7 @@ from training.progress import BatchProgress, TrainingListener
 
 if TYPE_CHECKING:
     from training.doubt import DoubtModel
+    from training.neighbours import NeighbourIndex
 
 # Batch progress goes to the log at most this often: viewers poll about once a second.
 LOG_PROGRESS_INTERVAL_S = 0.5
@@ -101,8 +102,8 @@ def run_job(jobs: JobStore, job_id: str, *, data: Mnist | None = None,
         result = train(spec.config, data, listener=listener, cancel=cancel,
                        user_digits=user_digit_sets(jobs, spec.config.user_digits_weight))
         if result.cancelled:
-            # No doubt rule fitted for a partial model: Stop answers at once, and a kept partial
-            # run gets its rule on first use.
+            # No doubt rule (nor neighbour index) for a partial model: Stop answers at once, and a
+            # kept partial run gets them on first use.
             jobs.store.write_run_folder(result, job_id, folder / PARTIAL_DIR, name=spec.name,
                                         extra_dirs={TENSORBOARD_DIR: folder / TENSORBOARD_DIR})
             append_event(events, "stopped", stopped_at=result.stopped_at,
@@ -112,7 +113,8 @@ def run_job(jobs: JobStore, job_id: str, *, data: Mnist | None = None,
         append_event(events, "saving")
         doubt = fit_doubt_for(result)
         run = jobs.store.save(result, run_id=job_id, activate=False, name=spec.name,
-                              extra_dirs={TENSORBOARD_DIR: folder / TENSORBOARD_DIR}, doubt=doubt)
+                              extra_dirs={TENSORBOARD_DIR: folder / TENSORBOARD_DIR}, doubt=doubt,
+                              neighbours=build_neighbours_for(result))
         activated, note = decide_activation(jobs.store, spec, run.run_id)
         append_event(events, "finished", run_id=run.run_id, test_accuracy=result.test_accuracy,
                      activated=activated, note=note, duration_s=round(result.duration_s, 1))
@@ -152,6 +154,19 @@ def fit_doubt_for(result) -> DoubtModel | None:
         return fit_for_predictor(Predictor(result.model, temperature=result.temperature))
     except (ValueError, np.linalg.LinAlgError) as error:
         logging.getLogger(__name__).warning("doubt rule not fitted: %s", error)
+        return None
+
+
+def build_neighbours_for(result) -> NeighbourIndex | None:
+    """The run's nearest-training-digit index, built now (~4 s for the default CNN) so that the
+    Draw page need not build it; None if it cannot be built (the page then builds it lazily)."""
+    from training.neighbours import build_for_predictor
+    from training.predict import Predictor
+
+    try:
+        return build_for_predictor(Predictor(result.model, temperature=result.temperature))
+    except (ValueError, np.linalg.LinAlgError) as error:
+        logging.getLogger(__name__).warning("neighbour index not built: %s", error)
         return None
 
 

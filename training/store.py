@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # TensorFlow is imported only when a model is saved or loaded
     import keras
 
     from training.doubt import DoubtModel
+    from training.neighbours import NeighbourIndex
     from training.train import TrainResult
 
 STORE_ENV = "MNIST_STUDIO_MODELS"
@@ -150,7 +151,7 @@ class ModelStore:
 
     def save(self, result: TrainResult, *, activate: bool = True, run_id: str | None = None,
              name: str = "", extra_dirs: dict[str, Path] | None = None,
-             doubt: DoubtModel | None = None) -> Run:
+             doubt: DoubtModel | None = None, neighbours: NeighbourIndex | None = None) -> Run:
         """Save a finished run atomically: it appears whole under `runs/` or not at all.
 
         Args:
@@ -160,15 +161,16 @@ class ModelStore:
         """
         run_id = run_id or new_run_id(result.config.architecture)
         staging = self.write_run_folder(result, run_id, self._staging_dir(run_id), name=name,
-                                        extra_dirs=extra_dirs, doubt=doubt)
+                                        extra_dirs=extra_dirs, doubt=doubt, neighbours=neighbours)
         return self.adopt(staging, activate=activate)
 
     def write_run_folder(self, result: TrainResult, run_id: str, folder: Path, *, name: str = "",
                          extra_dirs: dict[str, Path] | None = None, doubt: DoubtModel | None = None,
-                         ) -> Path:
+                         neighbours: NeighbourIndex | None = None) -> Path:
         """Write a run's model and record into `folder` (created, then fsynced); returns it.
 
-        `doubt`, when given, is saved beside the model so that the first prediction need not fit it.
+        `doubt` and `neighbours` (the nearest-training-digit index), when given, are saved beside
+        the model so that the first prediction need not build them.
         """
         import keras
         import numpy as np
@@ -204,6 +206,10 @@ class ModelStore:
                 from training.doubt import DOUBT_FILE
 
                 doubt.save(folder / DOUBT_FILE)
+            if neighbours is not None:
+                from training.neighbours import NEIGHBOURS_FILE
+
+                neighbours.save(folder / NEIGHBOURS_FILE)
             for target, source in (extra_dirs or {}).items():
                 if source.is_dir():
                     shutil.copytree(source, folder / target)
