@@ -86,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                               '"top_two"} or {"file", "error": "empty" | "unreadable", "message"}')
     predict.add_argument("--explain", action="store_true",
                          help="with --json: add \"saliency\", the 28x28 occlusion map the Draw page shows "
-                              "(how much blanking each region lowers the answer's score)")
+                              "(how much blanking each region lowers the answer's score), and "
+                              "\"neighbours\", the 8 nearest MNIST training digits in the model's last "
+                              "hidden layer ([{\"index\", \"label\"}], index into the official training set)")
     user_digits_cli.add_parser(commands)
     return parser
 
@@ -279,7 +281,8 @@ def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, a
                 explain: bool = False) -> int:
     """Print the digit and the ten probabilities for each file, in order; one model load for all.
 
-    With `explain`, each answer also carries `saliency`: the 28×28 occlusion map of its digit.
+    With `explain`, each answer also carries `saliency`: the 28×28 occlusion map of its digit, and
+    `neighbours`: the 8 nearest MNIST training digits (index into the training set, label).
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -294,7 +297,7 @@ def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, a
             from training.predict import NO_MODEL_MESSAGE
 
             raise StoreError(NO_MODEL_MESSAGE)
-        store.get(run_id)
+        run_path = store.get(run_id).path
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -332,11 +335,17 @@ def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, a
             quiet.close()
             answers = iter(zip(*predictor.judge_batch(np.stack(images)), strict=True) if images else [])
             read = iter(images)
+            try:
+                nearest = iter(neighbour_lists(predictor, run_path, images) if explain and images else [])
+            except ValueError as error:  # the index could not be built (MNIST unreadable)
+                print(f"error: {error}", file=sys.stderr)
+                return 1
             for result in results:
                 if "error" not in result:
                     result.update(prediction_fields(*next(answers)))
                     if explain:
                         result["saliency"] = saliency_rows(predictor, next(read), result["digit"])
+                        result["neighbours"] = next(nearest)
                 _print_prediction(result, as_json)
     return 0 if all_read else 1
 
@@ -347,6 +356,17 @@ def saliency_rows(predictor, image28, digit: int) -> list[list[float]]:
 
     saliency = explainer_for(predictor.model).occlusion_map(image28, target=digit)
     return [[round(float(value), 4) for value in row] for row in saliency]
+
+
+def neighbour_lists(predictor, run_path: Path, images: list) -> list[list[dict]]:
+    """For each 28×28 image, its 8 nearest MNIST training digits as [{"index", "label"}], nearest first."""
+    import numpy as np
+
+    from training.neighbours import index_for_run
+
+    index = index_for_run(run_path, predictor)  # built now (seconds) for a run saved without one
+    _, features = predictor.logits_and_features(np.stack(images))
+    return [[{"index": n.index, "label": n.label} for n in index.nearest(row)] for row in features]
 
 
 @contextlib.contextmanager
