@@ -25,6 +25,7 @@ PAGE_FILES = {
     "model.js",
     "grid.js",
     "preprocess.js",
+    "occlusion.js",
     "tf-core.min.js",
     "tf-converter.min.js",
     "tf-backend-cpu.min.js",
@@ -96,15 +97,17 @@ def test_page_is_self_contained(exported_zip):
     assert model_data.count("window.MODEL_DATA = ") == 1 and '"weightsBase64":' in model_data
 
 
-def test_graph_model_outputs_probabilities_then_distances(exported_zip):
+def test_graph_model_outputs_probabilities_then_distances_then_logits(exported_zip):
     model_json = json.loads(PageZip(exported_zip).read("model/model.json"))
     assert model_json["format"] == "graph-model"
     (output,) = model_json["signature"]["outputs"].values()
-    # Ten calibrated probabilities, then the drawing's squared distance to each digit (the doubt rule).
-    assert [d["size"] for d in output["tensorShape"]["dim"]] == ["-1", "20"]
+    # Ten calibrated probabilities, then the drawing's squared distance to each digit (the doubt
+    # rule), then the logits the page's occlusion map measures.
+    assert [d["size"] for d in output["tensorShape"]["dim"]] == ["-1", "30"]
     assert "Softmax" in json.dumps(model_json["modelTopology"])
     manifest = json.loads(PageZip(exported_zip).read("export.json"))
     assert manifest["temperature"] > 0 and set(manifest["doubt"]) == {"min_confidence", "max_distance"}
+    assert manifest["outputs"] == {"probabilities": [0, 10], "distances": [10, 20], "logits": [20, 30]}
 
 
 def test_zip_bytes_match_the_zip_file(exported_zip, trained_store):

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-PAGE_FILES = ("index.html", "style.css", "model.js", "grid.js", "preprocess.js")
+PAGE_FILES = ("index.html", "style.css", "model.js", "grid.js", "preprocess.js", "occlusion.js")
 NODE_MODULES = ROOT / "node_modules" / "@tensorflow"
 # Only what a graph model needs (not the whole tf.min.js): core, the converter's loader, and two
 # backends. ES2017 builds, because they need no eval (tf.min.js's ES5 polyfills did).
@@ -51,7 +51,7 @@ class Bundle:
 
 def build_bundle(store: ModelStore, run_id: str | None = None, *, quantize: str | None = None) -> Bundle:
     """Convert a run (the active one when `run_id` is None) and gather the page around it."""
-    from web_export.convert import QUANTIZE_CHOICES, convert_to_tfjs
+    from web_export.convert import QUANTIZE_CHOICES, convert_to_tfjs, output_columns
 
     if quantize is not None and quantize not in QUANTIZE_CHOICES:
         raise ExportError(f"Unknown quantization {quantize!r}: use one of {', '.join(QUANTIZE_CHOICES)}.")
@@ -83,6 +83,8 @@ def build_bundle(store: ModelStore, run_id: str | None = None, *, quantize: str 
         "quantize": quantize,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **calibration,
+        # Which columns of the graph's output are the probabilities, distances and logits.
+        "outputs": output_columns(doubt is not None),
     }
     files[MANIFEST_FILE] = (json.dumps(manifest, indent=2) + "\n").encode()
     files["model-data.js"] = model_data_js(model_files, manifest)
@@ -160,9 +162,12 @@ How to open it
 
 Drawing
   - Press and drag to paint; right-click or "Erase" mode to erase; "Clear" empties the grid.
+  - "Where it looks" colours the grid by occlusion: how much the top answer drops when each
+    region is hidden (red: hiding it lowers the answer; blue: hiding it raises it).
 
 Files
-  index.html, style.css, grid.js, preprocess.js, model.js   the page
+  index.html, style.css, grid.js, preprocess.js, model.js,  the page
+  occlusion.js
   tf-core.min.js, tf-converter.min.js                       TensorFlow.js 4.22 (vendored): core and
                                                             the graph-model loader
   tf-backend-wasm.min.js, tf-backend-wasm-simd.js           its WebAssembly backend (the binary inlined)

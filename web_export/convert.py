@@ -1,4 +1,4 @@
-"""Keras model → TensorFlow.js graph model (calibrated softmax on top), via `model.export()`'s SavedModel."""
+"""Keras model → TensorFlow.js graph model (calibrated probabilities and logits) via a SavedModel."""
 
 from __future__ import annotations
 
@@ -15,6 +15,16 @@ if TYPE_CHECKING:  # TensorFlow and tensorflowjs are imported only when a conver
 QUANTIZE_CHOICES = ("float16", "uint8")
 
 
+# What the exported graph's one output holds, 10 columns each, in this order (`output_columns`).
+PROBABILITIES, DISTANCES, LOGITS = "probabilities", "distances", "logits"
+
+
+def output_columns(doubt: bool) -> dict[str, list[int]]:
+    """{part: [first, end)} columns of the graph's output, as the page reads them (export.json)."""
+    parts = [PROBABILITIES, DISTANCES, LOGITS] if doubt else [PROBABILITIES, LOGITS]
+    return {part: [10 * index, 10 * index + 10] for index, part in enumerate(parts)}
+
+
 def with_softmax(model: keras.Model, temperature: float = 1.0,
                  doubt: DoubtModel | None = None) -> keras.Model:
     """The model with its calibration folded in, so the page receives calibrated probabilities.
@@ -22,6 +32,8 @@ def with_softmax(model: keras.Model, temperature: float = 1.0,
     Logits are divided by `temperature` (a Rescaling layer) before the softmax. With `doubt`, ten
     more outputs follow the ten probabilities: the squared distance of the features to each digit
     (their minimum is `DoubtModel.distances`), from Dense, Multiply and Concatenate layers only.
+    The model's own logits (not divided by the temperature) come last: the page's occlusion map
+    measures their drop, as `training.explain` does. `output_columns` says where each part lies.
     """
     import keras
 
@@ -30,10 +42,9 @@ def with_softmax(model: keras.Model, temperature: float = 1.0,
     logits, features = twin(inputs)
     calibrated = keras.layers.Rescaling(1.0 / temperature, name="calibrated")(logits)
     probabilities = keras.layers.Softmax(name="probabilities")(calibrated)
-    if doubt is None:
-        return keras.Model(inputs, probabilities, name=f"{model.name}_probabilities")
-    return keras.Model(inputs, keras.layers.Concatenate(name="with_distances")([
-        probabilities, digit_distances(features, doubt)]), name=f"{model.name}_probabilities_distances")
+    parts = [probabilities] if doubt is None else [probabilities, digit_distances(features, doubt)]
+    return keras.Model(inputs, keras.layers.Concatenate(name="outputs")([*parts, logits]),
+                       name=f"{model.name}_for_tfjs")
 
 
 def digit_distances(features, doubt: DoubtModel):

@@ -1,4 +1,4 @@
-// The page: the 28×28 paint grid, the probability chart, and the test hook window.mnistStudio.
+// The page: the 28×28 paint grid, the probability chart, where it looks, and the test hook window.mnistStudio.
 'use strict';
 
 (() => {
@@ -12,14 +12,22 @@
   const modelView = document.getElementById('model-view').getContext('2d');
   const paintButton = document.getElementById('mode-paint');
   const eraseButton = document.getElementById('mode-erase');
+  const heatmapButton = document.getElementById('heatmap-toggle');
+  const heatmapLegend = document.getElementById('heatmap-legend');
+  const heatmapCaption = document.getElementById('heatmap-caption');
   let eraseMode = false;
+  let shown = null;  // {pixels, toModel} of the drawing last classified, null when there is none
+  let heatmapOn = false;
+  let heatmap = null;  // {pixels, toModel, map, normalised, target} while the toggle is on
 
   // --- Grid drawing --------------------------------------------------------------------------
 
   function drawGrid() {
     context.fillStyle = '#fff';
     context.fillRect(0, 0, canvas.width, canvas.height);
-    context.fillStyle = '#111';
+    if (heatmap) drawHeatmapOnGrid(heatmap);
+    // Over a heatmap the ink is see-through, so the colour under each stroke stays readable.
+    context.fillStyle = heatmap ? 'rgba(17, 17, 17, 0.6)' : '#111';
     for (let i = 0; i < grid.length; i++) {
       if (grid[i] > 0) context.fillRect((i % SIZE) * cellPx, Math.floor(i / SIZE) * cellPx, cellPx, cellPx);
     }
@@ -86,6 +94,81 @@
   eraseButton.addEventListener('click', () => setEraseMode(true));
   document.getElementById('clear').addEventListener('click', () => { grid.fill(0); changed(); });
 
+  // --- Where it looks ------------------------------------------------------------------------
+
+  // Red where hiding a region lowers the answer, blue where it raises it; stronger = more opaque.
+  const RAISES = [37, 99, 235];
+  const LOWERS = [220, 38, 38];
+  const heatColour = (weight) => {
+    const [r, g, b] = weight >= 0 ? LOWERS : RAISES;
+    return `rgba(${r}, ${g}, ${b}, ${(0.85 * Math.min(1, Math.abs(weight))).toFixed(3)})`;
+  };
+
+  // The normalised map at a point of the model's 28×28 image (pixel i spans [i, i + 1)), bilinear
+  // between pixel centres; 0 outside the image.
+  function mapAt(normalised, x, y) {
+    const fx = x - 0.5, fy = y - 0.5;
+    const x0 = Math.floor(fx), y0 = Math.floor(fy);
+    let value = 0;
+    for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+      const px = x0 + dx, py = y0 + dy;
+      if (px < 0 || py < 0 || px >= SIZE || py >= SIZE) continue;
+      value += normalised[py * SIZE + px] * (1 - Math.abs(fx - px)) * (1 - Math.abs(fy - py));
+    }
+    return value;
+  }
+
+  // Each grid cell takes the map's value where its centre lands in what the model sees, so the
+  // colour sits on the strokes as painted, wherever and however large they are on the grid.
+  function drawHeatmapOnGrid({ normalised, toModel }) {
+    for (let row = 0; row < SIZE; row++) {
+      for (let col = 0; col < SIZE; col++) {
+        const weight = mapAt(normalised, toModel.x[0] * (col + 0.5) + toModel.x[1], toModel.y[0] * (row + 0.5) + toModel.y[1]);
+        if (Math.abs(weight) < 0.02) continue;
+        context.fillStyle = heatColour(weight);
+        context.fillRect(col * cellPx, row * cellPx, cellPx, cellPx);
+      }
+    }
+  }
+
+  function setHeatmapState(state) {
+    canvas.dataset.heatmap = state;  // 'off', 'busy', 'on' (drawn) or 'empty' (no digit to explain)
+  }
+
+  async function updateHeatmap() {
+    if (!heatmapOn || shown === null) {
+      if (heatmap) { heatmap = null; drawGrid(); }
+      if (heatmapOn) heatmapCaption.textContent = 'Occlusion: paint a digit to see where the model looks.';
+      setHeatmapState(heatmapOn ? 'empty' : 'off');
+      return;
+    }
+    setHeatmapState('busy');
+    const drawing = shown;
+    const result = await MnistOcclusion.explain(drawing.pixels);
+    if (!heatmapOn || shown !== drawing) return;  // switched off, or a newer drawing is on its way
+    heatmap = { ...drawing, ...result };
+    heatmapCaption.textContent = `Occlusion: how much the top answer (${MnistModel.LABELS[result.target]}) `
+      + 'drops when each region is hidden.';
+    drawGrid();
+    showModelView(drawing.pixels);
+    setHeatmapState('on');
+  }
+
+  heatmapButton.addEventListener('click', () => {
+    heatmapOn = !heatmapOn;
+    heatmapButton.setAttribute('aria-pressed', String(heatmapOn));
+    heatmapLegend.hidden = !heatmapOn;
+    heatmap = null;
+    drawGrid();
+    showModelView(shown && shown.pixels);
+    setHeatmapState(heatmapOn ? 'busy' : 'off');
+    if (heatmapOn) {
+      pending = true;  // explained by the next prediction round, in order with the strokes
+      prediction.dataset.state = 'busy';
+      if (!busy) requestAnimationFrame(runPrediction);
+    }
+  });
+
   // --- Prediction ----------------------------------------------------------------------------
 
   // One prediction at a time; strokes made meanwhile are folded into the next one, so results
@@ -105,7 +188,8 @@
     busy = true;
     pending = false;
     try {
-      const pixels = MnistPreprocess.toMnist(grid);
+      shown = MnistPreprocess.toMnistMapped(grid);
+      const pixels = shown && shown.pixels;
       showModelView(pixels);
       if (pixels === null) {
         showHint();
@@ -113,6 +197,8 @@
         const [result] = await MnistModel.assessBatch([pixels]);
         showProbabilities(result.probabilities, MnistModel.verdict(result.probabilities, result.distance));
       }
+      // After the answer is on screen, never before it.
+      if (!pending) await updateHeatmap();
     } catch (error) {
       prediction.textContent = `Prediction failed: ${error.message}`;
     } finally {
@@ -180,11 +266,19 @@
     return `${Math.round(p * 100)}%`;
   }
 
+  // What the model sees; with the heatmap on, the same colours over it (on a dimmed digit).
   function showModelView(pixels) {
     const image = modelView.createImageData(SIZE, SIZE);
+    const weights = heatmap && heatmap.pixels === pixels ? heatmap.normalised : null;
     for (let i = 0; i < SIZE * SIZE; i++) {
-      const v = pixels ? Math.round(pixels[i] * 255) : 0;
-      image.data.set([v, v, v, 255], i * 4);
+      const v = pixels ? pixels[i] : 0;
+      let rgb = [v, v, v].map((c) => c * 255);
+      if (weights) {
+        const grey = 40 + 120 * v;
+        const alpha = 0.85 * Math.min(1, Math.abs(weights[i]));
+        rgb = (weights[i] >= 0 ? LOWERS : RAISES).map((c) => grey + (c - grey) * alpha);
+      }
+      image.data.set([...rgb.map(Math.round), 255], i * 4);
     }
     modelView.putImageData(image, 0, 0);
   }
@@ -194,6 +288,7 @@
   drawGrid();
   showHint();
   showModelView(null);
+  setHeatmapState('off');
   const info = document.getElementById('model-info');
   const ready = MnistModel.load().then(() => {
     const meta = window.MODEL_DATA.exportInfo;
@@ -218,6 +313,15 @@
     verdict: MnistModel.verdict,
     preprocess: MnistPreprocess.toMnist,
     grid: () => Array.from(grid),
+    // Occlusion of any 784 model pixels, and the map the page shows now (null while off or busy).
+    occlusion: async (pixels) => {
+      const { map, normalised, target } = await MnistOcclusion.explain(Float32Array.from(pixels));
+      return { map: Array.from(map), normalised: Array.from(normalised), target };
+    },
+    heatmap: () => heatmap && {
+      pixels: Array.from(heatmap.pixels), map: Array.from(heatmap.map),
+      normalised: Array.from(heatmap.normalised), target: heatmap.target,
+    },
     setGrid(values) { grid.set(values); changed(); },
   };
 })();

@@ -68,24 +68,48 @@ window.MnistModel = (() => {
     return loading;
   }
 
-  // Pixels are floats in 0..1 (not 0..255), row by row, as the model was trained on. The graph
-  // gives the ten calibrated probabilities, then (in exports with a doubt rule) the squared
-  // distances of the drawing's features to each digit: the nearest one is the drawing's distance.
-  async function assessBatch(images) {
+  // Where each part lies in a row of the graph's output (export.json's "outputs"): the ten
+  // calibrated probabilities, then (in exports with a doubt rule) the squared distances of the
+  // drawing's features to each digit, then the model's own logits.
+  function columns() {
+    return (window.MODEL_DATA.exportInfo || {}).outputs || { probabilities: [0, 10] };
+  }
+
+  // `count` images of 784 floats in 0..1 (not 0..255), row by row as the model was trained on,
+  // through the model as ONE batch: every output row, `width` floats each.
+  async function run(flat, count) {
     const model = await load();
+    if (flat.length !== count * 784) throw new Error(`${count} images need ${count * 784} pixels, not ${flat.length}`);
+    const output = tf.tidy(() => model.predict(tf.tensor3d(flat, [count, 28, 28])));
+    const width = output.shape[1];
+    const values = await output.data();
+    output.dispose();
+    return { values, width };
+  }
+
+  async function assessBatch(images) {
     const flat = new Float32Array(images.length * 784);
     images.forEach((pixels, i) => {
       if (pixels.length !== 784) throw new Error(`an image needs 784 pixels, not ${pixels.length}`);
       flat.set(pixels, i * 784);
     });
-    const output = tf.tidy(() => model.predict(tf.tensor3d(flat, [images.length, 28, 28])));
-    const width = output.shape[1];
-    const values = await output.data();
-    output.dispose();
+    const { values, width } = await run(flat, images.length);
+    const { probabilities: [p0, p1], distances } = columns();
+    // The nearest digit's squared distance is the drawing's distance.
     return images.map((_, i) => ({
-      probabilities: Array.from(values.subarray(i * width, i * width + 10)),
-      distance: width > 10 ? Math.min(...values.subarray(i * width + 10, (i + 1) * width)) : null,
+      probabilities: Array.from(values.subarray(i * width + p0, i * width + p1)),
+      distance: distances ? Math.min(...values.subarray(i * width + distances[0], i * width + distances[1])) : null,
     }));
+  }
+
+  // The logits (before the temperature) of `count` images given as one Float32Array: count × 10.
+  async function logitsBatch(flat, count) {
+    const { logits } = columns();
+    if (!logits) throw new Error('this export has no logits output');
+    const { values, width } = await run(flat, count);
+    const result = new Float32Array(count * 10);
+    for (let i = 0; i < count; i++) result.set(values.subarray(i * width + logits[0], i * width + logits[1]), i * 10);
+    return result;
   }
 
   async function predictBatch(images) {
@@ -111,5 +135,5 @@ window.MnistModel = (() => {
     return result;
   }
 
-  return { LABELS, load, predict, predictBatch, assessBatch, verdict, backend: () => backend };
+  return { LABELS, load, predict, predictBatch, assessBatch, logitsBatch, verdict, backend: () => backend };
 })();

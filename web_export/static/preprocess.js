@@ -124,6 +124,7 @@ window.MnistPreprocess = (() => {
     }
     if (bottom < 0) return null;
     const out = plane(bottom - top + 1, right - left + 1);
+    Object.assign(out, { top, left });  // where the crop starts in `p`
     for (let y = 0; y < out.h; y++) {
       out.data.set(p.data.subarray((top + y) * p.w + left, (top + y) * p.w + right + 1), y * out.w);
     }
@@ -227,12 +228,17 @@ window.MnistPreprocess = (() => {
     const left = cx / total + 0.5 + margin - (CENTRE + 0.5) / scale;
     const top = cy / total + 0.5 + margin - (CENTRE + 0.5) / scale;
     const box = [left, top, left + SIZE / scale, top + SIZE / scale];
-    return resize(padded, SIZE, SIZE, 'box', box).data.map((v) => Math.min(1, Math.max(0, v)));
+    const pixels = resize(padded, SIZE, SIZE, 'box', box).data.map((v) => Math.min(1, Math.max(0, v)));
+    // A point u of `work` lands at (u - origin) · scale in the 28×28 image, along each axis.
+    return { pixels, scale, originX: left - margin, originY: top - margin };
   }
 
-  // grid: 784 floats in 0..1 (ink 1.0). Returns the 784 floats the model is fed, or null when
-  // there is no digit to classify (empty grid, or fewer than four cells of ink).
-  function toMnist(grid) {
+  // grid: 784 floats in 0..1 (ink 1.0). Returns the 784 floats the model is fed, and where each
+  // grid point lands in them: toModel.x = [a, b] puts grid column position x (in cells, 0..28) at
+  // a·x + b in the model's 28×28 image (likewise rows with toModel.y), the crop, enlargement and
+  // placement composed. Null when there is no digit to classify (empty grid, or fewer than four
+  // cells of ink).
+  function toMnistMapped(grid) {
     if (grid.length !== SIZE * SIZE) throw new Error(`the grid needs ${SIZE * SIZE} cells, not ${grid.length}`);
     const ink = inkMap(plane(SIZE, SIZE, Float32Array.from(grid)));
     const kept = ink && dropSpecks(ink);
@@ -245,8 +251,25 @@ window.MnistPreprocess = (() => {
     const resized = resize(digit, width, height, factor < 1 ? 'box' : 'bilinear');
     resized.data = resized.data.map((v) => Math.min(1, Math.max(0, v)));
     const work = crop(normaliseStroke(pad(resized, WORK_BOX / 2)), 0.02);
-    return work ? place(work) : null;
+    if (!work) return null;
+    const placed = place(work);
+    const axis = (cropStart, zoom, workStart, origin) => [
+      zoom * placed.scale, (WORK_BOX / 2 - cropStart * zoom - workStart - origin) * placed.scale,
+    ];
+    return {
+      pixels: placed.pixels,
+      toModel: {
+        x: axis(digit.left, width / digit.w, work.left, placed.originX),
+        y: axis(digit.top, height / digit.h, work.top, placed.originY),
+      },
+    };
   }
 
-  return { SIZE, toMnist };
+  // The 784 floats the model is fed, or null when there is no digit.
+  function toMnist(grid) {
+    const mapped = toMnistMapped(grid);
+    return mapped && mapped.pixels;
+  }
+
+  return { SIZE, toMnist, toMnistMapped };
 })();
