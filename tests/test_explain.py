@@ -134,9 +134,16 @@ def test_draw_page_explains_an_answer(monkeypatch, trained_store, mnist):
     assert any("Occlusion sensitivity" in caption for caption in captions)
     assert [caption.split(" ·")[0] for caption in captions if "feature maps" in caption] == [
         "conv1 → relu1", "conv2 → relu2", "conv3 → relu3"]
+    # It looks like these: one row of 8 training digits, each captioned with its label, mostly 7s.
+    assert "It looks like these" in shown
+    rows = [element.proto.imgs for element in at.get("image") if len(element.proto.imgs) == 8]
+    assert len(rows) == 1
+    labels = [image.caption for image in rows[0]]
+    assert all(label in list("0123456789") for label in labels)
+    assert labels.count("7") >= 5 and f"{labels.count('7')} of 8 are 7s" in shown
 
 
-def test_predict_explain_adds_the_pages_saliency_map(trained_store, mnist, tmp_path):
+def test_predict_explain_adds_the_pages_saliency_map_and_8_neighbours(trained_store, mnist, tmp_path):
     import json
 
     from PIL import Image
@@ -155,6 +162,13 @@ def test_predict_explain_adds_the_pages_saliency_map(trained_store, mnist, tmp_p
     assert result.returncode == 0, result.stderr[-2000:]
     answer, empty = [json.loads(line) for line in result.stdout.splitlines()]
     assert answer["digit"] == 7 and empty["error"] == "empty" and "saliency" not in empty
+    assert "neighbours" not in empty
+    # The 8 nearest training digits: indices into the MNIST training set, with their true labels.
+    neighbours = answer["neighbours"]
+    assert len(neighbours) == 8 and len({n["index"] for n in neighbours}) == 8
+    assert all(0 <= n["index"] < len(mnist.x_train) for n in neighbours)
+    assert [n["label"] for n in neighbours] == [int(mnist.y_train[n["index"]]) for n in neighbours]
+    assert sum(n["label"] == 7 for n in neighbours) >= 5
     saliency = np.array(answer["saliency"])
     assert saliency.shape == (28, 28)
     # The same map the Draw page shows for the same 28×28 input (the JSON keeps 4 decimals).
