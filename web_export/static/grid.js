@@ -315,8 +315,8 @@
     grid: () => Array.from(grid),
     // Occlusion of any 784 model pixels, and the map the page shows now (null while off or busy).
     occlusion: async (pixels) => {
-      const { map, normalised, target } = await MnistOcclusion.explain(Float32Array.from(pixels));
-      return { map: Array.from(map), normalised: Array.from(normalised), target };
+      const { map, normalised, target, copies } = await MnistOcclusion.explain(Float32Array.from(pixels));
+      return { map: Array.from(map), normalised: Array.from(normalised), target, copies };
     },
     heatmap: () => heatmap && {
       pixels: Array.from(heatmap.pixels), map: Array.from(heatmap.map),
