@@ -20,6 +20,7 @@ import traceback
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
 
@@ -118,27 +119,30 @@ async ({ count, warmup, timeoutMs }) => window.__benchWithin((async () => {
 # one batched forward pass, reading the logits back, the map), then every copy through the model
 # for comparison (what the page would cost without skipping the patches of bare paper).
 TIME_OCCLUSION_JS = """
-async ({ count, warmup, compared, timeoutMs }) => window.__benchWithin((async () => {
-  const studio = window.mnistStudio;
-  const images = window.__benchAll.slice(0, count);
-  for (let i = 0; i < warmup; i++) await studio.occlusion(images[i % count]);
+async ({ count, compared, timeoutMs }) => window.__benchWithin((async () => {
   const times = [], copies = [], maps = [];
-  for (const [i, image] of images.entries()) {
+  for (const [i, image] of window.__benchAll.slice(0, count).entries()) {
     const started = performance.now();
-    const result = await studio.occlusion(image);
+    const result = await window.mnistStudio.occlusion(image);
     times.push(performance.now() - started);
     copies.push(result.copies);
     if (i < compared) maps.push(result.normalised);
   }
+  return { times, copies, maps };
+})(), timeoutMs, 'timed occlusion maps')
+"""
+
+TIME_FULL_BATCH_JS = """
+async ({ count, timeoutMs }) => window.__benchWithin((async () => {
   const all = new Float32Array(170 * 784).fill(0.5);
-  const fullTimes = [];
-  for (let i = 0; i < 20 + warmup; i++) {
+  const times = [];
+  for (let i = 0; i < count; i++) {
     const started = performance.now();
     await MnistModel.logitsBatch(all, 170);
-    if (i >= warmup) fullTimes.push(performance.now() - started);
+    times.push(performance.now() - started);
   }
-  return { times, copies, maps, fullTimes };
-})(), timeoutMs, 'timed occlusion maps')
+  return times;
+})(), timeoutMs, 'full batches')
 """
 
 LOAD_IMAGES_JS = """
@@ -262,16 +266,37 @@ def measure_in_page(browser, url: str, x_test: np.ndarray) -> dict:
     }
 
 
+def browser_cpu_seconds() -> float:
+    """CPU time used so far by this process's children (Playwright's driver, Chromium and its renderers)."""
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def measure_occlusion(browser, url: str, x_test: np.ndarray) -> dict:
-    """Timed occlusion maps of MNIST test digits in one fresh page, and the first few maps."""
+    """Timed occlusion maps of MNIST test digits in one fresh page, and the first few maps.
+
+    Also the CPU time Chromium spent per map: on a shared machine the wall-clock time includes
+    waiting for a core, the CPU time does not (tf.js's wasm backend runs on one thread here).
+    """
     context, page, _ = open_ready(browser, url)
     try:
         page.evaluate(LOAD_IMAGES_JS, {"b64": as_b64(x_test[:OCCLUSION_TIMED]), "count": OCCLUSION_TIMED})
+        warmup = {"count": OCCLUSION_WARMUP, "compared": 0, "timeoutMs": PAGE_TIMEOUT_MS}
+        page.evaluate(TIME_OCCLUSION_JS, warmup)
+        cpu_before = browser_cpu_seconds()
         timed = page.evaluate(TIME_OCCLUSION_JS, {
-            "count": OCCLUSION_TIMED, "warmup": OCCLUSION_WARMUP, "compared": OCCLUSION_COMPARED,
-            "timeoutMs": PAGE_TIMEOUT_MS,
+            "count": OCCLUSION_TIMED, "compared": OCCLUSION_COMPARED, "timeoutMs": PAGE_TIMEOUT_MS,
         })
-        return {**timed, "load": os.getloadavg()[0]}  # the 1-minute load average just after
+        cpu_ms = (browser_cpu_seconds() - cpu_before) * 1000 / OCCLUSION_TIMED
+        load = os.getloadavg()[0]  # the 1-minute load average just after
+        full = page.evaluate(TIME_FULL_BATCH_JS, {"count": 20, "timeoutMs": PAGE_TIMEOUT_MS})
+        return {**timed, "cpu_ms": cpu_ms, "load": load, "fullTimes": full}
     finally:
         context.close()
 
@@ -309,7 +334,8 @@ def occlusion_rows(occlusion: dict, model, x_test: np.ndarray, bench_cmd: str
         f"{percentile(full, 50):.1f} / {percentile(full, 95):.1f} ms (p50 / p95 of {len(full)}). "
         "Agreement: the map divided by its largest absolute value, against "
         "`training.explain.occlusion_map` (Keras) on the same pixels. Load average while timed: "
-        f"{occlusion['load']:.1f} on {os.cpu_count()} cores.",
+        f"{occlusion['load']:.1f} on {os.cpu_count()} cores; Chromium's CPU time per map (all its "
+        f"processes, which waiting for a core does not add to): {occlusion['cpu_ms']:.1f} ms.",
     ]
     return rows, notes
 
