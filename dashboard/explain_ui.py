@@ -17,7 +17,7 @@ GRID_WIDTH = 480  # about the answer column's width: wider only costs encoding t
 GAP = 1
 GAP_COLOUR = (70, 90, 140)
 SHOWN_BLOCK = {"relu1": "conv1", "relu2": "conv2", "relu3": "conv3"}
-NEIGHBOUR_SCALE = 2  # each nearest training digit 56×56
+NEIGHBOUR_SIZE = 44  # px: the 8 nearest training digits fit one row of the answer column (~380 px)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -134,8 +134,10 @@ def nearest_training_digits(predictor, image28: np.ndarray, *, wait: bool = Fals
 
 
 def neighbour_pictures(neighbours, train_images: np.ndarray) -> list[bytes]:
-    """Each neighbour's MNIST training image (uint8, white ink on black, as the model saw it) as PNG."""
-    return [png(train_images[n.index].repeat(NEIGHBOUR_SCALE, axis=0).repeat(NEIGHBOUR_SCALE, axis=1))
+    """Each neighbour's MNIST training image (uint8, white ink on black, as the model saw it) as PNG,
+    smoothly enlarged to NEIGHBOUR_SIZE (MNIST digits are anti-aliased: no pixel grid to keep)."""
+    size = (NEIGHBOUR_SIZE, NEIGHBOUR_SIZE)
+    return [png(np.asarray(Image.fromarray(train_images[n.index]).resize(size, Image.Resampling.BILINEAR)))
             for n in neighbours]
 
 
@@ -159,7 +161,7 @@ def neighbours_ui(predictor, prediction, key: str) -> None:
             st.caption("Finding the nearest training digits needs an index of this run, built once "
                        "(a few seconds): they appear with your next stroke.")
             return
-        st.image(neighbour_pictures(neighbours, cached_mnist().x_train), width=28 * NEIGHBOUR_SCALE,
+        st.image(neighbour_pictures(neighbours, cached_mnist().x_train), width=NEIGHBOUR_SIZE,
                  caption=[str(n.label) for n in neighbours], output_format="PNG")
         st.caption(neighbours_caption(neighbours, prediction.digit))
 

@@ -34,7 +34,7 @@ def pick_first_option(page, picker, attempts: int = 5) -> None:
     raise AssertionError(f"the multiselect's options never opened in {attempts} attempts")
 
 
-def test_draw_page_shows_the_heatmap_and_runner_up_after_the_answer(store_copy, page, tmp_path):
+def test_draw_page_shows_the_heatmap_runner_up_and_neighbours_after_the_answer(store_copy, page, tmp_path):
     from playwright.sync_api import expect
 
     with serve(store_copy.root) as url:
@@ -48,6 +48,16 @@ def test_draw_page_shows_the_heatmap_and_runner_up_after_the_answer(store_copy, 
         expect(heatmap).to_be_visible(timeout=60_000)
         assert heatmap.bounding_box()["width"] == pytest.approx(224, abs=2)  # 28 pixels, each 8×8
         expect(explained.get_by_text("Occlusion sensitivity")).to_be_visible()
+        # It looks like these: 8 training digits, 44 px each (one row), with their one-line caption.
+        neighbours = page.locator(".st-key-draw_neighbours_canvas")
+        expect(neighbours.get_by_text("It looks like these")).to_be_visible(timeout=60_000)
+        expect(neighbours.get_by_role("img")).to_have_count(8, timeout=30_000)
+        for image in neighbours.get_by_role("img").all():
+            expect(image).to_be_visible()
+            assert image.bounding_box()["width"] == pytest.approx(44, abs=2)
+        boxes = [image.bounding_box() for image in neighbours.get_by_role("img").all()]
+        assert len({round(box["y"]) for box in boxes}) == 1  # one row
+        expect(neighbours.get_by_text("MNIST training digits nearest to this drawing")).to_be_visible()
         explained.get_by_text("What each layer sees").click()
         for caption in ("conv1 → relu1 · 28×28×32", "conv2 → relu2 · 14×14×64", "conv3 → relu3 · 7×7×128"):
             expect(explained.get_by_text(caption)).to_be_visible(timeout=30_000)
