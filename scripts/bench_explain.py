@@ -1,4 +1,4 @@
-"""What the Draw page's explanations cost after the answer, and where the occlusion map lies (MNIST test).
+"""What the Draw page's explanations cost after the answer, where the occlusion map lies, the neighbour index.
 
 `python -m scripts.bench_explain STORE RUN_ID` (the active run when RUN_ID is empty) prints one
 JSON line in the shape `scripts.bench_report.render_generic` turns into a table for BENCHMARKS.md.
@@ -6,8 +6,9 @@ JSON line in the shape `scripts.bench_report.render_generic` turns into a table 
 
 from __future__ import annotations
 
-import io
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -30,11 +31,10 @@ def near_ink(image: np.ndarray, pixels: int = 1) -> np.ndarray:
 
 
 def measure(store_root: str, run_id: str | None) -> dict:
-    from PIL import Image
-
-    from dashboard.explain_ui import channel_grid, channel_panels, saliency_overlay
+    from dashboard.explain_ui import layer_pictures, neighbour_pictures, png, saliency_overlay
     from training.data import load_mnist
     from training.explain import Explainer
+    from training.neighbours import NEIGHBOURS_FILE, build_for_predictor
     from training.predict import load_predictor
     from training.store import ModelStore
 
@@ -42,47 +42,69 @@ def measure(store_root: str, run_id: str | None) -> dict:
     started = time.perf_counter()
     explainer = Explainer(predictor.model)
     build_s = time.perf_counter() - started
-    images = load_mnist().x_test[:DIGITS] / 255.0
+    started = time.perf_counter()
+    index = build_for_predictor(predictor)  # what a training job does before saving its run
+    index_s = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as folder:
+        index.save(Path(folder) / NEIGHBOURS_FILE)
+        index_bytes = (Path(folder) / NEIGHBOURS_FILE).stat().st_size
+    data = load_mnist()
+    images = (data.x_test[:DIGITS] / 255.0).astype(np.float32)
     explainer.occlusion_map(images[0])  # traced once, as the page's first drawing does
     explainer.feature_maps(images[0])
     explainer.explain(images[0])
 
-    def png(array: np.ndarray) -> int:
-        buffer = io.BytesIO()
-        Image.fromarray(array).save(buffer, format="PNG")
-        return buffer.tell()
-
-    occlusion_ms, features_ms, total_ms, fractions, png_bytes = [], [], [], [], []
+    occlusion_ms, features_ms, lookup_ms, total_ms, fractions, png_bytes, agree = [], [], [], [], [], [], []
     for image in images:
         t0 = time.perf_counter()
         explainer.occlusion_map(image)
         t1 = time.perf_counter()
         explainer.feature_maps(image)
         t2 = time.perf_counter()
-        saliency, layers = explainer.explain(image)  # what the page calls: both from one pass
-        pictures = [saliency_overlay(image, saliency)]
-        pictures += [channel_grid(channel_panels(maps), 16 if maps.ndim == 3 else 32) for _, maps in layers]
-        png_bytes.append(sum(png(picture) for picture in pictures))  # what Streamlit sends
+        # What the page does after the answer: one pass for the map and the layers, the drawing's
+        # features for its neighbours, every picture encoded (what Streamlit sends).
+        saliency, layers = explainer.explain(image)
+        pictures = [png(saliency_overlay(image, saliency))]
+        pictures += [picture for picture, _ in layer_pictures(layers)]
         t3 = time.perf_counter()
+        logits, features = predictor.logits_and_features(image[np.newaxis])
+        neighbours = index.nearest(features[0])
+        t4 = time.perf_counter()
+        pictures += neighbour_pictures(neighbours, data.x_train)
+        t5 = time.perf_counter()
+        png_bytes.append(sum(len(picture) for picture in pictures))
         occlusion_ms.append((t1 - t0) * 1000)
         features_ms.append((t2 - t1) * 1000)
-        total_ms.append((t3 - t2) * 1000)
+        lookup_ms.append((t4 - t3) * 1000)
+        total_ms.append((t5 - t2) * 1000)
         positive = np.clip(saliency, 0, None)
         fractions.append(float(positive[near_ink(image)].sum() / max(positive.sum(), 1e-12)))
+        labels = np.bincount([n.label for n in neighbours], minlength=10)
+        agree.append(int(labels.argmax() == logits[0].argmax()))
 
     def p(values, q):
         return f"{np.percentile(values, q):.1f} ms"
 
     rows = [
-        {"measure": "occlusion map (169 blanked copies, one batch): p50 / p95",
+        {"measure": "occlusion map (a blanked copy per inked patch of 169, one batch): p50 / p95",
          "value": f"{p(occlusion_ms, 50)} / {p(occlusion_ms, 95)}", "command": COMMAND},
         {"measure": "feature maps (one forward pass): p50 / p95",
          "value": f"{p(features_ms, 50)} / {p(features_ms, 95)}", "command": COMMAND},
-        {"measure": "all the Draw page adds after the answer (one pass for both, PNGs encoded): p50 / p95",
+        {"measure": "nearest 8 training digits (the drawing's features, then the index): p50 / p95",
+         "value": f"{p(lookup_ms, 50)} / {p(lookup_ms, 95)}", "goal": "≤ 10 ms", "command": COMMAND},
+        {"measure": "all the Draw page adds after the answer (one pass for map and layers, neighbours, "
+                    "PNGs encoded): p50 / p95",
          "value": f"{p(total_ms, 50)} / {p(total_ms, 95)}", "goal": "≤ 60 ms p95", "command": COMMAND},
         {"measure": "images sent per explanation (PNG), median",
          "value": f"{np.median(png_bytes) / 1000:.1f} KB", "command": COMMAND},
         {"measure": "explainer built (sub-model, once per run)", "value": f"{build_s * 1000:.0f} ms",
+         "command": COMMAND},
+        {"measure": f"neighbour index built ({len(index.indices):,} training digits, once per run, "
+                    "when a training is saved)", "value": f"{index_s:.1f} s", "command": COMMAND},
+        {"measure": "neighbour index file in the run folder (neighbours.npz)",
+         "value": f"{index_bytes / 1e6:.2f} MB", "goal": "a few MB", "command": COMMAND},
+        {"measure": f"majority label of the 8 neighbours = the answer, {DIGITS} test digits",
+         "value": f"{np.mean(agree):.1%}", "goal": "≥ 95% of correct answers (tests/test_neighbours.py)",
          "command": COMMAND},
         {"measure": f"occlusion map's positive mass within 1 px of the ink, {DIGITS} test digits: "
                     "median / 5th percentile",
@@ -90,7 +112,7 @@ def measure(store_root: str, run_id: str | None) -> dict:
          "goal": "≥ 80% / ≥ 65% (tests/test_explain.py)", "command": COMMAND},
     ]
     return {
-        "title": "Explanations (Draw page: where it looks, what each layer sees)",
+        "title": "Explanations (Draw page: where it looks, it looks like these, what each layer sees)",
         "intro": (f"Run {predictor.run_id}, the first {DIGITS} MNIST test digits, one at a time, "
                   "after one warm-up."),
         "rows": rows,
