@@ -113,3 +113,4 @@ def test_a_run_carries_its_name_tensorboard_scalars_and_doubt_rule(tmp_path):
     assert run.info.name == "thin pen" and "“thin pen”" in run.summary()
     assert list((run.path / "tensorboard").glob("events.out.tfevents.*"))
     assert (run.path / "doubt.npz").is_file()  # fitted with the run: the Draw page need not wait
+    assert (run.path / "neighbours.npz").is_file()  # so is "It looks like these"'s index
