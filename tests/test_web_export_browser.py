@@ -513,3 +513,12 @@ def test_the_heatmap_sits_on_the_strokes_where_they_were_painted(page, server, m
     rows, cols = np.nonzero(red)
     assert red.sum() >= 8
     assert rows.max() <= 16 and cols.min() >= 11, (rows, cols)
+
+    # Another stroke with the toggle on: the map comes back for the drawing as it now is.
+    stroke = np.zeros((28, 28), np.float32)
+    stroke[8, 14:25] = 1  # a bar across the 7
+    paint(page, stroke)
+    expect(page.locator("#prediction")).to_have_attribute("data-state", "done", timeout=10_000)
+    expect(page.locator("#grid")).to_have_attribute("data-heatmap", "on", timeout=10_000)
+    now = page.evaluate("Array.from(mnistStudio.preprocess(mnistStudio.grid()))")
+    assert np.abs(np.array(heatmap_in_page(page)["pixels"]) - np.array(now)).max() < 1e-6

@@ -69,6 +69,9 @@
     const value = event.button === 2 || eraseMode ? 0 : 1;
     const cell = cellAt(event);
     stroke = { value, last: cell };
+    // The heatmap goes while a stroke is drawn and comes back for the new drawing when it ends:
+    // its batch holds the page for tens of milliseconds, which a stroke in progress must not wait for.
+    if (heatmap) { heatmap = null; setHeatmapState('busy'); }
     setLine(cell, cell, value);
     changed();
   });
@@ -80,7 +83,11 @@
     changed();
   });
   for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) {
-    canvas.addEventListener(type, () => { stroke = null; });
+    canvas.addEventListener(type, () => {
+      if (stroke === null) return;
+      stroke = null;
+      if (heatmapOn) explainAgain();
+    });
   }
   canvas.addEventListener('contextmenu', (event) => event.preventDefault());
 
@@ -162,12 +169,15 @@
     drawGrid();
     showModelView(shown && shown.pixels);
     setHeatmapState(heatmapOn ? 'busy' : 'off');
-    if (heatmapOn) {
-      pending = true;  // explained by the next prediction round, in order with the strokes
-      prediction.dataset.state = 'busy';
-      if (!busy) requestAnimationFrame(runPrediction);
-    }
+    if (heatmapOn) explainAgain();
   });
+
+  // Explained by the next prediction round, in order with the strokes.
+  function explainAgain() {
+    pending = true;
+    prediction.dataset.state = 'busy';
+    if (!busy) requestAnimationFrame(runPrediction);
+  }
 
   // --- Prediction ----------------------------------------------------------------------------
 
@@ -197,8 +207,8 @@
         const [result] = await MnistModel.assessBatch([pixels]);
         showProbabilities(result.probabilities, MnistModel.verdict(result.probabilities, result.distance));
       }
-      // After the answer is on screen, never before it.
-      if (!pending) await updateHeatmap();
+      // After the answer is on screen, never before it, and not in the middle of a stroke.
+      if (!pending && stroke === null) await updateHeatmap();
     } catch (error) {
       prediction.textContent = `Prediction failed: ${error.message}`;
     } finally {
