@@ -255,13 +255,15 @@ def per_digit_accuracy(matrix: Sequence[Sequence[int]]) -> np.ndarray:
 def per_digit_chart(accuracies: dict[str, Sequence[float]]) -> alt.Chart:
     """Per-digit accuracy bars, one bar per run (label → 10 accuracies) side by side within each digit.
 
-    The y axis starts just below the lowest bar (accuracies are all near 100%), so differences show.
+    The y axis starts a little below the lowest bar (accuracies are all near 100%), so differences show.
     """
     rows = [{"digit": str(digit), "run": label, "accuracy": float(value)}
             for label, values in accuracies.items() for digit, value in enumerate(values)
             if np.isfinite(value)]
     frame = pd.DataFrame(rows, columns=["digit", "run", "accuracy"])
-    domain, ticks = accuracy_axis(frame["accuracy"].to_numpy())
+    values = frame["accuracy"].to_numpy()
+    # Bars rise from below the lowest one, so that the worst digit still shows a bar, not nothing.
+    domain, ticks = accuracy_axis(values - 0.2 * (1 - values.min()) if len(values) else values)
     single = len(accuracies) == 1
     chart = alt.Chart(frame).mark_bar(clip=True).encode(
         x=alt.X("digit:O", title="true digit", sort=[str(d) for d in range(10)], axis=alt.Axis(labelAngle=0)),
