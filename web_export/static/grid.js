@@ -1,4 +1,4 @@
-// The page: the 28×28 paint grid, the probability chart, where it looks, and the test hook window.mnistStudio.
+// The page: the 28×28 paint grid, the probability chart, where it looks, and the hook window.mnistStudio.
 'use strict';
 
 (() => {
@@ -130,7 +130,9 @@
   function drawHeatmapOnGrid({ normalised, toModel }) {
     for (let row = 0; row < SIZE; row++) {
       for (let col = 0; col < SIZE; col++) {
-        const weight = mapAt(normalised, toModel.x[0] * (col + 0.5) + toModel.x[1], toModel.y[0] * (row + 0.5) + toModel.y[1]);
+        const x = toModel.x[0] * (col + 0.5) + toModel.x[1];
+        const y = toModel.y[0] * (row + 0.5) + toModel.y[1];
+        const weight = mapAt(normalised, x, y);
         if (Math.abs(weight) < 0.02) continue;
         context.fillStyle = heatColour(weight);
         context.fillRect(col * cellPx, row * cellPx, cellPx, cellPx);
@@ -139,7 +141,7 @@
   }
 
   function setHeatmapState(state) {
-    canvas.dataset.heatmap = state;  // 'off', 'busy', 'on' (drawn) or 'empty' (no digit to explain)
+    canvas.dataset.heatmap = state;  // 'off', 'busy', 'on' (drawn), 'empty' (no digit) or 'error'
   }
 
   async function updateHeatmap() {
@@ -151,7 +153,15 @@
     }
     setHeatmapState('busy');
     const drawing = shown;
-    const result = await MnistOcclusion.explain(drawing.pixels);
+    let result;
+    try {
+      result = await MnistOcclusion.explain(drawing.pixels);
+    } catch (error) {
+      heatmapCaption.textContent = `Where it looks could not be computed: ${error.message}`;
+      if (heatmap) { heatmap = null; drawGrid(); }
+      setHeatmapState('error');
+      return;
+    }
     if (!heatmapOn || shown !== drawing) return;  // switched off, or a newer drawing is on its way
     heatmap = { ...drawing, ...result };
     heatmapCaption.textContent = `Occlusion: how much the top answer (${MnistModel.LABELS[result.target]}) `
@@ -323,7 +333,7 @@
     verdict: MnistModel.verdict,
     preprocess: MnistPreprocess.toMnist,
     grid: () => Array.from(grid),
-    // Occlusion of any 784 model pixels, and the map the page shows now (null while off or busy).
+    // Occlusion of any 784 model pixels, and the map the page shows now (null while off).
     occlusion: async (pixels) => {
       const { map, normalised, target, copies } = await MnistOcclusion.explain(Float32Array.from(pixels));
       return { map: Array.from(map), normalised: Array.from(normalised), target, copies };
