@@ -33,7 +33,7 @@ def near_ink(image: np.ndarray, pixels: int = 1) -> np.ndarray:
 def measure(store_root: str, run_id: str | None) -> dict:
     from dashboard.explain_ui import layer_pictures, neighbour_pictures, png, saliency_overlay
     from training.data import load_mnist
-    from training.explain import Explainer
+    from training.explain import Explainer, patch_corners
     from training.neighbours import NEIGHBOURS_FILE, build_for_predictor
     from training.predict import load_predictor
     from training.store import ModelStore
@@ -86,7 +86,8 @@ def measure(store_root: str, run_id: str | None) -> dict:
         return f"{np.percentile(values, q):.1f} ms"
 
     rows = [
-        {"measure": "occlusion map (a blanked copy per inked patch of 169, one batch): p50 / p95",
+        {"measure": f"occlusion map (a blanked copy per inked patch of {len(patch_corners())}, "
+                    "one batch): p50 / p95",
          "value": f"{p(occlusion_ms, 50)} / {p(occlusion_ms, 95)}", "command": COMMAND},
         {"measure": "feature maps (one forward pass): p50 / p95",
          "value": f"{p(features_ms, 50)} / {p(features_ms, 95)}", "command": COMMAND},

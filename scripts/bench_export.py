@@ -304,7 +304,7 @@ def measure_occlusion(browser, url: str, x_test: np.ndarray) -> dict:
 def occlusion_rows(occlusion: dict, model, x_test: np.ndarray, bench_cmd: str
                    ) -> tuple[list[dict], list[str]]:
     """The occlusion row (time against the goal, agreement with training.explain) and its notes."""
-    from training.explain import explainer_for
+    from training.explain import PATCH, STRIDE, explainer_for, patch_corners
 
     explainer = explainer_for(model)
     differences = []
@@ -327,10 +327,11 @@ def occlusion_rows(occlusion: dict, model, x_test: np.ndarray, bench_cmd: str
     full = occlusion["fullTimes"]
     notes = [
         f"\"Where it looks\": `mnistStudio.occlusion()` on MNIST test digits 0–{len(times) - 1} "
-        f"after {OCCLUSION_WARMUP} warm-up maps: the 4×4 patches at stride 2 of training/explain.py, "
+        f"after {OCCLUSION_WARMUP} warm-up maps: the {PATCH}×{PATCH} patches at stride {STRIDE} "
+        "of training/explain.py, "
         "the occluded copies as one tensor through the model, the map of logit drops. Only the "
-        f"patches that cover ink make a copy ({min(copies)}–{max(copies)} of 169, median "
-        f"{statistics.median(copies):g}); all 170 images in one batch would take "
+        f"patches that cover ink make a copy ({min(copies)}–{max(copies)} of {len(patch_corners())}, median "
+        f"{statistics.median(copies):g}); all {len(patch_corners()) + 1} images in one batch would take "
         f"{percentile(full, 50):.1f} / {percentile(full, 95):.1f} ms (p50 / p95 of {len(full)}). "
         "Agreement: the map divided by its largest absolute value, against "
         "`training.explain.occlusion_map` (Keras) on the same pixels. Load average while timed: "

@@ -11,12 +11,15 @@ import numpy as np
 if TYPE_CHECKING:  # TensorFlow is imported when an Explainer is built, not when this module is.
     import keras
 
-# A square of PATCH×PATCH pixels is blanked at every STRIDE-th position: 169 images, one batch
+# A square of PATCH×PATCH pixels is blanked at every STRIDE-th position: 81 images, one batch
 # (only those whose patch holds ink are computed: blanking blank paper changes nothing).
 # 4 px (not 6 or 8): the map stays on the strokes (96% of its mass within 2 px of the ink on
 # 200 test digits, 83% with 6 px patches), and a 4 px patch still covers a stroke's width.
+# Stride 3 (not 2): half the copies (81, not 169), so the exported page's map fits in about 30 ms
+# of single-threaded WebAssembly; the map stays on the ink (median 93% of its mass within 1 px of
+# it on 200 test digits, 92% at stride 2).
 PATCH = 4
-STRIDE = 2
+STRIDE = 3
 # The layers whose outputs are shown, in the order the data flows: the CNN's conv blocks after
 # their ReLU (before pooling), the MLP's hidden layer.
 SHOWN_LAYERS = ("relu1", "relu2", "relu3", "hidden")
@@ -120,7 +123,7 @@ class Explainer:
 
     def _occluded_pass(self, image28: np.ndarray, forward) -> tuple[np.ndarray, list]:
         """One forward pass of the original and its copies with an inked patch blanked (about half of
-        the 169 for a drawn digit); the logits of every copy (N+1, 10) and whatever else `forward` gives."""
+        the 81 for a drawn digit); the logits of every copy (N+1, 10) and whatever else `forward` gives."""
         inked = inked_corners(image28, self.corners)
         outputs = forward(occluded_batch(image28, [self.corners[index] for index in inked]))
         logits, rest = outputs if isinstance(outputs, tuple) else (outputs, [])
