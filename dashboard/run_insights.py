@@ -109,13 +109,14 @@ def filters_ui(run: Run) -> None:
 
 
 def run_settings(run: Run) -> str:
-    """'cnn, 8 epochs, batch 128, lr 0.003, augmented': how a run was trained, for a legend."""
+    """'“name”: cnn, 8 ep, batch 128, lr 0.003, aug': which run and how it was trained, for a legend.
+
+    Short enough for the legend under a half-width chart: the name stands for the id when there is one.
+    """
     config = run.info.config
-    name = f"“{run.info.name}” " if run.info.name else ""
-    epochs = len(run.history)
-    return (f"{name}{run.run_id[:15]}: {config.architecture}, {epochs} epoch{'s' if epochs != 1 else ''}, "
-            f"batch {config.batch_size}, lr {config.learning_rate:g}"
-            f"{', augmented' if config.augment else ''}")
+    label = f"“{run.info.name}”" if run.info.name else run.run_id[:15]
+    return (f"{label}: {config.architecture}, {len(run.history)} ep, batch {config.batch_size}, "
+            f"lr {config.learning_rate:g}{', aug' if config.augment else ''}")
 
 
 def compare_frame(runs: list[Run]) -> pd.DataFrame:

@@ -80,8 +80,32 @@ def stop_and_discard(page) -> None:
     expect(page.get_by_text("Discarded the partial model")).to_be_visible(timeout=TIMEOUT_MS)
 
 
+def compare_two_runs(page) -> bool:
+    """Open "Compare runs" and pick the first two runs; False when the store has fewer than two."""
+    from playwright.sync_api import expect
+
+    expander = page.get_by_test_id("stExpander").filter(has_text="Compare runs")
+    if not expander.count():
+        return False
+    expander.get_by_text("Compare runs").click()
+    for _ in range(2):
+        expander.get_by_role("combobox").scroll_into_view_if_needed()
+        expander.get_by_role("combobox").click()
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
+        expect(page.get_by_test_id("stApp")).to_have_attribute(
+            "data-test-script-state", "notRunning", timeout=TIMEOUT_MS)
+    expect(expander.get_by_test_id("stVegaLiteChart")).to_have_count(3, timeout=TIMEOUT_MS)
+    expect(page.get_by_test_id("stApp")).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(500)  # Vega draws the lines a moment after the charts appear
+    return True
+
+
 def take_screenshots(url: str, out: Path) -> list[Path]:
-    """Open Train (curves drawn), Draw (with a 7 drawn, wide and on a phone) and Export; a PNG each."""
+    """Open Train (curves drawn; two runs compared when there are two), Draw (with a 7 drawn, wide
+    and on a phone) and Export; a PNG each."""
     from playwright.sync_api import expect, sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -115,6 +139,13 @@ def take_screenshots(url: str, out: Path) -> list[Path]:
             "() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] .mark-symbol.role-mark path')"
             ".length > 0", timeout=TIMEOUT_MS)
         save("train")
+        if compare_two_runs(page):
+            height = page.get_by_test_id("stMain").evaluate("main => main.scrollHeight")
+            page.set_viewport_size({"width": 1280, "height": max(900, min(int(height), 6000))})
+            path = out / "train-compare.png"
+            page.get_by_test_id("stExpander").filter(has_text="Compare runs").screenshot(path=path)
+            written.append(path)
+            page.set_viewport_size({"width": 1280, "height": 900})
 
         open_page("draw")
         draw_seven(page)
