@@ -143,7 +143,8 @@ def training_controls_ui() -> bool:
         st.select_slider("Learning rate", LEARNING_RATES, key="sidebar_learning_rate",
                          format_func=lambda rate: f"{rate:g}")
         st.toggle("Augment training images", key="sidebar_augment",
-                  help="Small random shifts, rotations and zooms of the training digits.")
+                  help="Small random shifts, turns, zooms, slants, pen widths and gaps in the "
+                       "training digits (all epochs but the last).")
         user_digits_ui()
         st.toggle("Make it the active model when done", value=True, key="sidebar_activate",
                   help="If you pick another active model while it trains, your choice stands.")

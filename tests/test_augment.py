@@ -40,3 +40,55 @@ def test_augmentation_is_recorded_with_the_run(mnist, tmp_path):
     config = TrainConfig(architecture="mlp", epochs=1, augment=True, train_limit=2000, eval_limit=500)
     run = ModelStore(tmp_path).save(train(config, mnist))
     assert run.record["config"]["augment"] is True
+
+
+@pytest.mark.slow
+def test_some_digits_get_a_gap_cut_across_their_ink(mnist, monkeypatch):
+    """A pen lifted or a loop left open (an open 6): a small disc of ink goes, the rest stays."""
+    import tensorflow as tf
+
+    import training.augment as augment
+
+    monkeypatch.setattr(augment, "GAP_RATE", 1.0)
+    images = mnist.x_train[:128].astype(np.float32) / 255
+    cut = augment._cut_gap(tf.constant(images[..., None]), tf.constant(128)).numpy()[..., 0]
+    removed = images - cut > 0.2
+    assert removed.any(axis=(1, 2)).mean() > 0.95  # nearly every digit loses some ink
+    assert (cut <= images + 1e-6).all()  # nothing is added
+    for gone in removed[:32]:
+        rows, cols = np.nonzero(gone)
+        if len(rows):  # all of it in one small disc (radius ≤ 3 px)
+            assert rows.max() - rows.min() <= 7 and cols.max() - cols.min() <= 7
+    assert (removed.sum(axis=(1, 2)) < 0.5 * (images > 0.2).sum(axis=(1, 2))).all()  # the digit stays
+
+
+def test_some_digits_are_drawn_narrower_and_some_wider():
+    """The random transforms stretch the width against the height both ways, not only rotate and slant."""
+    import tensorflow as tf
+
+    from training.augment import _random_affine
+
+    tf.random.set_seed(0)
+    a0, a1, _, b0, b1, *_ = np.asarray(_random_affine(tf.constant(2000))).T
+    # Shear alone makes the columns' lengths differ by at most 3%: the rest is width against height.
+    ratio = np.hypot(a1, b1) / np.hypot(a0, b0)
+    assert ratio.min() < 0.8 and ratio.max() > 1.3
+
+
+@pytest.mark.slow
+def test_the_last_epoch_of_an_augmented_run_sees_the_images_as_they_are(mnist):
+    from training.config import TrainConfig
+    from training.train import training_dataset
+
+    x, y = mnist.x_train[:256].astype(np.float32) / 255, mnist.y_train[:256].astype(np.int32)
+    config = TrainConfig(epochs=3, batch_size=64, augment=True)
+    batches = iter(training_dataset(x, y, config, 64))
+    epochs = [[next(batches)[0].numpy() for _ in range(4)] for _ in range(3)]
+    originals = {image.tobytes() for image in x}
+
+    def plain_share(epoch):
+        images = np.concatenate(epoch)
+        return np.mean([image.tobytes() in originals for image in images])
+
+    assert plain_share(epochs[0]) < 0.05 and plain_share(epochs[1]) < 0.05
+    assert plain_share(epochs[2]) == 1.0

@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float, default=None,
                        help=f"Adam's (peak) learning rate ({for_arch})")
     train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                       help="random shifts, rotation, scale, slant and pen width while training")
+                       help="random shifts, rotation, scale, width, slant, pen width and gaps while training")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--limit", type=int, default=None, metavar="N",
                        help="train on the first N images only (quick runs)")
