@@ -73,7 +73,7 @@ def drawings(kind: str, count: int) -> np.ndarray:
 
 def clear_digits(mnist, predictor, count: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """Test digits the model reads right: a flag on them would be the doubt rule's fault."""
-    images, labels = mnist.x_test[:200], mnist.y_test[:200]
+    images, labels = mnist.x_test[:500], mnist.y_test[:500]
     right = predictor.probabilities_batch(images).argmax(axis=1) == labels
     return images[right][:count], labels[right][:count]
 
@@ -90,10 +90,36 @@ def test_the_runs_temperature_is_stored_and_applied(trained_store, predictor, mn
     assert not np.allclose(predictor.probabilities_batch(images), softmax(logits), atol=1e-3)
 
 
+def test_feature_blocks_are_whitened_apart_and_their_distances_add_up():
+    """Two layers' features: a drawing odd in either block is far from every digit."""
+    from training.doubt import fit_doubt
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 100)
+    first = rng.normal(size=(1000, 4)) + labels[:, None]  # the digit shows in the first block
+    second = 1000 * rng.normal(size=(1000, 3))  # a much larger scale that must not swamp it
+    train = np.concatenate([first, second], axis=1)
+    doubt = fit_doubt(train, labels, train, np.ones(1000), blocks=(4, 3), components=8, flag_rate=0.01)
+    assert doubt.projection.shape == (7, 7)
+    assert not doubt.projection[:4, 4:].any() and not doubt.projection[4:, :4].any()  # block-diagonal
+    odd_first = np.array([[3.0, 3.0, -9.0, 9.0, 0.0, 0.0, 0.0]])  # odd in the small block only
+    odd_second = np.array([[3.0, 3.0, 3.0, 3.0, 8000.0, 0.0, 0.0]])  # odd in the large one only
+    usual = np.array([[3.0, 3.0, 3.0, 3.0, 500.0, -500.0, 0.0]])
+    distances = doubt.distances(np.concatenate([odd_first, odd_second, usual]))
+    assert distances[0] > doubt.max_distance and distances[1] > doubt.max_distance
+    assert distances[2] < doubt.max_distance
+    with pytest.raises(ValueError, match="do not add up"):
+        fit_doubt(train, labels, train, np.ones(1000), blocks=(4, 4))
+
+
+def test_a_convnets_doubt_rule_reads_its_last_conv_block_too(predictor):
+    last_layer = predictor.model.layers[-1].input.shape[-1]
+    assert predictor.doubt_blocks == (last_layer, 128)  # conv3's 128 channels, averaged
+    assert predictor.doubt.projection.shape[0] == sum(predictor.doubt_blocks)
+
+
 def test_dashes_pairs_and_scribbles_are_flagged_and_clear_digits_are_not(predictor, mnist):
     """The test model is small (one epoch on 6,000 images): the default model flags more (make bench)."""
-    from training.preprocess import to_mnist
-
     for kind, count, at_least in (("dash", 10, 9), ("two-digits", 10, 6), ("scribble", 20, 5)):
         drawn = [predictor.classify(Image.fromarray(image, "L")) for image in drawings(kind, count)]
         assert sum(p.verdict.unsure for p in drawn) >= at_least, (kind, [p.message for p in drawn])
@@ -101,10 +127,12 @@ def test_dashes_pairs_and_scribbles_are_flagged_and_clear_digits_are_not(predict
             first, second = p.verdict.top_two
             doubts = ("This does not look like a digit", f"Not sure — it could be {first} or {second}")
             assert p.message in doubts if p.verdict.unsure else p.message == f"Predicted digit: {first}"
-    images, labels = clear_digits(mnist, predictor)
-    read = [predictor.classify(to_mnist(image)) for image in images]
-    assert not any(p.verdict.unsure for p in read)
-    assert [p.message for p in read] == [f"Predicted digit: {label}" for label in labels]
+    # The rule flags about 1.5% of validation digits by design: a few of 100 clear ones may be.
+    images, labels = clear_digits(mnist, predictor, count=100)
+    read = [predictor.classify(image) for image in images]  # reduced MNIST-style once, as `predict` does
+    assert sum(p.verdict.unsure for p in read) <= 5, [p.message for p in read if p.verdict.unsure]
+    assert all(p.message == f"Predicted digit: {label}"
+               for p, label in zip(read, labels, strict=True) if not p.verdict.unsure)
 
 
 def test_cli_json_says_unsure_with_the_top_two_for_a_scribble_not_a_digit(trained_store, mnist, tmp_path):

@@ -334,7 +334,7 @@ def test_the_page_flags_what_the_dashboard_flags_with_the_same_words(page, serve
     in_page = page.evaluate(
         "images => window.mnistStudio.assessBatch(images).then(results => results.map("
         "r => ({distance: r.distance, ...window.mnistStudio.verdict(r.probabilities, r.distance)})))", flat)
-    _, features = keras_model.logits_and_features(images.astype(np.float32))
+    _, features = keras_model.logits_and_doubt_features(images.astype(np.float32))
     distances = keras_model.doubt.distances(features)
     np.testing.assert_allclose([r["distance"] for r in in_page], distances, rtol=1e-3, atol=1e-2)
     _, verdicts = keras_model.judge_batch(images.astype(np.float32))

@@ -64,8 +64,12 @@ class Predictor:
         self.temperature = float(temperature)
         # Set by load_predictor: flags drawings that are probably not one digit.
         self.doubt: DoubtModel | None = doubt
-        # The features are what the last layer reads: the doubt rule measures distances there.
-        twin = keras.Model(model.inputs, [model.outputs[0], model.layers[-1].input])
+        # The features are what the last layer reads (the neighbours are found there); the doubt
+        # rule reads them and the last conv block's averaged channels (`doubt_feature_tensor`).
+        from training.doubt import doubt_feature_tensor
+
+        doubt_features, self.doubt_blocks = doubt_feature_tensor(model)
+        twin = keras.Model(model.inputs, [model.outputs[0], model.layers[-1].input, doubt_features])
         self._feature_size = int(model.layers[-1].input.shape[-1])
         self._outputs = tf.function(
             lambda images: twin(images, training=False),
@@ -75,12 +79,21 @@ class Predictor:
 
     def logits_and_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw outputs (N, 10), before the temperature, and the features the last layer reads."""
+        logits, features, _ = self._all_outputs(images)
+        return logits, features
+
+    def logits_and_doubt_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw outputs (N, 10) and the features the doubt rule reads (N, sum(doubt_blocks))."""
+        logits, _, doubt_features = self._all_outputs(images)
+        return logits, doubt_features
+
+    def _all_outputs(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         images = _as_model_input(images)
         if len(images) == 0:
-            return np.zeros((0, 10), np.float32), np.zeros((0, self._feature_size), np.float32)
+            return (np.zeros((0, 10), np.float32), np.zeros((0, self._feature_size), np.float32),
+                    np.zeros((0, sum(self.doubt_blocks)), np.float32))
         chunks = [self._outputs(images[start:start + CHUNK]) for start in range(0, len(images), CHUNK)]
-        return (np.concatenate([chunk[0].numpy() for chunk in chunks]),
-                np.concatenate([chunk[1].numpy() for chunk in chunks]))
+        return tuple(np.concatenate([chunk[part].numpy() for chunk in chunks]) for part in range(3))
 
     def logits_batch(self, images: np.ndarray) -> np.ndarray:
         """The model's raw outputs (N, 10) for images (N, 28, 28), before the temperature."""
@@ -92,7 +105,7 @@ class Predictor:
 
     def judge_batch(self, images: np.ndarray) -> tuple[np.ndarray, list[Verdict]]:
         """Calibrated probabilities (N, 10) and a Verdict for each image: a digit, or doubt."""
-        logits, features = self.logits_and_features(images)
+        logits, features = self.logits_and_doubt_features(images)
         probabilities = softmax(logits / self.temperature)
         distances = ([None] * len(logits) if self.doubt is None or len(logits) == 0
                      else self.doubt.distances(features))

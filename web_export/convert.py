@@ -37,8 +37,11 @@ def with_softmax(model: keras.Model, temperature: float = 1.0,
     """
     import keras
 
+    from training.doubt import doubt_feature_tensor
+
     inputs = keras.Input(shape=(28, 28), name="image")
-    twin = keras.Model(model.inputs, [model.outputs[0], model.layers[-1].input], name=f"{model.name}_twin")
+    features, _ = doubt_feature_tensor(model)
+    twin = keras.Model(model.inputs, [model.outputs[0], features], name=f"{model.name}_twin")
     logits, features = twin(inputs)
     calibrated = keras.layers.Rescaling(1.0 / temperature, name="calibrated")(logits)
     probabilities = keras.layers.Softmax(name="probabilities")(calibrated)
