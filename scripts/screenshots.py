@@ -88,9 +88,12 @@ def compare_two_runs(page) -> bool:
     if not expander.count():
         return False
     expander.get_by_text("Compare runs").click()
+    expect(expander.get_by_role("combobox")).to_be_visible(timeout=TIMEOUT_MS)
+    page.wait_for_timeout(500)  # the expander opens with an animation
     for _ in range(2):
         expander.get_by_role("combobox").scroll_into_view_if_needed()
         expander.get_by_role("combobox").click()
+        expect(page.get_by_role("option").first).to_be_attached(timeout=TIMEOUT_MS)
         page.keyboard.press("ArrowDown")
         page.keyboard.press("Enter")
         page.keyboard.press("Escape")
