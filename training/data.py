@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from training.atomic_files import write_npz_atomic
+
 CACHE_ENV = "MNIST_STUDIO_CACHE"
 DATA_ENV = "MNIST_STUDIO_DATA"
 CACHE_FILE = "mnist.npz"
@@ -268,18 +270,8 @@ def verify_shapes_only(data: Mnist) -> None:
 
 def save_npz_atomic(data: Mnist, path: Path) -> None:
     """Write the cache so that a crash never leaves a half-written file under its name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".mnist-", suffix=".npz.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, x_train=data.x_train, y_train=data.y_train,
-                                x_test=data.x_test, y_test=data.y_test)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_npz_atomic(path, compressed=True, x_train=data.x_train, y_train=data.y_train,
+                     x_test=data.x_test, y_test=data.y_test)
 
 
 def _verify_shapes(data: Mnist, n_train: int, n_test: int) -> None:

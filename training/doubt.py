@@ -16,14 +16,14 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from training.atomic_files import write_npz_atomic
 
 if TYPE_CHECKING:
     import keras
@@ -60,17 +60,9 @@ class DoubtModel:
 
     def save(self, path: Path) -> None:
         """Write atomically: a reader sees the old file, the new one, or none."""
-        fd, tmp = tempfile.mkstemp(prefix=".doubt-", suffix=".npz.tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                names = ("mean", "projection", "centres")
-                arrays = {name: getattr(self, name).astype(np.float32) for name in names}
-                np.savez(f, format=FORMAT, min_confidence=self.min_confidence, max_distance=self.max_distance,
-                         **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        arrays = {name: getattr(self, name).astype(np.float32) for name in ("mean", "projection", "centres")}
+        write_npz_atomic(path, format=FORMAT, min_confidence=self.min_confidence,
+                         max_distance=self.max_distance, **arrays)
 
     @classmethod
     def load(cls, path: Path) -> DoubtModel:

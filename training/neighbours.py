@@ -9,8 +9,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -18,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from training.atomic_files import write_npz_atomic
 
 if TYPE_CHECKING:
     from training.predict import Predictor
@@ -74,17 +74,10 @@ class NeighbourIndex:
 
     def save(self, path: Path) -> None:
         """Write atomically: a reader sees the old file, the new one, or none."""
-        fd, tmp = tempfile.mkstemp(prefix=".neighbours-", suffix=".npz.tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, format=FORMAT, mean=self.mean.astype(np.float32),
+        write_npz_atomic(path, format=FORMAT, mean=self.mean.astype(np.float32),
                          projection=self.projection.astype(np.float32),
                          vectors=self.vectors.astype(np.float16),
                          labels=self.labels.astype(np.uint8), indices=self.indices.astype(np.uint32))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
     @classmethod
     def load(cls, path: Path) -> NeighbourIndex:
