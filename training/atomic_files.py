@@ -1,25 +1,37 @@
-"""Write a NumPy archive so that a reader sees the old file, the new one, or none: never half of one."""
+"""Write a file so that a reader sees the old one, the new one, or none: never half of one."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 
-def write_npz_atomic(path: Path, *, compressed: bool = False, **arrays: object) -> None:
-    """Save `arrays` to `path` (.npz) through a temporary file in the same folder, synced, then renamed."""
+def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Call `write` on a temporary file in `path`'s folder, sync it, then rename it to `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".npz.tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            (np.savez_compressed if compressed else np.savez)(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_npz_atomic(path: Path, *, compressed: bool = False, **arrays: object) -> None:
+    """Save `arrays` as a NumPy archive at `path`, atomically."""
+    write_atomic(path, lambda f: (np.savez_compressed if compressed else np.savez)(f, **arrays))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path`, atomically."""
+    write_atomic(path, lambda f: f.write(data))

@@ -8,15 +8,14 @@ and an import with any bad file is refused whole, one line per bad file.
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from training.atomic_files import write_bytes_atomic
 from training.ink import MAX_FILE_BYTES, EmptyDrawingError, load_image
 from training.user_digits import NewDigit, SaveReport, UserDigitStore, png_bytes
 
@@ -296,15 +295,5 @@ def export_to(store: UserDigitStore, path: Path | str) -> int:
         raise ValueError(f"{path}: the name must end in .npz or .zip")
     x, y, _ids = store.arrays()
     data = encode(x, y, kind)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, data)
     return len(y)
