@@ -72,12 +72,25 @@ def _save(label: int, prediction, image, key: str, run_id: str | None) -> None:
     except UserDigitsError as error:
         st.session_state[f"draw_label_problem_{key}"] = f"Not saved: {charts.first_line(error)}"
         return
-    if saved is None:
-        st.toast(f"This {DIGIT_NAMES[label]} was already saved.", icon=":material/info:")
-    else:
-        st.toast(f"Saved as a {label} ({DIGIT_NAMES[label]}).", icon=":material/check_circle:")
+    note = (f"This {DIGIT_NAMES[label]} was already saved." if saved is None
+            else f"Saved as a {label} ({DIGIT_NAMES[label]}).")
     if key == "canvas":
+        # Said on the emptied canvas's side until the next stroke: a toast can be lost in the
+        # rerun the emptied canvas starts, and the user looks where the answer was.
+        st.session_state.draw_saved_note = note
         _clear_canvas()
+    else:
+        st.toast(note, icon=":material/info:" if saved is None else ":material/check_circle:")
+
+
+def saved_note() -> str | None:
+    """What the last save from the canvas said: shown in place of the hint until the next drawing."""
+    return st.session_state.get("draw_saved_note")
+
+
+def forget_saved_note() -> None:
+    """Something new is drawn: the last save's note is done."""
+    st.session_state.pop("draw_saved_note", None)
 
 
 def _clear_canvas() -> None:

@@ -31,7 +31,7 @@ PREDICTION_SHOWN_JS = """() => {
 # True once the panel is back to the hint (the canvas was cleared) and no chart is left.
 PREDICTION_CLEARED_JS = """() => {
   const panel = document.querySelector('.st-key-draw_prediction_canvas');
-  return !!panel && panel.textContent.includes('Draw a digit')
+  return !!panel && /Draw (a|the next) digit/.test(panel.textContent)
     && !panel.querySelector('[data-testid="stVegaLiteChart"]');
 }"""
 # The canvas Fabric.js paints the finished strokes on (the drawing surface sits above it).

@@ -8,7 +8,7 @@ from streamlit_drawable_canvas import st_canvas
 from dashboard import charts
 from dashboard.common import cached_predictor, get_store, store_root
 from dashboard.explain_ui import explanation_ui
-from dashboard.labelling import labelling_ui
+from dashboard.labelling import forget_saved_note, labelling_ui, saved_note
 from training.preprocess import EmptyDrawingError, load_image
 from training.store import StoreError
 
@@ -97,17 +97,22 @@ def canvas_image() -> np.ndarray | None:
 def prediction_ui(predictor, image, key: str) -> None:
     """The 28×28 input the model sees, its answer, and the ten probabilities as bars."""
     with st.container(key=f"draw_prediction_{key}"):
-        if image is None:
-            st.info(HINT, icon=":material/gesture:")
-            return
         try:
+            if image is None:
+                raise EmptyDrawingError
             prediction = predictor.classify(image)
         except EmptyDrawingError:
-            st.info(HINT if key == "canvas" else NO_DIGIT, icon=":material/gesture:")
+            note = saved_note() if key == "canvas" else None
+            if note:
+                st.success(f"{note} Draw the next digit.", icon=":material/check_circle:")
+            else:
+                st.info(HINT if key == "canvas" else NO_DIGIT, icon=":material/gesture:")
             return
         except ValueError as error:
             st.error(f"This image cannot be classified: {charts.first_line(error)}")
             return
+        if key == "canvas":
+            forget_saved_note()
         # The answer first: on a phone the columns stack, and the answer is what the user waits for.
         answer, seen = st.columns([2, 1])
         seen.container(border=True, width="content").image(charts.upscale(prediction.image28, 5),
