@@ -43,6 +43,23 @@ def runner_up(probabilities: np.ndarray, answer: int) -> tuple[int, float]:
     return second, float(probabilities[answer] - probabilities[second])
 
 
+def runner_up_line(second: int, gap: float, prediction) -> str:
+    """"Runner-up: 9, 12.5% behind 4 (40.1% against 52.6%)"; "far behind" when it is no contest (a
+    gap rounded to "100.0% behind" read as a claim)."""
+    behind = "far" if gap >= 0.5 else f"{gap:.1%}"
+    return (f"**Runner-up: {second}**, {behind} behind {prediction.digit} "
+            f"({share(prediction.probabilities[second])} against {share(prediction.confidence)})")
+
+
+def share(probability: float) -> str:
+    """A probability as a percentage that never rounds to an absolute 0% or 100%."""
+    if probability < 0.001:
+        return "under 0.1%"
+    if probability > 0.999:
+        return "over 99.9%"
+    return f"{probability:.1%}"
+
+
 def saliency_overlay(image28: np.ndarray, saliency: np.ndarray, scale: int = OVERLAY_SCALE) -> np.ndarray:
     """RGB uint8 (28·scale)²: the digit in grey, red where blanking lowered the answer, blue where it rose.
 
@@ -171,8 +188,7 @@ def explanation_ui(predictor, prediction, key: str) -> None:
     under an answer already shown."""
     with st.container(key=f"draw_explain_{key}"):
         second, gap = runner_up(prediction.probabilities, prediction.digit)
-        st.markdown(f"**Runner-up: {second}**, {gap:.1%} behind {prediction.digit} "
-                    f"({prediction.probabilities[second]:.1%} against {prediction.confidence:.1%})")
+        st.markdown(runner_up_line(second, gap, prediction))
         try:
             explainer = cached_explainer(store_root(), predictor.run_id)
             saliency, layers = explainer.explain(prediction.image28, target=prediction.digit)

@@ -177,3 +177,20 @@ def test_predict_explain_adds_the_pages_saliency_map_and_8_neighbours(trained_st
 
     result = cli("training", "predict", "--explain", str(seven), env=env)
     assert result.returncode == 2 and "--explain needs --json" in one_line(result.stderr)
+
+
+def test_runner_up_line_never_claims_zero_or_a_hundred_percent():
+    from types import SimpleNamespace
+
+    from dashboard.explain_ui import runner_up, runner_up_line
+
+    certain = np.full(10, 1e-7)
+    certain[7] = 1 - 9e-7
+    line = runner_up_line(*runner_up(certain, 7), SimpleNamespace(digit=7, probabilities=certain,
+                                                                  confidence=certain[7]))
+    assert line == "**Runner-up: 0**, far behind 7 (under 0.1% against over 99.9%)"
+    close = np.full(10, 0.073 / 8)
+    close[4], close[9] = 0.526, 0.401
+    line = runner_up_line(*runner_up(close, 4), SimpleNamespace(digit=4, probabilities=close,
+                                                                confidence=close[4]))
+    assert line == "**Runner-up: 9**, 12.5% behind 4 (40.1% against 52.6%)"
