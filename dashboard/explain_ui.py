@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 
 import numpy as np
 import streamlit as st
@@ -18,6 +19,11 @@ GAP = 1
 GAP_COLOUR = (70, 90, 140)
 SHOWN_BLOCK = {"relu1": "conv1", "relu2": "conv2", "relu3": "conv3"}
 NEIGHBOUR_SIZE = 44  # px: the 8 nearest training digits fit one row of the answer column (~380 px)
+# One explanation at a time in this server: it costs about ten answers (occlusion batch, layers,
+# neighbours, PNGs), so under many sessions it is skipped for a stroke rather than queued, and
+# answers keep their speed. One user drawing alone always gets it.
+EXPLAINING = threading.Semaphore(1)
+BUSY = "The server is busy with other drawings: the explanation comes back with a later stroke."
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -189,20 +195,31 @@ def explanation_ui(predictor, prediction, key: str) -> None:
     with st.container(key=f"draw_explain_{key}"):
         second, gap = runner_up(prediction.probabilities, prediction.digit)
         st.markdown(runner_up_line(second, gap, prediction))
-        try:
-            explainer = cached_explainer(store_root(), predictor.run_id)
-            saliency, layers = explainer.explain(prediction.image28, target=prediction.digit)
-        except (ValueError, OSError) as error:
-            st.caption(f"No explanation for this drawing: {error}")
+        if not EXPLAINING.acquire(blocking=False):
+            st.caption(BUSY)
             return
-        st.markdown("**Where it looks**")
-        st.image(png(saliency_overlay(prediction.image28, saliency)), width=28 * OVERLAY_SCALE,
-                 output_format="PNG",
-                 caption=f"Occlusion sensitivity: red regions, when blanked, lower the score of "
-                         f"{prediction.digit} the most (blue ones raise it).")
-        neighbours_ui(predictor, prediction, key)
-        with st.expander("What each layer sees", icon=":material/layers:"):
-            if not layers:
-                st.caption("This model has no layer to show.")
-            for picture, caption in layer_pictures(layers):
-                st.image(picture, caption=caption, output_format="PNG")
+        try:
+            explained_ui(predictor, prediction, key)
+        finally:
+            EXPLAINING.release()
+
+
+def explained_ui(predictor, prediction, key: str) -> None:
+    """Where it looks, it looks like these, what each layer sees."""
+    try:
+        explainer = cached_explainer(store_root(), predictor.run_id)
+        saliency, layers = explainer.explain(prediction.image28, target=prediction.digit)
+    except (ValueError, OSError) as error:
+        st.caption(f"No explanation for this drawing: {error}")
+        return
+    st.markdown("**Where it looks**")
+    st.image(png(saliency_overlay(prediction.image28, saliency)), width=28 * OVERLAY_SCALE,
+             output_format="PNG",
+             caption=f"Occlusion sensitivity: red regions, when blanked, lower the score of "
+                     f"{prediction.digit} the most (blue ones raise it).")
+    neighbours_ui(predictor, prediction, key)
+    with st.expander("What each layer sees", icon=":material/layers:"):
+        if not layers:
+            st.caption("This model has no layer to show.")
+        for picture, caption in layer_pictures(layers):
+            st.image(picture, caption=caption, output_format="PNG")

@@ -194,3 +194,30 @@ def test_runner_up_line_never_claims_zero_or_a_hundred_percent():
     line = runner_up_line(*runner_up(close, 4), SimpleNamespace(digit=4, probabilities=close,
                                                                 confidence=close[4]))
     assert line == "**Runner-up: 9**, 12.5% behind 4 (40.1% against 52.6%)"
+
+
+def test_while_another_session_is_explaining_the_answer_comes_without_waiting(monkeypatch, trained_store,
+                                                                                mnist):
+    """Under many sessions one explanation runs at a time; the others get their answer, the runner-up
+    and a line saying why the rest is missing, never a queue."""
+    from PIL import Image
+
+    from dashboard import explain_ui
+
+    buffer = io.BytesIO()
+    Image.fromarray(255 - mnist.x_test[0]).resize((112, 112)).save(buffer, format="PNG")
+    at = app(monkeypatch, trained_store.root).run()
+    at.switch_page("views/draw.py").run()
+    assert explain_ui.EXPLAINING.acquire(blocking=False)  # another session's explanation
+    try:
+        at.file_uploader(key="draw_upload").upload("seven.png", buffer.getvalue(), "image/png").run()
+    finally:
+        explain_ui.EXPLAINING.release()
+    assert not at.exception
+    shown = texts(at)
+    assert "Predicted digit: 7" in shown and "Runner-up:" in shown
+    assert explain_ui.BUSY in shown and "Where it looks" not in shown
+
+    # Free again: the next run explains.
+    at.run()
+    assert "Where it looks" in texts(at) and explain_ui.BUSY not in texts(at)
