@@ -14,8 +14,16 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import streamlit as st  # noqa: E402
+from streamlit import config as streamlit_config  # noqa: E402
 
 from dashboard.sidebar import training_controls_ui  # noqa: E402
+
+# Streamlit runs a full `gc.collect(2)` after every script run. With TensorFlow loaded (400,000
+# objects) that holds the GIL for about 0.2 s, and a Draw stroke makes up to three runs (stroke,
+# Clear, the emptied canvas): the server's cost per stroke went from 35 ms to about 1 s when this
+# was last removed. Python's own generational collection still runs. (Also in
+# .streamlit/config.toml; set here so that it holds however the server is started.)
+streamlit_config.set_option("runner.postScriptGC", False)
 
 
 def _keep_keras_state_between_runs() -> None:

@@ -265,3 +265,18 @@ def test_a_run_is_renamed_and_deleted_only_after_confirming_never_while_active(m
     at.button(key="train_admin_confirm").click().run()
     assert not at.exception
     assert not other.exists() and [run.run_id for run in store_copy.runs()] == [active.run_id]
+
+
+def test_the_server_does_not_collect_all_garbage_after_every_script_run(monkeypatch, tmp_path):
+    """With TensorFlow loaded a full collection holds the GIL ~0.2 s; a Draw stroke is up to three
+    runs, so leaving it on made every stroke cost the server about a second (BENCHMARKS.md)."""
+    import tomllib
+    from pathlib import Path
+
+    from streamlit import config as streamlit_config
+
+    at = app(monkeypatch, tmp_path / "models").run()
+    assert not at.exception
+    assert streamlit_config.get_option("runner.postScriptGC") is False
+    config = tomllib.loads((Path(__file__).parent.parent / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
