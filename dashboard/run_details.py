@@ -21,6 +21,8 @@ FOCUS_KEY = "train_focus_run"
 VIEW_CHOICE_KEY = "train_view_choice"
 # The loss charts' log-scale toggle; the live Train page reads it too.
 LOG_LOSS_KEY = "train_log_loss"
+# The Active model menu's key, followed by the active run's id.
+ACTIVE_MENU_KEY = "train_active_run"
 
 
 def runs_frame(runs: list[Run], active_id: str | None) -> pd.DataFrame:
@@ -63,20 +65,25 @@ def runs_table_ui(store: ModelStore, runs: list[Run], problems: list[str]) -> No
 
 
 def active_model_ui(store: ModelStore, runs: list[Run]) -> None:
-    """Let the user choose which run the Draw and Export pages use."""
+    """Let the user choose which run the Draw and Export pages use.
 
-    def on_change() -> None:
-        try:
-            store.set_active(st.session_state.train_active_run)
-        except StoreError as error:
-            st.session_state.train_active_error = str(error)
-
+    The menu's key names the active run, so that when a training (or another tab) changes it the
+    page shows a new menu instead of writing into the old one: a browser that had not yet seen the
+    change would send the old menu's value back as if the user had chosen it, and undo the training.
+    """
     ids = [run.run_id for run in runs]
     by_id = {run.run_id: run for run in runs}
     active_id = store.active_id()
-    if active_id in ids:
-        st.session_state.train_active_run = active_id
-    st.selectbox("Active model (used by Draw and Export)", ids, key="train_active_run",
+    key = f"{ACTIVE_MENU_KEY}_{active_id}"
+
+    def on_change() -> None:
+        try:
+            store.set_active(st.session_state[key])
+        except StoreError as error:
+            st.session_state.train_active_error = str(error)
+
+    st.selectbox("Active model (used by Draw and Export)", ids, key=key,
+                 index=ids.index(active_id) if active_id in ids else None,
                  format_func=lambda run_id: by_id[run_id].summary(), on_change=on_change)
     if error := st.session_state.pop("train_active_error", None):
         st.error(error)

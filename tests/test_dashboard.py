@@ -111,7 +111,7 @@ def test_train_page_lists_the_saved_runs_and_shows_the_active_one(monkeypatch, t
     assert list(table["id"]) == [run.run_id]
     assert table["architecture"].tolist() == ["cnn"]
     assert table["test accuracy"].iloc[0] == pytest.approx(run.test_accuracy)
-    assert at.selectbox(key="train_active_run").value == run.run_id
+    assert at.selectbox(key=f"train_active_run_{run.run_id}").value == run.run_id
     assert f"Test accuracy: {run.test_accuracy:.2%}" in texts(at)
     assert "Test digits it got wrong" in texts(at)
     assert "No trained model yet" not in texts(at)
@@ -280,3 +280,23 @@ def test_the_server_does_not_collect_all_garbage_after_every_script_run(monkeypa
     assert streamlit_config.get_option("runner.postScriptGC") is False
     config = tomllib.loads((Path(__file__).parent.parent / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
+
+
+def test_the_active_model_menu_chooses_and_follows_a_change_made_elsewhere(monkeypatch, store_copy, tmp_path):
+    """Choosing in the menu makes the run active (a person's choice); a training that activates
+    another run meanwhile gets a fresh menu showing it, and the old menu's value cannot undo it."""
+    import shutil
+
+    first = store_copy.active_id()
+    second = "20990101-000000-cnn-second"
+    shutil.copytree(store_copy.get(first).path, store_copy.root / "runs" / second)
+    at = app(monkeypatch, store_copy.root).run()
+    at.selectbox(key=f"train_active_run_{first}").set_value(second).run()
+    assert not at.exception
+    assert store_copy.active_id() == second and store_copy.user_choice_time() is not None
+
+    store_copy.set_active(first, by="training")  # a training finished in another tab
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key=f"train_active_run_{first}").value == first
+    assert store_copy.active_id() == first  # the page's own run did not put its old value back
