@@ -156,6 +156,10 @@ def compare_runs_ui(runs: list[Run]) -> None:
     frame = compare_frame(chosen)
     if frame["your held-out digits"].isna().all():
         frame = frame.drop(columns="your held-out digits")
-    percent = st.column_config.NumberColumn(format="percent")
+    # Shown as percentages with two decimals in every cell: the "percent" preset drops trailing
+    # zeros, which put "99.6%" next to "99.69%" in one column.
+    numbers = [column for column in frame.columns if column != "run"]
+    frame[numbers] = frame[numbers] * 100
+    percent = st.column_config.NumberColumn(format="%.2f%%")
     st.dataframe(frame, hide_index=True, key="train_compare_table",
-                 column_config={column: percent for column in frame.columns if column != "run"})
+                 column_config={column: percent for column in numbers})

@@ -93,6 +93,9 @@ def test_train_page_shows_per_digit_accuracy_and_compares_runs(monkeypatch, stor
     assert "Validation accuracy" in titles and "Validation loss" in titles
     table = next(frame.value for frame in at.dataframe if "digit 9" in frame.value.columns)
     assert any("“older”" in run and "batch" in run for run in table["run"])  # the settings, as in the legend
-    assert list(table["test accuracy"]) == [store_copy.runs()[0].test_accuracy, 0.5]
-    assert "digit 9" in table.columns and table["your held-out digits"].iloc[1] == 0.875
+    # Percentages, each cell with two decimals (not "99.6%" next to "99.69%").
+    assert list(table["test accuracy"]) == pytest.approx([store_copy.runs()[0].test_accuracy * 100, 50.0])
+    assert "digit 9" in table.columns and table["your held-out digits"].iloc[1] == pytest.approx(87.5)
+    shown_table = next(frame for frame in at.dataframe if "digit 9" in frame.value.columns)
+    assert '"%.2f%%"' in shown_table.proto.columns
     assert "Pick two or more runs" not in texts(at)
