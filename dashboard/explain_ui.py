@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import threading
+import time
 
 import numpy as np
 import streamlit as st
@@ -24,6 +25,13 @@ NEIGHBOUR_SIZE = 44  # px: the 8 nearest training digits fit one row of the answ
 # answers keep their speed. One user drawing alone always gets it.
 EXPLAINING = threading.Semaphore(1)
 BUSY = "The server is busy with other drawings: the explanation comes back with a later stroke."
+# The answer and its chart are sent before the explanation starts, but the browser still has to draw
+# them; where it shares the CPU with this server (`make run` on a laptop, the bench's two cores), the
+# explanation's 40–100 ms of CPU slowed that drawing. Stroke → answer p50 / p95 over 30 strokes
+# (bench_dashboard's strokes, 2 cores): no explanations 364–368 / 451–462 ms; explanations at once
+# 420 / 515 ms; after 0.1 s 375 / 484–488 ms; after 0.2 s 369 / 431 ms. The explanation shows up
+# that much later, under an answer the user already has.
+ANSWER_FIRST_S = 0.2
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -199,6 +207,7 @@ def explanation_ui(predictor, prediction, key: str) -> None:
             st.caption(BUSY)
             return
         try:
+            time.sleep(ANSWER_FIRST_S)  # holds neither a core nor the GIL
             explained_ui(predictor, prediction, key)
         finally:
             EXPLAINING.release()
