@@ -197,12 +197,14 @@ def neighbours_ui(predictor, prediction, key: str) -> None:
         st.caption(neighbours_caption(neighbours, prediction.digit))
 
 
-def explanation_ui(predictor, prediction, key: str) -> None:
-    """The runner-up, the occlusion heatmap, the nearest training digits and each layer's activations,
-    under an answer already shown."""
+def explanation_ui(predictor, prediction, key: str, *, full: bool = True) -> None:
+    """The runner-up, then (when `full`) the occlusion heatmap, the nearest training digits and each
+    layer's activations, under an answer already shown."""
     with st.container(key=f"draw_explain_{key}"):
         second, gap = runner_up(prediction.probabilities, prediction.digit)
         st.markdown(runner_up_line(second, gap, prediction))
+        if not full:
+            return
         if not EXPLAINING.acquire(blocking=False):
             st.caption(BUSY)
             return

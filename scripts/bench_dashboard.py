@@ -77,10 +77,12 @@ def trainings_running(store: str, count: int):
             process.wait()
 
 
-def stroke_latencies(browser, store: str, trainings: int = 0) -> tuple[list[float], list[float], int]:
+def stroke_latencies(browser, store: str, trainings: int = 0, explain: bool = True
+                     ) -> tuple[list[float], list[float], int]:
     """For each of STROKES strokes: seconds from mouse up to the updated answer and chart, and from
     mouse up to the drawing leaving the browser (the websocket frame the canvas sends), while
-    `trainings` training jobs run against the same store."""
+    `trainings` training jobs run against the same store; with the page's Explain toggle off when
+    not `explain` (the answer alone, for comparison)."""
     from scripts.dashboard_server import serve
 
     with serve(store) as url, trainings_running(store, trainings):
@@ -93,6 +95,11 @@ def stroke_latencies(browser, store: str, trainings: int = 0) -> tuple[list[floa
             )
             page.goto(f"{url}/draw", timeout=TIMEOUT_MS)
             browser_kit.wait_for_script(page, TIMEOUT_MS)
+            if not explain:
+                page.locator(".st-key-draw_explain").get_by_text("Explain").click(timeout=TIMEOUT_MS)
+                browser_kit.wait_for_script(page, TIMEOUT_MS)
+                if page.locator(".st-key-draw_explain input").is_checked():
+                    raise RuntimeError("the Explain toggle did not turn off")
             # The first prediction loads the model into the server's cache; not timed.
             browser_kit.timed_prediction(page, browser_kit.zero_points(), TIMEOUT_MS)
             browser_kit.wait_for_script(page, TIMEOUT_MS)
@@ -133,6 +140,8 @@ def main(argv: list[str]) -> int:
             starts.append(cold_start(browser, store))
         log(f"{STROKES} strokes …")
         samples, sending, stroke_errors = stroke_latencies(browser, store)
+        log(f"{STROKES} strokes with Explain off …")
+        plain_samples, _, plain_errors = stroke_latencies(browser, store, explain=False)
         log(f"{STROKES} strokes while {BUSY_TRAININGS} trainings run …")
         busy_samples, _, busy_errors = stroke_latencies(browser, store, trainings=BUSY_TRAININGS)
         browser.close()
@@ -141,7 +150,11 @@ def main(argv: list[str]) -> int:
     healthy = statistics.median(start["healthy_s"] for start in starts)
     p50, p95 = (float(np.percentile(samples, q)) * 1000 for q in (50, 95))
     send_p50 = float(np.percentile(sending, 50)) * 1000 if sending else float("nan")
-    exceptions = sum(start["exceptions"] for start in starts) + stroke_errors + busy_errors
+    exceptions = sum(start["exceptions"] for start in starts) + stroke_errors + plain_errors + busy_errors
+    plain_p50, plain_p95 = (float(np.percentile(plain_samples, q)) * 1000 for q in (50, 95))
+    # "Stroke → answer stays where it is" with the explanations on; 10%: the spread of p95 over 30
+    # strokes between two runs of the same code.
+    explained_ok = p95 <= 1.1 * plain_p95
     busy_p50, busy_p95 = (float(np.percentile(busy_samples, q)) * 1000 for q in (50, 95))
     rows = [
         {
@@ -172,6 +185,13 @@ def main(argv: list[str]) -> int:
             "measure": f"stroke → updated answer and chart, p95 over {STROKES} strokes",
             "value": f"{p95:.0f} ms",
             "goal": f"≤ {GOAL_STROKE_P95_MS:.0f} ms",
+            "command": command,
+        },
+        {
+            "measure": "… the same strokes with Explain off (the answer alone: no heatmap, neighbours or "
+                       "layers computed), p50 / p95",
+            "value": f"{plain_p50:.0f} / {plain_p95:.0f} ms",
+            "goal": f"with explanations, p95 within 10% of this: {'met' if explained_ok else 'missed'}",
             "command": command,
         },
         {

@@ -221,3 +221,28 @@ def test_while_another_session_is_explaining_the_answer_comes_without_waiting(mo
     # Free again: the next run explains.
     at.run()
     assert "Where it looks" in texts(at) and explain_ui.BUSY not in texts(at)
+
+
+def test_explain_off_gives_the_answer_alone_and_on_brings_the_explanation_back(monkeypatch, trained_store,
+                                                                               mnist):
+    """Someone who only wants the digit turns Explain off: answer, chart and runner-up stay, the
+    heatmap, neighbours and layers go; turned on again, the same drawing is explained."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(255 - mnist.x_test[0]).resize((112, 112)).save(buffer, format="PNG")
+    at = app(monkeypatch, trained_store.root).run()
+    at.switch_page("views/draw.py").run()
+    assert at.toggle(key="draw_explain").value is True  # on by default
+    at.toggle(key="draw_explain").set_value(False).run()
+    at.file_uploader(key="draw_upload").upload("seven.png", buffer.getvalue(), "image/png").run()
+    assert not at.exception
+    shown = texts(at)
+    assert "Predicted digit: 7" in shown and "Runner-up:" in shown
+    assert "Where it looks" not in shown and "It looks like these" not in shown
+    assert not [expander for expander in at.expander if expander.label == "What each layer sees"]
+
+    at.toggle(key="draw_explain").set_value(True).run()
+    assert not at.exception
+    assert "Where it looks" in texts(at)
+    assert [expander for expander in at.expander if expander.label == "What each layer sees"]

@@ -16,6 +16,7 @@ CANVAS_SIZE = 280
 HINT = "Draw a digit in the black square: the prediction updates after each stroke."
 NO_DIGIT = "No digit was found in this image: it holds no ink (it is blank or one even colour)."
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
+EXPLAIN_KEY = "draw_explain"  # the Explain toggle: on unless the user turns it off
 
 
 def active_predictor():
@@ -91,6 +92,9 @@ def canvas_image() -> np.ndarray | None:
     with st.container(horizontal=True, vertical_alignment="bottom"):
         st.button("Clear", key="draw_clear", on_click=clear, icon=":material/ink_eraser:")
         st.slider("Stroke width", min_value=6, max_value=40, value=20, key="draw_stroke_width", width=180)
+        st.toggle("Explain", value=True, key=EXPLAIN_KEY,
+                  help="Under the answer: where the model looks, the training digits it is reminded "
+                       "of, and what each layer sees. Off: the answer alone, with less work per stroke.")
     return None if st.session_state.draw_clearing else result.image_data
 
 
@@ -122,7 +126,7 @@ def prediction_ui(predictor, image, key: str) -> None:
         st.altair_chart(charts.probability_chart(prediction.probabilities), key=f"draw_chart_{key}")
         labelling_ui(prediction, image, key, predictor.run_id)
         # Computed only now, after the answer and the chart are on the page: it never delays them.
-        explanation_ui(predictor, prediction, key)
+        explanation_ui(predictor, prediction, key, full=st.session_state.get(EXPLAIN_KEY, True))
 
 
 @st.fragment
