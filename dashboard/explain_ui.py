@@ -210,12 +210,12 @@ def explanation_ui(predictor, prediction, key: str, *, full: bool = True) -> Non
             return
         try:
             time.sleep(ANSWER_FIRST_S)  # holds neither a core nor the GIL
-            explained_ui(predictor, prediction, key)
+            explanation_details_ui(predictor, prediction, key)
         finally:
             EXPLAINING.release()
 
 
-def explained_ui(predictor, prediction, key: str) -> None:
+def explanation_details_ui(predictor, prediction, key: str) -> None:
     """Where it looks, it looks like these, what each layer sees."""
     try:
         explainer = cached_explainer(store_root(), predictor.run_id)

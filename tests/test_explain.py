@@ -12,6 +12,25 @@ from tests.apptest_support import app, texts
 pytest.importorskip("tensorflow")
 
 
+def seven_png(mnist) -> bytes:
+    """MNIST test digit 0 (a 7) as a photo of dark ink on white paper, 112×112 PNG."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(255 - mnist.x_test[0]).resize((112, 112)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def draw_page(monkeypatch, root):
+    """The dashboard opened on its Draw page, against the store at `root`."""
+    at = app(monkeypatch, root).run()
+    return at.switch_page("views/draw.py").run()
+
+
+def upload_seven(at, mnist):
+    return at.file_uploader(key="draw_upload").upload("seven.png", seven_png(mnist), "image/png").run()
+
+
 def near(mask: np.ndarray, pixels: int) -> np.ndarray:
     """The mask grown by `pixels` in every direction (8-neighbour dilation)."""
     grown = mask.copy()
@@ -117,14 +136,7 @@ def test_runner_up_and_overlay():
 
 
 def test_draw_page_explains_an_answer(monkeypatch, trained_store, mnist):
-    from PIL import Image
-
-    digit = Image.fromarray(255 - mnist.x_test[0]).resize((112, 112))
-    buffer = io.BytesIO()
-    digit.save(buffer, format="PNG")
-    at = app(monkeypatch, trained_store.root).run()
-    at.switch_page("views/draw.py").run()
-    at.file_uploader(key="draw_upload").upload("seven.png", buffer.getvalue(), "image/png").run()
+    at = upload_seven(draw_page(monkeypatch, trained_store.root), mnist)
     assert not at.exception
     shown = texts(at)
     assert "Runner-up:" in shown and "behind 7" in shown
@@ -154,7 +166,7 @@ def test_predict_explain_adds_the_pages_saliency_map_and_8_neighbours(trained_st
     from training.preprocess import to_mnist
 
     seven = tmp_path / "seven.png"
-    Image.fromarray(255 - mnist.x_test[0]).resize((112, 112)).save(seven)
+    seven.write_bytes(seven_png(mnist))
     blank = tmp_path / "blank.png"
     Image.new("L", (50, 50), 255).save(blank)
     env = {"MNIST_STUDIO_MODELS": str(trained_store.root)}
@@ -200,17 +212,12 @@ def test_while_another_session_is_explaining_the_answer_comes_without_waiting(mo
                                                                                 mnist):
     """Under many sessions one explanation runs at a time; the others get their answer, the runner-up
     and a line saying why the rest is missing, never a queue."""
-    from PIL import Image
-
     from dashboard import explain_ui
 
-    buffer = io.BytesIO()
-    Image.fromarray(255 - mnist.x_test[0]).resize((112, 112)).save(buffer, format="PNG")
-    at = app(monkeypatch, trained_store.root).run()
-    at.switch_page("views/draw.py").run()
+    at = draw_page(monkeypatch, trained_store.root)
     assert explain_ui.EXPLAINING.acquire(blocking=False)  # another session's explanation
     try:
-        at.file_uploader(key="draw_upload").upload("seven.png", buffer.getvalue(), "image/png").run()
+        upload_seven(at, mnist)
     finally:
         explain_ui.EXPLAINING.release()
     assert not at.exception
@@ -227,15 +234,10 @@ def test_explain_off_gives_the_answer_alone_and_on_brings_the_explanation_back(m
                                                                                mnist):
     """Someone who only wants the digit turns Explain off: answer, chart and runner-up stay, the
     heatmap, neighbours and layers go; turned on again, the same drawing is explained."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(255 - mnist.x_test[0]).resize((112, 112)).save(buffer, format="PNG")
-    at = app(monkeypatch, trained_store.root).run()
-    at.switch_page("views/draw.py").run()
+    at = draw_page(monkeypatch, trained_store.root)
     assert at.toggle(key="draw_explain").value is True  # on by default
     at.toggle(key="draw_explain").set_value(False).run()
-    at.file_uploader(key="draw_upload").upload("seven.png", buffer.getvalue(), "image/png").run()
+    upload_seven(at, mnist)
     assert not at.exception
     shown = texts(at)
     assert "Predicted digit: 7" in shown and "Runner-up:" in shown
