@@ -77,8 +77,14 @@ def active_model_ui(store: ModelStore, runs: list[Run]) -> None:
     key = f"{ACTIVE_MENU_KEY}_{active_id}"
 
     def on_change() -> None:
+        chosen = st.session_state[key]
+        # A menu drawn for another active run is stale, and choosing the run that is already active
+        # changes nothing: neither is a person's choice, which would stop running trainings from
+        # activating their runs (a browser can send a menu's value back while the job panels rerun).
+        if active_id != store.active_id() or chosen == active_id:
+            return
         try:
-            store.set_active(st.session_state[key])
+            store.set_active(chosen)
         except StoreError as error:
             st.session_state.train_active_error = str(error)
 
