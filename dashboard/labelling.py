@@ -31,11 +31,13 @@ def labelling_ui(prediction, image, key: str, run_id: str | None) -> None:
     except UserDigitsError as error:
         st.warning(f"Your digits cannot be saved: {charts.first_line(error)}", icon=":material/database:")
         return
+    doubt = prediction.verdict is not None and prediction.verdict.unsure
     with st.container(key=f"draw_labelling_{key}"):
         args = (prediction, image, key, run_id)
-        st.button(f"Right, it is a {prediction.digit}", key=f"draw_right_{key}", icon=":material/check:",
-                  on_click=_save_right, args=args, help="Save this drawing, labelled with this answer")
-        st.pills("Wrong? Click the right digit", list(range(10)), key=f"draw_label_{key}",
+        if not doubt:  # confirming a "Not sure" or "not a digit" answer would save a guess as a digit
+            st.button(f"Right, it is a {prediction.digit}", key=f"draw_right_{key}", icon=":material/check:",
+                      on_click=_save_right, args=args, help="Save this drawing, labelled with this answer")
+        st.pills(pills_label(prediction), list(range(10)), key=f"draw_label_{key}",
                  on_change=_save_chosen, args=args, help="Save this drawing with the digit you click")
         problem = st.session_state.pop(f"draw_label_problem_{key}", None)
         if problem:
@@ -43,12 +45,23 @@ def labelling_ui(prediction, image, key: str, run_id: str | None) -> None:
         st.caption(counts_line(counts))
 
 
+def pills_label(prediction) -> str:
+    """The question over the ten digit buttons, fitting the answer above it."""
+    verdict = prediction.verdict
+    if verdict is not None and verdict.not_a_digit:
+        return "If it is a digit, click which one to save it"
+    if verdict is not None and verdict.unsure:
+        return "Which digit is it? Click it to save the drawing"
+    return "Wrong? Click the right digit"
+
+
 def counts_line(counts: dict[int, int]) -> str:
     """How many digits of each kind are saved, in one line."""
     total = sum(counts.values())
     if total == 0:
         return "Your saved digits: none yet. Each one you label helps the model learn your hand."
-    return f"Your saved digits ({total}): " + " · ".join(f"{d}: {counts[d]}" for d in range(10))
+    kinds = ", ".join(f"{counts[d]} × {d}" for d in range(10) if counts[d])
+    return f"Your saved digits ({total}): {kinds}."
 
 
 def _save_right(prediction, image, key: str, run_id: str | None) -> None:

@@ -166,4 +166,5 @@ def test_the_draw_page_lines_say_the_doubt_first_and_the_best_guess_under_it():
     assert (confident.message, confident.detail) == ("Predicted digit: 4", "Probability **55.0%**")
     assert prediction(True).message == "Not sure — it could be 4 or 9"
     assert prediction(True, far=True).message == "This does not look like a digit"
-    assert prediction(True).detail == "Predicted digit: 4, probability **55.0%**"
+    assert prediction(True).detail == "Best guess: 4, probability **55.0%**"
+

@@ -48,7 +48,7 @@ def test_right_saves_the_answer_and_a_digit_button_saves_the_correction(monkeypa
     assert saved[0].prediction == answer and saved[0].run_id == trained_store.active_id()
     assert saved[0].source == "upload" and len(saved[0].probabilities) == 10
     assert digits_db.drawing_png(saved[0].digit_id).startswith(b"\x89PNG")
-    assert f"{answer}: 1" in texts(at)
+    assert f"Your saved digits (1): 1 × {answer}." in texts(at)
 
     # The same image again is recognised, not saved twice.
     at.button(key="draw_right_upload").click().run()
@@ -131,3 +131,27 @@ def test_a_damaged_database_is_one_line_naming_it_and_the_other_pages_still_work
     for page in ("views/train.py", "views/export.py"):
         at.switch_page(page).run()
         assert not at.exception and not at.error
+
+
+def test_a_doubtful_answer_offers_no_right_button_only_the_digit_to_save(monkeypatch, trained_store, mnist,
+                                                                          digits_db):
+    """"Right, it is a 2" under "This does not look like a digit" would save a dash as a 2."""
+    from PIL import Image
+    from test_doubt import drawings
+
+    from training.predict import load_predictor
+
+    predictor = load_predictor(trained_store)
+    dash = next(image for image in drawings("dash", 10)
+                if predictor.classify(Image.fromarray(image, "L")).verdict.unsure)
+    at = draw_page_with_upload(monkeypatch, trained_store, dash)
+    shown = texts(at)
+    assert "This does not look like a digit" in shown or "Not sure — it could be" in shown
+    assert "Best guess:" in shown
+    assert not [button for button in at.button if button.label.startswith("Right, it is")]
+    assert at.button_group(key="draw_label_upload").label != "Wrong? Click the right digit"
+
+    at.file_uploader(key="draw_upload").upload("seven.png", png(255 - mnist.x_test[0]), "image/png").run()
+    assert "Predicted digit: 7" in texts(at)
+    assert [button.label for button in at.button if button.label.startswith("Right")] == ["Right, it is a 7"]
+    assert at.button_group(key="draw_label_upload").label == "Wrong? Click the right digit"

@@ -39,7 +39,7 @@ class Prediction:
     def detail(self) -> str:
         """The line under the headline (Markdown): how sure, and the best guess when in doubt."""
         if self.verdict is not None and self.verdict.unsure:
-            return f"Predicted digit: {self.digit}, probability **{self.confidence:.1%}**"
+            return f"Best guess: {self.digit}, probability **{self.confidence:.1%}**"
         return f"Probability **{self.confidence:.1%}**"
 
 
