@@ -131,17 +131,19 @@ def ended_job_ui(view: JobView) -> None:
     if view.job_id in dismissed:
         return
     outcome = view.outcome
+    run_id = outcome.get("run_id", view.job_id)
+    if view.phase in (FINISHED, KEPT) and not get_jobs().store.has_run(run_id):
+        return  # deleted since: news of its saving would mislead
     news, dismiss = st.columns([12, 1], vertical_alignment="center")
-    active = "now active" if outcome.get("activated") else "not made active"
-    reason = "" if outcome.get("activated") else f" {outcome.get('note', '')}"
+    active = outcome.get("note") or ("It is now the active model." if outcome.get("activated")
+                                     else "It was not made active.")
     accuracy = f"test accuracy {outcome.get('test_accuracy', 0):.2%}"
     if view.phase == FINISHED:
-        news.success(f"Run {outcome.get('run_id', view.job_id)} finished: {accuracy}, {active}.{reason}",
-                     icon=":material/check_circle:")
+        news.success(f"Run {run_id} finished: {accuracy}. {active}", icon=":material/check_circle:")
     elif view.phase == KEPT:
         where = view.stop_description().split(". ")[0].removeprefix("Stopped ")
-        news.success(f"Kept the partial model as {outcome.get('run_id', view.job_id)} (stopped {where}): "
-                     f"{accuracy}, {active}.{reason}", icon=":material/inventory_2:")
+        news.success(f"Kept the partial model as {run_id} (stopped {where}): {accuracy}. {active}",
+                     icon=":material/inventory_2:")
     elif view.phase == DISCARDED:
         news.info(f"Discarded the partial model of {view.job_id}.")
     elif view.phase in (FAILED, INTERRUPTED):

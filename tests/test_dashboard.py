@@ -143,6 +143,24 @@ def wait_for_job(store_root, job_id: str, timeout_s: float = 300):
 
 
 @pytest.mark.slow
+def test_news_of_a_run_kept_inactive_says_so_once_and_goes_when_the_run_is_deleted(monkeypatch, store_copy):
+    at = app(monkeypatch, store_copy.root, train_limit=1000).run()
+    at.number_input(key="sidebar_epochs").set_value(1)
+    at.toggle(key="sidebar_activate").set_value(False)
+    at.button(key="sidebar_train").click().run()
+    (job_id,) = at.session_state["train_my_jobs"]
+    assert wait_for_job(store_copy.root, job_id).phase == "finished"
+    at.run()
+    (news,) = [text for text in texts(at).splitlines() if f"Run {job_id} finished" in text]
+    assert news.endswith("The active model was left as it was, as asked.") and news.count(job_id) == 1
+
+    store_copy.delete(job_id)  # from "Rename or delete a run", or another tab
+    at.run()
+    assert not at.exception
+    assert f"Run {job_id} finished" not in texts(at)  # no news that it "was saved"
+
+
+@pytest.mark.slow
 def test_training_from_the_sidebar_saves_an_active_run(monkeypatch, tmp_path, mnist):
     at = app(monkeypatch, tmp_path / "store", train_limit=1000).run()
     at.number_input(key="sidebar_epochs").set_value(1)
@@ -153,7 +171,7 @@ def test_training_from_the_sidebar_saves_an_active_run(monkeypatch, tmp_path, mn
     assert wait_for_job(tmp_path / "store", job_id).phase == "finished"
     at.run()
     assert not at.exception
-    assert f"Run {job_id} finished: test accuracy" in texts(at) and "now active" in texts(at)
+    assert f"Run {job_id} finished: test accuracy" in texts(at) and "It is now the active model." in texts(at)
     from training.store import ModelStore
 
     runs = ModelStore(tmp_path / "store").runs()

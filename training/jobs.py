@@ -239,15 +239,16 @@ def decide_activation(store: ModelStore, spec: JobSpec, run_id: str) -> tuple[bo
     """Make the run active only if the user asked for it and has not chosen a run since it began.
 
     Another training finishing meanwhile is not a choice: the later run still becomes active.
+    The note is one sentence about the run ("It ..."), said after the line that names it.
     """
     if not spec.activate:
-        return False, f"{run_id} was saved; the active model was left as it was, as asked."
+        return False, "The active model was left as it was, as asked."
     chosen, chosen_at = store.chosen_id(), store.user_choice_time()
     if chosen is not None and chosen_at is not None and chosen_at > spec.created_at:
-        return False, (f"{run_id} was saved but not made active: {chosen} was chosen as the active "
-                       "model while it trained, and that choice stands.")
+        return False, (f"It was not made active: {chosen} was chosen as the active model while it "
+                       "trained, and that choice stands.")
     store.set_active(run_id, by="training")
-    return True, f"{run_id} is now the active model."
+    return True, "It is now the active model."
 
 
 def fold_events(spec: JobSpec, events: list[dict[str, Any]], *, stop_requested: bool = False) -> JobView:

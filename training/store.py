@@ -107,6 +107,10 @@ class ModelStore:
     def runs(self) -> list[Run]:
         return self.scan()[0]
 
+    def has_run(self, run_id: str) -> bool:
+        """Whether a run of that id is in the store (not read or checked: see `get`)."""
+        return _is_safe_id(run_id) and (self.root / RUNS_DIR / run_id).is_dir()
+
     def get(self, run_id: str) -> Run:
         if not _is_safe_id(run_id):
             raise StoreError(f"{run_id!r} is not a run id")
