@@ -274,8 +274,8 @@ def per_digit_chart(accuracies: dict[str, Sequence[float]]) -> alt.Chart:
     if single:
         chart = chart.encode(color=alt.value("#4c78a8"))
     else:
-        chart = chart.encode(xOffset="run:N", color=alt.Color(
-            "run:N", title="", scale=RUN_COLOURS,
+        chart = chart.encode(xOffset=alt.XOffset("run:N", sort=list(accuracies)), color=alt.Color(
+            "run:N", title="", scale=RUN_COLOURS, sort=list(accuracies),
             legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=600)))
     return chart.properties(height=220, title=alt.TitleParams("Accuracy per digit", offset=8))
 
@@ -303,7 +303,7 @@ def compare_curves_chart(histories: dict[str, Sequence[dict[str, float]]], metri
             y=alt.Y("value:Q", title=metric.removeprefix("val_"),
                     scale=alt.Scale(domain=domain, nice=False, zero=False),
                     axis=alt.Axis(values=ticks, format=label_format)),
-            color=alt.Color("run:N", title="", scale=RUN_COLOURS,
+            color=alt.Color("run:N", title="", scale=RUN_COLOURS, sort=list(histories),
                             legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=600)),
             tooltip=[alt.Tooltip("epoch:Q", format="d"), "run:N",
                      alt.Tooltip("value:Q", title=metric, format=".2%" if is_accuracy else ".4f")],

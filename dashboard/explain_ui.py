@@ -109,19 +109,22 @@ def channel_panels(activations: np.ndarray) -> list[np.ndarray]:
     return [scaled[:, :, channel] for channel in range(scaled.shape[-1])]
 
 
-def channel_grid(panels: list[np.ndarray], columns: int) -> np.ndarray:
-    """The panels as small multiples, `columns` to a row, each enlarged crisply; RGB uint8."""
+def channel_grid(panels: list[np.ndarray], columns: int, gap: int = GAP) -> np.ndarray:
+    """The panels as small multiples, `columns` to a row, each enlarged crisply; RGB uint8.
+
+    `gap` pixels of GAP_COLOUR part them: wider for panels whose own greys would meet at the edges.
+    """
     if not panels:
         raise ValueError("no panels to draw")
     height, width = panels[0].shape
-    scale = max(1, GRID_WIDTH // (columns * (width + GAP)))
+    scale = max(1, (GRID_WIDTH - (columns + 1) * gap) // (columns * width))
     tile_h, tile_w = height * scale, width * scale
     rows = math.ceil(len(panels) / columns)
-    grid = np.empty((rows * (tile_h + GAP) + GAP, columns * (tile_w + GAP) + GAP, 3), np.uint8)
+    grid = np.empty((rows * (tile_h + gap) + gap, columns * (tile_w + gap) + gap, 3), np.uint8)
     grid[:] = GAP_COLOUR
     for index, panel in enumerate(panels):
         row, col = divmod(index, columns)
-        top, left = GAP + row * (tile_h + GAP), GAP + col * (tile_w + GAP)
+        top, left = gap + row * (tile_h + gap), gap + col * (tile_w + gap)
         tile = np.rint(panel * 255).astype(np.uint8).repeat(scale, axis=0).repeat(scale, axis=1)
         grid[top:top + tile_h, left:left + tile_w] = tile[:, :, np.newaxis]
     return grid

@@ -103,20 +103,45 @@ def filters_ui(run: Run) -> None:
         st.caption("This model has no first layer to show.")
         return
     size = "×".join(str(side) for side in filters[0].shape)
-    st.image(channel_grid(filters, 16), output_format="PNG",
+    # Eight to a row with wide gaps: a 3×3 kernel's grey cells otherwise run into its neighbour's.
+    st.image(channel_grid(filters, 8, gap=6), output_format="PNG",
              caption=f"{name}: {len(filters)} learned filters of {size} (white: positive weight, "
                      "black: negative, grey: zero)")
 
 
-def run_settings(run: Run) -> str:
-    """'“name”: cnn, 8 ep, batch 128, lr 0.003, aug': which run and how it was trained, for a legend.
-
-    Short enough for the legend under a half-width chart: the name stands for the id when there is one.
-    """
+def settings_parts(run: Run) -> list[str]:
+    """How a run was trained, in short parts: architecture, epochs, batch, learning rate, augmentation."""
     config = run.info.config
-    label = f"“{run.info.name}”" if run.info.name else run.run_id[:15]
-    return (f"{label}: {config.architecture}, {len(run.history)} ep, batch {config.batch_size}, "
-            f"lr {config.learning_rate:g}{', aug' if config.augment else ''}")
+    return [config.architecture, f"{len(run.history)} ep", f"batch {config.batch_size}",
+            f"lr {config.learning_rate:g}", "augmented" if config.augment else "not augmented"]
+
+
+def run_name(run: Run) -> str:
+    """The run's name in quotes, or its id's date and time."""
+    return f"“{run.info.name}”" if run.info.name else run.run_id[:15]
+
+
+def run_settings(run: Run) -> str:
+    """'“name”: cnn, 8 ep, batch 128, lr 0.003, augmented': which run and how it was trained."""
+    return f"{run_name(run)}: {', '.join(settings_parts(run))}"
+
+
+def compare_labels(runs: list[Run]) -> tuple[list[str], str]:
+    """A short label per run (its name and only the settings that differ) and the settings all share.
+
+    Two runs that differ only in their epochs read '“a”: 8 ep' and '“b”: 4 ep' in a legend under a
+    half-width chart, instead of two long labels cut off alike.
+    """
+    parts = [settings_parts(run) for run in runs]
+    differ = [len({run_parts[i] for run_parts in parts}) > 1 for i in range(len(parts[0]))]
+    labels = []
+    for run, run_parts in zip(runs, parts, strict=True):
+        detail = ", ".join(part for part, differs in zip(run_parts, differ, strict=True) if differs)
+        labels.append(f"{run_name(run)}: {detail}" if detail else run_name(run))
+    labels = [f"{label} ({run.run_id[-6:]})" if labels.count(label) > 1 else label
+              for label, run in zip(labels, runs, strict=True)]
+    common = ", ".join(part for part, differs in zip(parts[0], differ, strict=True) if not differs)
+    return labels, common
 
 
 def compare_frame(runs: list[Run]) -> pd.DataFrame:
@@ -145,21 +170,27 @@ def compare_runs_ui(runs: list[Run]) -> None:
     if len(chosen) < 2:
         st.caption("Pick two or more runs to see their curves overlaid and their accuracies side by side.")
         return
-    histories = {run_settings(run): run.history for run in chosen}
+    labels, common = compare_labels(chosen)
+    if common:
+        st.caption(f"All {len(chosen)} runs: {common}.")
+    histories = {label: run.history for label, run in zip(labels, chosen, strict=True)}
     left, right = st.columns(2)
     left.altair_chart(charts.compare_curves_chart(histories, "val_accuracy"), key="train_compare_accuracy")
     right.altair_chart(charts.compare_curves_chart(histories, "val_loss"), key="train_compare_loss")
-    with_matrix = {run_settings(run): charts.per_digit_accuracy(run.info.confusion_matrix)
-                   for run in chosen if run.info.confusion_matrix}
+    with_matrix = {label: charts.per_digit_accuracy(run.info.confusion_matrix)
+                   for label, run in zip(labels, chosen, strict=True) if run.info.confusion_matrix}
     if with_matrix:
         st.altair_chart(charts.per_digit_chart(with_matrix), key="train_compare_per_digit")
     frame = compare_frame(chosen)
+    frame["run"] = labels  # as in the legends; the settings they share are in the caption above
     if frame["your held-out digits"].isna().all():
         frame = frame.drop(columns="your held-out digits")
     # Shown as percentages with two decimals in every cell: the "percent" preset drops trailing
     # zeros, which put "99.6%" next to "99.69%" in one column.
     numbers = [column for column in frame.columns if column != "run"]
     frame[numbers] = frame[numbers] * 100
-    percent = st.column_config.NumberColumn(format="%.2f%%")
-    st.dataframe(frame, hide_index=True, key="train_compare_table",
-                 column_config={column: percent for column in numbers})
+    # Digit columns headed "0".."9" under one caption: eleven "digit N" headers overflowed the page.
+    st.dataframe(frame, hide_index=True, key="train_compare_table", column_config={
+        column: st.column_config.NumberColumn(column.removeprefix("digit "), format="%.2f%%")
+        for column in numbers})
+    st.caption("Columns 0–9: accuracy on the test images of each digit.")

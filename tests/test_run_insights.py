@@ -92,7 +92,12 @@ def test_train_page_shows_per_digit_accuracy_and_compares_runs(monkeypatch, stor
     titles = [chart.get("title", {}).get("text") for chart in charts]
     assert "Validation accuracy" in titles and "Validation loss" in titles
     table = next(frame.value for frame in at.dataframe if "digit 9" in frame.value.columns)
-    assert any("“older”" in run and "batch" in run for run in table["run"])  # the settings, as in the legend
+    # Short labels, as in the legends: the name and what differs; what the runs share said once.
+    labels = list(table["run"])
+    assert labels[1].startswith("“older”: ") and "2 ep" in labels[1] and "batch" not in "".join(labels)
+    assert "All 2 runs: " in texts(at) and "batch" in texts(at).split("All 2 runs: ")[1]
+    curves = next(chart for chart in charts if chart.get("title", {}).get("text") == "Validation accuracy")
+    assert curves["encoding"]["color"]["sort"] == labels  # the legend in the order the runs were picked
     # Percentages, each cell with two decimals (not "99.6%" next to "99.69%").
     assert list(table["test accuracy"]) == pytest.approx([store_copy.runs()[0].test_accuracy * 100, 50.0])
     assert "digit 9" in table.columns and table["your held-out digits"].iloc[1] == pytest.approx(87.5)
