@@ -110,7 +110,7 @@ def test_train_page_lists_the_saved_runs_and_shows_the_active_one(monkeypatch, t
     table = at.dataframe[0].value
     assert list(table["id"]) == [run.run_id]
     assert table["architecture"].tolist() == ["cnn"]
-    assert table["test accuracy"].iloc[0] == pytest.approx(run.test_accuracy)
+    assert table["test accuracy"].iloc[0] == pytest.approx(run.test_accuracy * 100)  # shown "99.62%"
     assert at.selectbox(key=f"train_active_run_{run.run_id}").value == run.run_id
     assert f"Test accuracy: {run.test_accuracy:.2%}" in texts(at)
     assert "Test digits it got wrong" in texts(at)
@@ -274,6 +274,8 @@ def test_a_run_is_renamed_and_deleted_only_after_confirming_never_while_active(m
     at.text_input(key=f"train_admin_name_{other.name}").set_value("old one").run()
     at.button(key="train_admin_rename").click().run()
     assert store_copy.get(other.name).info.name == "old one"
+    table = at.dataframe[0].value  # the saved runs table says which run has which name
+    assert table.set_index("id")["name"][other.name] == "old one"
 
     at.button(key="train_admin_delete").click().run()
     assert "Delete" in texts(at) and other.exists()  # asked, not done
