@@ -21,7 +21,8 @@ TILES_PER_ROW = 10
 def counts_ui(counts: dict[int, int], held_out: dict[int, int]) -> None:
     """Ten small counters, one per digit, with how many of them are held out."""
     total = sum(counts.values())
-    st.markdown(f"**{total}** digits saved, **{sum(held_out.values())}** of them held out: never "
+    noun = "digit" if total == 1 else "digits"
+    st.markdown(f"**{total}** {noun} saved, **{sum(held_out.values())}** of them held out: never "
                 "trained on, only used to measure how well a model reads your hand "
                 "(every 5th of each digit).")
     table = pd.DataFrame([[counts[d] for d in range(10)], [held_out[d] for d in range(10)]],
@@ -38,17 +39,21 @@ def transfer_ui(store, total: int) -> None:
             st.caption("Nothing to export yet.")
         else:
             # Built when clicked (a zip of thousands of PNGs takes a second), not on every rerun.
-            st.download_button(f"Download {total} digits as .npz (x, y)", partial(export_bytes, store, "npz"),
+            noun = "digit" if total == 1 else "digits"
+            st.download_button(f"Download {total} {noun} as .npz", partial(export_bytes, store, "npz"),
+                               help="NumPy arrays: x, the 28×28 images (uint8), and y, their labels",
                                file_name="my-digits.npz", mime="application/octet-stream", on_click="ignore",
                                key="my_digits_download_npz", icon=":material/download:")
-            st.download_button("Download as a zip of PNGs (<n>_<digit>.png)",
-                               partial(export_bytes, store, "zip"),
+            st.download_button("Download as a zip of PNG images", partial(export_bytes, store, "zip"),
+                               help="One 28×28 PNG per digit, named <number>_<digit>.png",
                                file_name="my-digits.zip", mime="application/zip", on_click="ignore",
                                key="my_digits_download_zip", icon=":material/folder_zip:")
     with right:
         st.subheader("Import")
-        upload = st.file_uploader("An .npz (x (N, 28, 28) uint8, y (N,)) or a zip of <n>_<digit>.png",
-                                  type=["npz", "zip"], key="my_digits_upload")
+        upload = st.file_uploader("Digits exported from here (.npz or zip of PNGs)", type=["npz", "zip"],
+                                  key="my_digits_upload",
+                                  help="An .npz with x (N, 28, 28) uint8 and y (N,), or a zip of "
+                                       "28×28 PNGs named <number>_<digit>.png")
         if upload is not None and st.button("Import", key="my_digits_import", icon=":material/upload:"):
             import_upload(store, upload.name, upload.getvalue())
 
