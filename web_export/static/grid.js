@@ -212,7 +212,7 @@
       const pixels = shown && shown.pixels;
       showModelView(pixels);
       if (pixels === null) {
-        showHint();
+        showHint(grid.some((value) => value > 0));
       } else {
         const [result] = await MnistModel.assessBatch([pixels]);
         showProbabilities(result.probabilities, MnistModel.verdict(result.probabilities, result.distance));
@@ -228,10 +228,12 @@
     }
   }
 
-  function showHint() {
+  // painted: some cells hold ink, too few to be a digit (a tap says nothing otherwise).
+  function showHint(painted = false) {
     prediction.dataset.digit = '';
     prediction.dataset.unsure = 'false';
-    prediction.textContent = 'Paint a digit on the grid.';
+    prediction.textContent = painted ? 'Too little ink to read: paint a few more cells.'
+      : 'Paint a digit on the grid.';
     chart.classList.add('empty');
     renderChart(null);
   }
