@@ -172,7 +172,7 @@ def compare_runs_ui(runs: list[Run]) -> None:
         return
     labels, common = compare_labels(chosen)
     if common:
-        st.caption(f"All {len(chosen)} runs: {common}.")
+        st.caption(f"{'Both runs' if len(chosen) == 2 else f'All {len(chosen)} runs'}: {common}.")
     histories = {label: run.history for label, run in zip(labels, chosen, strict=True)}
     left, right = st.columns(2)
     left.altair_chart(charts.compare_curves_chart(histories, "val_accuracy"), key="train_compare_accuracy")

@@ -95,7 +95,7 @@ def test_train_page_shows_per_digit_accuracy_and_compares_runs(monkeypatch, stor
     # Short labels, as in the legends: the name and what differs; what the runs share said once.
     labels = list(table["run"])
     assert labels[1].startswith("“older”: ") and "2 ep" in labels[1] and "batch" not in "".join(labels)
-    assert "All 2 runs: " in texts(at) and "batch" in texts(at).split("All 2 runs: ")[1]
+    assert "Both runs: " in texts(at) and "batch" in texts(at).split("Both runs: ")[1]
     curves = next(chart for chart in charts if chart.get("title", {}).get("text") == "Validation accuracy")
     assert curves["encoding"]["color"]["sort"] == labels  # the legend in the order the runs were picked
     # Percentages, each cell with two decimals (not "99.6%" next to "99.69%").
