@@ -274,7 +274,9 @@ def fold_events(spec: JobSpec, events: list[dict[str, Any]], *, stop_requested: 
         elif kind == "evaluating":
             state.update(phase=EVALUATING, status="Measuring test accuracy…")
         elif kind == "saving":
-            state.update(phase=SAVING, status="Saving the model…")
+            # Most of the wait is not the file: the doubt rule and the neighbour index read MNIST.
+            state.update(phase=SAVING, status="Saving the model and preparing it for the Draw page "
+                                               "(a few seconds)…")
         elif kind in ("finished", "stopped", "kept"):
             state.update(phase=kind, ended_at=event.get("time"))
             state["outcome"] = {**state["outcome"], **event}
