@@ -277,7 +277,10 @@ def per_digit_chart(accuracies: dict[str, Sequence[float]]) -> alt.Chart:
         chart = chart.encode(xOffset=alt.XOffset("run:N", sort=list(accuracies)), color=alt.Color(
             "run:N", title="", scale=RUN_COLOURS, sort=list(accuracies),
             legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=600)))
-    return chart.properties(height=220, title=alt.TitleParams("Accuracy per digit", offset=8))
+    # Said in words: bars on an axis that does not start at 0 look further apart than they are.
+    subtitle = f"Axis from {domain[0]:.1%}, not 0"
+    return chart.properties(height=220, title=alt.TitleParams(
+        "Accuracy per digit", subtitle=subtitle, subtitleColor="#6b7280", offset=8))
 
 
 def compare_curves_chart(histories: dict[str, Sequence[dict[str, float]]], metric: str) -> alt.Chart:

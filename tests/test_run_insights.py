@@ -44,6 +44,9 @@ def test_per_digit_accuracy_and_confused_pairs_read_the_confusion_matrix():
     assert len(bars["datasets"][next(iter(bars["datasets"]))]) == 9
     # The worst digit (4, at 80%) still shows a bar: the axis starts below it.
     assert bars["encoding"]["y"]["scale"]["domain"][0] < 0.8
+    # ... and the chart says that its axis does not start at 0.
+    start = bars["encoding"]["y"]["scale"]["domain"][0]
+    assert bars["title"]["subtitle"] == f"Axis from {start:.1%}, not 0"
 
 
 def test_first_layer_filters_are_one_image_per_filter(trained_store):
