@@ -119,7 +119,11 @@ def stopped_job_ui(view: JobView) -> None:
             st.session_state[FOCUS_KEY] = view.job_id
             st.rerun()
         if discard.button("Discard it", key=f"train_discard_{view.job_id}", width="stretch"):
-            get_jobs().discard(view.job_id)
+            try:
+                get_jobs().discard(view.job_id)
+            except (StoreError, OSError) as error:  # kept or discarded from another tab meanwhile
+                st.error(f"Could not discard the model: {charts.first_line(error)}")
+                return
             st.rerun()
         if view.history:
             curves_ui(view.history, view.spec.config.epochs)

@@ -98,6 +98,12 @@ def test_runs_lists_a_running_training_stop_stops_it_and_discard_forgets_it(tmp_
     assert run_cli("stop", job_id, "--models", str(models)).returncode == 1  # not running any more
     assert run_cli("runs", "--discard", job_id, "--models", str(models)).returncode == 0
     assert ModelStore(models).runs() == [] and "?" not in run_cli("runs", "--models", str(models)).stdout
+    # A mistyped id, or one already discarded: one line that says so, never a traceback.
+    for option, job in (("--discard", "nope"), ("--keep", "nope"), ("--discard", job_id)):
+        done = run_cli("runs", option, job, "--models", str(models))
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    assert "no training named nope" in run_cli("runs", "--keep", "nope", "--models", str(models)).stderr
 
 
 @pytest.mark.slow

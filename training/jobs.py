@@ -172,8 +172,11 @@ class JobStore:
     # --- Reading ------------------------------------------------------------------------------
 
     def spec(self, job_id: str) -> JobSpec:
+        folder = self.folder(job_id)
+        if not folder.is_dir():
+            raise StoreError(f"no training named {job_id} in {self.store.root}")
         try:
-            return JobSpec.from_dict(json.loads((self.folder(job_id) / SPEC_FILE).read_text()))
+            return JobSpec.from_dict(json.loads((folder / SPEC_FILE).read_text()))
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise StoreError(f"job {job_id} is unreadable ({type(error).__name__})") from None
 
@@ -224,6 +227,9 @@ class JobStore:
 
     def discard(self, job_id: str) -> None:
         """Forget a stopped job's partial model."""
+        view = self.view(job_id)
+        if view.phase != STOPPED:
+            raise StoreError(f"job {job_id} has no partial model to discard ({view.phase})")
         shutil.rmtree(self.folder(job_id) / PARTIAL_DIR, ignore_errors=True)
         append_event(self.folder(job_id) / EVENTS_FILE, "discarded")
 
