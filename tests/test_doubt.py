@@ -151,6 +151,11 @@ def test_cli_json_says_unsure_with_the_top_two_for_a_scribble_not_a_digit(traine
     assert digit["digit"] == labels[0] and digit["unsure"] is False
     assert scribble["unsure"] is True and len(scribble["top_two"]) == 2
     assert scribble["top_two"][0] == scribble["digit"] and scribble["message"]
+    # In words, the doubt comes first and the digit only as a guess (not "2 (92.5% sure; not a digit)").
+    text = cli("training", "predict", "--models", str(trained_store.root), str(tmp_path / "scribble.png"))
+    assert text.stdout.splitlines()[0].startswith(f"{tmp_path / 'scribble.png'}: {scribble['message']} "
+                                                  f"(best guess {scribble['digit']}, ")
+    assert "% sure" not in text.stdout.splitlines()[0]
 
 
 def test_the_draw_page_lines_say_the_doubt_first_and_the_best_guess_under_it():

@@ -394,6 +394,8 @@ def _print_prediction(result: dict, as_json: bool) -> None:
     else:
         probabilities = result["probabilities"]
         digit = result["digit"]
-        doubt = f"; {result['message']}" if result.get("unsure") else ""
-        print(f"{result['file']}: {digit} ({probabilities[digit]:.1%} sure{doubt})")
+        if result.get("unsure"):  # the doubt first, then the guess: not "2 (92.5% sure; not a digit)"
+            print(f"{result['file']}: {result['message']} (best guess {digit}, {probabilities[digit]:.1%})")
+        else:
+            print(f"{result['file']}: {digit} ({probabilities[digit]:.1%} sure)")
         print("  " + "  ".join(f"{d}: {p:5.1%}" for d, p in enumerate(probabilities)), flush=True)

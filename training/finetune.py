@@ -199,7 +199,7 @@ def numbers_table(before: dict, after: dict) -> list[str]:
 
 def _numbers_line(when: str, numbers: dict) -> str:
     held = numbers["user_held_out_accuracy"]
-    held_text = "no held-out digits yet" if held is None else f"{held:.1%} on your held-out digits"
+    held_text = "no held-out digits yet" if held is None else f"{held:.2%} on your held-out digits"
     return f"{when}: {held_text}, {numbers['mnist_test_accuracy']:.2%} on MNIST test."
 
 

@@ -171,7 +171,9 @@ def _finetune(digits, models: Path | None, epochs: int | None, activate: bool) -
         if not digits.arrays(held_out=False)[1].size:
             raise ValueError("there are no saved digits to learn from: add some first")
         with native_stderr_silenced():
-            import tensorflow  # noqa: F401  (its start-up chatter stays out of the terminal)
+            import tensorflow as tf  # its start-up chatter stays out of the terminal, and so does
+
+            tf.config.list_logical_devices()  # cuInit's error line on a machine without a GPU
         outcome = finetune(store, digits, settings=settings, listener=ConsoleProgress())
         run = save_finetuned(store, outcome, activate=activate)
     except (StoreError, ValueError, MnistUnavailableError, OSError) as error:
