@@ -32,6 +32,9 @@ def test_add_list_export_import_and_clear(tmp_path, mnist):
     assert result.returncode == 0 and "Imported 40 of 40 digits" in result.stdout
     listing = user_digits(database, "list").stdout.splitlines()
     assert listing[0].startswith("42 digits in") and "held out" in listing[0]
+    # --db after the action works too, and names the same database.
+    after = cli("training", "user-digits", "list", "--db", str(database))
+    assert after.returncode == 0 and after.stdout.splitlines() == listing
     sevens = 2 + int((mnist.y_test[1:41] == 7).sum())
     assert listing[2 + 7].split() == ["7", str(sevens), str(sevens // 5)]
 

@@ -1,7 +1,12 @@
 """`python -m training train|predict`: see training/cli.py."""
 
+import os
 import sys
 
 from training.cli import main
 
-sys.exit(main())
+try:
+    sys.exit(main())
+except BrokenPipeError:  # `python -m training runs | head`: the reader left, which is no error
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+    sys.exit(1)

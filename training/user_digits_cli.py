@@ -16,22 +16,26 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="The digits you saved (on the Draw page or here), used to measure and fine-tune "
                     "the model on your handwriting. Every 5th digit of each label is held out: "
                     "never trained on, only measured.")
-    parser.add_argument("--db", type=Path, default=None, metavar="FILE",
-                        help="the database (default: $MNIST_STUDIO_USER_DIGITS, else "
-                             "user_digits.sqlite3 in the model store folder)")
-    parser.add_argument("--models", type=Path, default=None, metavar="DIR",
-                        help="model store folder (default: $MNIST_STUDIO_MODELS or ./models)")
+    _where_options(parser, default=None)
+    # Accepted after the action too (`user-digits list --db FILE`), where people also put them;
+    # SUPPRESS keeps an action's missing option from overwriting the one given before it.
+    where = argparse.ArgumentParser(add_help=False)
+    _where_options(where, default=argparse.SUPPRESS)
     actions = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
-    actions.add_parser("list", help="how many digits of each kind are saved (and held out)")
-    add = actions.add_parser("add", help="save image files as digits with the label you give")
+
+    def action(name: str, **options) -> argparse.ArgumentParser:
+        return actions.add_parser(name, parents=[where], **options)
+
+    action("list", help="how many digits of each kind are saved (and held out)")
+    add = action("add", help="save image files as digits with the label you give")
     add.add_argument("files", nargs="+", type=Path, metavar="FILE", help="PNG, JPEG, ... images of one digit")
     add.add_argument("--label", type=_digit, required=True, metavar="D", help="the digit they show, 0..9")
-    source = actions.add_parser("import", help="import an .npz (x, y), a zip of <n>_<digit>.png or a "
-                                               "folder of *_<digit>.<ext> images; duplicates skipped")
+    source = action("import", help="import an .npz (x, y), a zip of <n>_<digit>.png or a "
+                                "folder of *_<digit>.<ext> images; duplicates skipped")
     source.add_argument("path", type=Path, metavar="PATH")
-    target = actions.add_parser("export", help="write every saved digit to PATH.npz or PATH.zip")
+    target = action("export", help="write every saved digit to PATH.npz or PATH.zip")
     target.add_argument("path", type=Path, metavar="PATH")
-    tune = actions.add_parser(
+    tune = action(
         "finetune", help="fine-tune the active model on your digits (MNIST replayed), save and activate it",
         description="Start from the active model, train on your saved digits mixed with MNIST training "
                     "images, then print the accuracy on your held-out digits and on the MNIST test set, "
@@ -40,9 +44,17 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                       help="passes over your digits (default 5)")
     tune.add_argument("--no-activate", action="store_true", help="save the run without making it active")
     tune.add_argument("--job", default=None, help=argparse.SUPPRESS)  # run a job the dashboard created
-    clear = actions.add_parser("clear", help="delete every saved digit")
+    clear = action("clear", help="delete every saved digit")
     clear.add_argument("--yes", action="store_true", help="really delete them (required)")
     return parser
+
+
+def _where_options(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("--db", type=Path, default=default, metavar="FILE",
+                        help="the database (default: $MNIST_STUDIO_USER_DIGITS, else "
+                             "user_digits.sqlite3 in the model store folder)")
+    parser.add_argument("--models", type=Path, default=default, metavar="DIR",
+                        help="model store folder (default: $MNIST_STUDIO_MODELS or ./models)")
 
 
 def main(args: argparse.Namespace) -> int:
