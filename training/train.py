@@ -23,7 +23,7 @@ from training.distribute import (
     worker_timeout_s,
 )
 from training.loop import StepTotals, TrainingStep
-from training.models import build_model
+from training.models import build_model, with_standard_layers
 from training.probabilities import softmax
 from training.progress import BatchProgress, CancelToken, TrainingListener
 
@@ -125,7 +125,7 @@ def train(
     watchdog = (ClusterWatchdog(worker_timeout_s()) if placement.name == "multi-worker mirrored"
                 else None)
     with watchdog or contextlib.nullcontext(), placement.strategy.scope():
-        model = build_model(config.architecture)
+        model = build_model(config.architecture, for_training=True)
         optimizer = keras.optimizers.Adam(
             learning_rate_schedule(config, batches, placement.learning_rate(config.learning_rate)))
         step = TrainingStep(model, optimizer, placement.strategy, batch_size)
@@ -157,7 +157,7 @@ def train(
         with watchdog:
             _all_workers_meet(placement.strategy)
     return TrainResult(
-        model=model,
+        model=with_standard_layers(model, config.architecture),
         config=config,
         history=history,
         duration_s=time.perf_counter() - started,
