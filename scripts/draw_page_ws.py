@@ -21,7 +21,8 @@ from scripts import streamlit_ws
 ROUND_TIMEOUT_S = 30.0  # one run's answer under load
 OPEN_TIMEOUT_S = 120.0  # a session's first full run, while the others open too
 FABRIC_VERSION = "7.4.0"  # what the canvas's Fabric.js writes into its JSON
-PREDICTED = re.compile(r"Predicted digit: (\d)")
+# The digit answered: plainly, or under a doubt ("Not sure — …", then "Best guess: 4, …").
+PREDICTED = re.compile(r"(?:Predicted digit|Best guess): (\d)")
 HINT = "Draw a digit"
 # What a round can fail with, besides RoundError: the session is then replaced, as a reload would.
 ROUND_ERRORS = (TimeoutError, streamlit_ws.ProtocolError, websockets.ConnectionClosed, LookupError)
