@@ -144,11 +144,11 @@ def compare_labels(runs: list[Run]) -> tuple[list[str], str]:
     return labels, common
 
 
-def compare_frame(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: its settings, test accuracy, per-digit accuracy and held-out user-digit accuracy."""
+def compare_frame(runs: list[Run], labels: list[str]) -> pd.DataFrame:
+    """One row per run, named by its label: test, per-digit and held-out user-digit accuracy."""
     rows = []
-    for run in runs:
-        row = {"run": run_settings(run), "test accuracy": run.test_accuracy}
+    for run, label in zip(runs, labels, strict=True):
+        row = {"run": label, "test accuracy": run.test_accuracy}
         per_digit = (charts.per_digit_accuracy(run.info.confusion_matrix) if run.info.confusion_matrix
                      else np.full(10, np.nan))
         row.update({f"digit {digit}": float(value) for digit, value in enumerate(per_digit)})
@@ -181,8 +181,7 @@ def compare_runs_ui(runs: list[Run]) -> None:
                    for label, run in zip(labels, chosen, strict=True) if run.info.confusion_matrix}
     if with_matrix:
         st.altair_chart(charts.per_digit_chart(with_matrix), key="train_compare_per_digit")
-    frame = compare_frame(chosen)
-    frame["run"] = labels  # as in the legends; the settings they share are in the caption above
+    frame = compare_frame(chosen, labels)  # labelled as in the legends; shared settings are in the caption
     if frame["your held-out digits"].isna().all():
         frame = frame.drop(columns="your held-out digits")
     # Shown as percentages with two decimals in every cell: the "percent" preset drops trailing
