@@ -23,10 +23,11 @@ OUTPUT = ROOT / "BENCHMARKS.md"
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 
 # The training runs, by name: the seed's MLP, the fastest run to 99.3%, the default model with
-# and without augmentation. Quick mode trains on a subset for one epoch.
+# and without augmentation. Quick mode trains on a subset for one epoch. The fast run: two epochs
+# (one augmented, one plain) at a higher peak rate passed 99.3% here (99.47% in 49 s; 99.38% at 3e-3).
 TRAINING_RUNS = {
     "mlp-seed": {"architecture": "mlp"},
-    "cnn-fast": {"architecture": "cnn", "epochs": 3, "augment": True, "learning_rate": 3e-3},
+    "cnn-fast": {"architecture": "cnn", "epochs": 2, "augment": True, "learning_rate": 5e-3},
     "cnn-default": {"architecture": "cnn"},
     "cnn-no-augment": {"architecture": "cnn", "augment": False},
 }
