@@ -33,19 +33,21 @@ def quick_store(folder: Path) -> ModelStore:
 
 
 SEVEN = [(0.28, 0.22), (0.72, 0.22), (0.62, 0.45), (0.48, 0.82)]
+DASH = [(0.25, 0.5), (0.75, 0.52)]  # a horizontal dash: the page should say it is no digit
 PHONE = {"width": 420, "height": 800}
 
 
-def draw_seven(page) -> None:
-    """A 7 on the Draw page's canvas, then wait for the answer and its chart."""
+def draw(page, points: list[tuple[float, float]] = SEVEN) -> None:
+    """One stroke through `points` (fractions of the canvas) on the Draw page, then wait for the
+    answer and its chart."""
     from playwright.sync_api import expect
 
     canvas = page.locator(".st-key-draw_canvas canvas").last
     expect(canvas).to_be_visible(timeout=TIMEOUT_MS)
     box = canvas.bounding_box()
-    page.mouse.move(box["x"] + SEVEN[0][0] * box["width"], box["y"] + SEVEN[0][1] * box["height"])
+    page.mouse.move(box["x"] + points[0][0] * box["width"], box["y"] + points[0][1] * box["height"])
     page.mouse.down()
-    for fx, fy in SEVEN[1:]:
+    for fx, fy in points[1:]:
         page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=12)
     page.mouse.up()
     prediction = page.locator(".st-key-draw_prediction_canvas")
@@ -108,7 +110,7 @@ def compare_two_runs(page) -> bool:
 
 def take_screenshots(url: str, out: Path) -> list[Path]:
     """Open Train (curves drawn; two runs compared when there are two), Draw (with a 7 drawn, wide
-    and on a phone) and Export; a PNG each."""
+    and on a phone, and with a dash that is no digit) and Export; a PNG each."""
     from playwright.sync_api import expect, sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -151,15 +153,18 @@ def take_screenshots(url: str, out: Path) -> list[Path]:
             page.set_viewport_size({"width": 1280, "height": 900})
 
         open_page("draw")
-        draw_seven(page)
+        draw(page)
         save("draw")
+        open_page("draw")
+        draw(page, DASH)
+        save("draw-unsure")
 
         # A phone: what is in view right after the stroke, without scrolling.
         phone = browser.new_page(viewport=PHONE)
         phone.goto(f"{url}/draw")
         expect(phone.get_by_test_id("stApp")).to_have_attribute(
             "data-test-script-state", "notRunning", timeout=TIMEOUT_MS)
-        draw_seven(phone)
+        draw(phone)
         phone.screenshot(path=out / "draw-phone.png")
         written.append(out / "draw-phone.png")
         phone.close()
