@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import charts
 from dashboard.common import cached_mnist
-from dashboard.run_insights import run_insights_ui
+from dashboard.run_insights import run_insights_ui, training_images
 from training.data import MnistUnavailableError
 from training.store import ModelStore, Run, StoreError
 
@@ -35,6 +35,7 @@ def runs_frame(runs: list[Run], active_id: str | None) -> pd.DataFrame:
             "id": run.run_id,
             "name": info.name,
             "architecture": run.architecture,
+            "images": training_images(run),
             "epochs": len(run.history),
             "test accuracy": run.test_accuracy * 100,  # shown as "99.62%": see the column's format
             "duration": charts.format_duration(info.duration_s),
@@ -62,6 +63,7 @@ def runs_table_ui(store: ModelStore, runs: list[Run], problems: list[str]) -> No
             "id": st.column_config.TextColumn("id", pinned=True),
             # Two decimals in every cell: the "percent" preset put "99.6%" above "99.62%".
             "test accuracy": st.column_config.NumberColumn(format="%.2f%%"),
+            "images": st.column_config.NumberColumn(format="localized", help="MNIST images trained on"),
         },
     )
 

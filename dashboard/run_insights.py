@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import charts
 from dashboard.common import cached_mnist, cached_predictor, store_root
+from training.config import VALIDATION_SIZE
 from training.data import MnistUnavailableError
 from training.store import Run, StoreError
 
@@ -110,10 +111,18 @@ def filters_ui(run: Run) -> None:
 
 
 def settings_parts(run: Run) -> list[str]:
-    """How a run was trained, in short parts: architecture, epochs, batch, learning rate, augmentation."""
+    """How a run was trained, in short parts: architecture, training images, epochs, batch, learning
+    rate, augmentation, the user's digits ("" when left out: every run has the same parts)."""
     config = run.info.config
-    return [config.architecture, f"{len(run.history)} ep", f"batch {config.batch_size}",
-            f"lr {config.learning_rate:g}", "augmented" if config.augment else "not augmented"]
+    return [config.architecture, f"{training_images(run):,} images", f"{len(run.history)} ep",
+            f"batch {config.batch_size}", f"lr {config.learning_rate:g}",
+            "augmented" if config.augment else "not augmented",
+            f"your digits ×{config.user_digits_weight}" if config.user_digits_weight else ""]
+
+
+def training_images(run: Run) -> int:
+    """How many MNIST images the run trained on: all but the validation split, or its limit."""
+    return run.info.config.train_limit or 60_000 - VALIDATION_SIZE
 
 
 def run_name(run: Run) -> str:
@@ -122,8 +131,8 @@ def run_name(run: Run) -> str:
 
 
 def run_settings(run: Run) -> str:
-    """'“name”: cnn, 8 ep, batch 128, lr 0.003, augmented': which run and how it was trained."""
-    return f"{run_name(run)}: {', '.join(settings_parts(run))}"
+    """'“name”: cnn, 55,000 images, 8 ep, batch 128, lr 0.003, augmented': which run, how trained."""
+    return f"{run_name(run)}: {', '.join(part for part in settings_parts(run) if part)}"
 
 
 def compare_labels(runs: list[Run]) -> tuple[list[str], str]:
@@ -136,11 +145,12 @@ def compare_labels(runs: list[Run]) -> tuple[list[str], str]:
     differ = [len({run_parts[i] for run_parts in parts}) > 1 for i in range(len(parts[0]))]
     labels = []
     for run, run_parts in zip(runs, parts, strict=True):
-        detail = ", ".join(part for part, differs in zip(run_parts, differ, strict=True) if differs)
+        detail = ", ".join(part or "without your digits"
+                           for part, differs in zip(run_parts, differ, strict=True) if differs)
         labels.append(f"{run_name(run)}: {detail}" if detail else run_name(run))
     labels = [f"{label} ({run.run_id[-6:]})" if labels.count(label) > 1 else label
               for label, run in zip(labels, runs, strict=True)]
-    common = ", ".join(part for part, differs in zip(parts[0], differ, strict=True) if not differs)
+    common = ", ".join(part for part, differs in zip(parts[0], differ, strict=True) if part and not differs)
     return labels, common
 
 

@@ -47,6 +47,9 @@ def test_per_digit_accuracy_and_confused_pairs_read_the_confusion_matrix():
     # ... and the chart says that its axis does not start at 0.
     start = bars["encoding"]["y"]["scale"]["domain"][0]
     assert bars["title"]["subtitle"] == f"Axis from {start:.1%}, not 0"
+    # The 220 px are the bars' own: a legend of compared runs must not squeeze them (fit-x, not fit).
+    compared = per_digit_chart({"a": accuracy, "b": accuracy}).to_dict()
+    assert compared["height"] == 220 and compared["autosize"] == {"type": "fit-x", "contains": "padding"}
 
 
 def test_first_layer_filters_are_one_image_per_filter(trained_store):
@@ -107,3 +110,24 @@ def test_train_page_shows_per_digit_accuracy_and_compares_runs(monkeypatch, stor
     shown_table = next(frame for frame in at.dataframe if "digit 9" in frame.value.columns)
     assert '"%.2f%%"' in shown_table.proto.columns
     assert "Pick two or more runs" not in texts(at)
+
+
+def test_compare_runs_names_the_training_images_and_user_digits_when_they_differ(tmp_path):
+    """A 2,000-image run next to a full one: "Both runs: …" must not claim they were trained alike."""
+    from dashboard.run_insights import compare_labels, run_settings
+    from training.store import Run
+
+    def run(run_id: str, **config) -> Run:
+        settings = {"architecture": "cnn", "epochs": 2, "batch_size": 128, "learning_rate": 0.003,
+                    "augment": True, **config}
+        record = {"run_id": run_id, "created_at": "2026-11-30T12:00:00+00:00", "config": settings,
+                  "test_accuracy": 0.99, "name": run_id, "history": [{"epoch": 1}, {"epoch": 2}]}
+        return Run(run_id, tmp_path / run_id, record)
+
+    full, quick, mine = run("full"), run("quick", train_limit=2000), run("mine", user_digits_weight=5)
+    labels, common = compare_labels([full, quick])
+    assert labels == ["“full”: 55,000 images", "“quick”: 2,000 images"]
+    assert "images" not in common and "2 ep" in common and "your digits" not in common
+    labels, common = compare_labels([full, mine])
+    assert labels == ["“full”: without your digits", "“mine”: your digits ×5"] and "55,000 images" in common
+    assert run_settings(quick) == "“quick”: cnn, 2,000 images, 2 ep, batch 128, lr 0.003, augmented"
