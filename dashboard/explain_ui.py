@@ -12,6 +12,7 @@ import streamlit as st
 from PIL import Image
 
 from dashboard.common import cached_mnist, cached_predictor, get_store, store_root
+from training.probabilities import percent
 from training.store import StoreError
 
 OVERLAY_SCALE = 8  # 28×28 → 224×224, each input pixel a crisp 8×8 square
@@ -58,20 +59,12 @@ def runner_up(probabilities: np.ndarray, answer: int) -> tuple[int, float]:
 
 
 def runner_up_line(second: int, gap: float, prediction) -> str:
-    """"Runner-up: 9, 12.5% behind 4 (40.1% against 52.6%)"; "far behind" when it is no contest (a
-    gap rounded to "100.0% behind" read as a claim)."""
-    behind = "far" if gap >= 0.5 else f"{gap:.1%}"
-    return (f"**Runner-up: {second}**, {behind} behind {prediction.digit} "
-            f"({share(prediction.probabilities[second])} against {share(prediction.confidence)})")
-
-
-def share(probability: float) -> str:
-    """A probability as a percentage that never rounds to an absolute 0% or 100%."""
-    if probability < 0.001:
-        return "under 0.1%"
-    if probability > 0.999:
-        return "over 99.9%"
-    return f"{probability:.1%}"
+    """"Runner-up: 9, 12.5% behind 4 (40.1% against 52.6%)"; just the two shares when it is no
+    contest (a gap rounded to "100.0% behind" read as a claim, and "far behind" as a judgement)."""
+    shares = f"{percent(prediction.probabilities[second])} against {percent(prediction.confidence)}"
+    if gap >= 0.5:
+        return f"**Runner-up: {second}** ({shares} for {prediction.digit})"
+    return f"**Runner-up: {second}**, {gap:.1%} behind {prediction.digit} ({shares})"
 
 
 def saliency_overlay(image28: np.ndarray, saliency: np.ndarray, scale: int = OVERLAY_SCALE) -> np.ndarray:
@@ -235,5 +228,11 @@ def explanation_details_ui(predictor, prediction, key: str) -> None:
     with st.expander("What each layer sees", icon=":material/layers:"):
         if not layers:
             st.caption("This model has no layer to show.")
+        elif any(activations.ndim == 1 for _, activations in layers):
+            st.caption("Each square is one hidden unit: bright when it fires for this drawing.")
+        else:
+            st.caption("Each small square is one filter's map of this drawing: bright where the filter "
+                       "finds its pattern, dark where it finds none. In the order the data flows: the "
+                       "first layer answers to strokes and edges, later ones, coarser, to parts of a digit.")
         for picture, caption in layer_pictures(layers):
             st.image(picture, caption=caption, output_format="PNG")

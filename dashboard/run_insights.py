@@ -76,6 +76,7 @@ def confused_pairs_ui(matrix, mistakes: list) -> None:
     if not pairs:
         st.caption("No mistakes on the test set.")
         return
+    st.caption("Under each test digit: how sure the model was of its wrong answer.")
     try:
         test_images = cached_mnist().x_test
     except MnistUnavailableError:

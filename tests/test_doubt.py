@@ -174,4 +174,11 @@ def test_the_draw_page_lines_say_the_doubt_first_and_the_best_guess_under_it():
     assert prediction(True).message == "Not sure — it could be 4 or 9"
     assert prediction(True, far=True).message == "This does not look like a digit"
     assert prediction(True).detail == "Best guess: 4, probability **55.0%**"
+    # Doubted for being unlike every digit: a high probability alone would read as a contradiction.
+    assert prediction(True, far=True).detail.startswith("Best guess: 4, probability **55.0%** among the ten")
+    assert "unlike all the digits the model learned from" in prediction(True, far=True).detail
+    # Never "100.0%" in one line next to "over 99.9%" in the next.
+    certain = Prediction(digit=4, confidence=0.99996, probabilities=probabilities(4, 0.99996, 9),
+                         image28=np.zeros((28, 28), np.float32), verdict=None)
+    assert certain.detail == "Probability **over 99.9%**"
 

@@ -139,9 +139,10 @@ def test_draw_page_explains_an_answer(monkeypatch, trained_store, mnist):
     at = upload_seven(draw_page(monkeypatch, trained_store.root), mnist)
     assert not at.exception
     shown = texts(at)
-    assert "Runner-up:" in shown and "behind 7" in shown
+    assert "Runner-up:" in shown and "for 7)" in shown
     assert "Where it looks" in shown
     assert [expander.label for expander in at.expander] == ["What each layer sees"]
+    assert "bright where the filter finds its pattern" in shown  # what the panels mean, in words
     captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
     assert any("Occlusion sensitivity" in caption for caption in captions)
     assert [caption.split(" ·")[0] for caption in captions if "feature maps" in caption] == [
@@ -200,7 +201,7 @@ def test_runner_up_line_never_claims_zero_or_a_hundred_percent():
     certain[7] = 1 - 9e-7
     line = runner_up_line(*runner_up(certain, 7), SimpleNamespace(digit=7, probabilities=certain,
                                                                   confidence=certain[7]))
-    assert line == "**Runner-up: 0**, far behind 7 (under 0.1% against over 99.9%)"
+    assert line == "**Runner-up: 0** (under 0.1% against over 99.9% for 7)"
     close = np.full(10, 0.073 / 8)
     close[4], close[9] = 0.526, 0.401
     line = runner_up_line(*runner_up(close, 4), SimpleNamespace(digit=4, probabilities=close,

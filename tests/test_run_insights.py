@@ -82,6 +82,7 @@ def test_train_page_shows_per_digit_accuracy_and_compares_runs(monkeypatch, stor
     assert not at.exception
     shown = texts(at)
     assert "Most confused pairs" in shown
+    assert "how sure the model was of its wrong answer" in shown  # what the percentages mean
     charts = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
     assert any(chart.get("title", {}).get("text") == "Accuracy per digit" for chart in charts)
     assert [expander.label for expander in at.expander if expander.label == "Compare runs"]

@@ -9,7 +9,7 @@ import numpy as np
 
 from training.doubt import DoubtModel, Verdict, doubt_for_run, judge, verdict_message
 from training.preprocess import ImageLike, to_mnist
-from training.probabilities import softmax
+from training.probabilities import percent, softmax
 from training.store import ModelStore, Run, StoreError
 
 if TYPE_CHECKING:  # TensorFlow is imported when a Predictor is built, not when this module is.
@@ -38,9 +38,14 @@ class Prediction:
     @property
     def detail(self) -> str:
         """The line under the headline (Markdown): how sure, and the best guess when in doubt."""
+        sure = percent(self.confidence)
+        if self.verdict is not None and self.verdict.not_a_digit:
+            # A high probability here is among the ten digits only: say why it is doubted anyway.
+            return (f"Best guess: {self.digit}, probability **{sure}** among the ten digits, but the "
+                    "drawing is unlike all the digits the model learned from")
         if self.verdict is not None and self.verdict.unsure:
-            return f"Best guess: {self.digit}, probability **{self.confidence:.1%}**"
-        return f"Probability **{self.confidence:.1%}**"
+            return f"Best guess: {self.digit}, probability **{sure}**"
+        return f"Probability **{sure}**"
 
 
 class Predictor:

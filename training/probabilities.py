@@ -11,3 +11,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def percent(probability: float) -> str:
+    """A probability as a percentage that never rounds to an absolute 0% or 100%."""
+    if probability < 0.001:
+        return "under 0.1%"
+    if probability > 0.999:
+        return "over 99.9%"
+    return f"{probability:.1%}"
