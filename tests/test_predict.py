@@ -134,6 +134,10 @@ def test_cli_human_output(store_copy, image_files):
     assert lines[0].startswith(f"{image_files['one']}: 1 (")
     assert all(f"{digit}:" in lines[1] for digit in range(10))
     assert lines[2] == f"{image_files['blank']}: empty drawing, no digit to read"
+    missing = image_files["one"].parent / "nope.png"
+    result = run_cli(str(missing), store=store_copy.root)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == f"{missing}: error: does not exist"  # the path once
 
 
 def test_cli_without_a_model_says_what_to_do(tmp_path, image_files):

@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="model store folder (default: $MNIST_STUDIO_MODELS or ./models)")
     predict.add_argument("--json", action="store_true",
                          help='one JSON object per line: {"file", "digit", "probabilities", "unsure", '
-                              '"top_two"} or {"file", "error": "empty" | "unreadable", "message"}')
+                              '"top_two"}, plus "not_a_digit" and "message" when unsure; or {"file", '
+                              '"error": "empty" | "unreadable", "message"}')
     predict.add_argument("--explain", action="store_true",
                          help="with --json: add \"saliency\", the 28x28 occlusion map the Draw page shows "
                               "(how much blanking each region lowers the answer's score), and "
@@ -390,7 +391,9 @@ def _print_prediction(result: dict, as_json: bool) -> None:
     elif result.get("error") == "empty":
         print(f"{result['file']}: empty drawing, no digit to read", flush=True)
     elif "error" in result:
-        print(f"{result['file']}: error: {result['message']}", file=sys.stderr, flush=True)
+        # "nope.png: error: does not exist", not the path twice (the message names the file for --json).
+        message = result["message"].removeprefix(f"{result['file']} ")
+        print(f"{result['file']}: error: {message}", file=sys.stderr, flush=True)
     else:
         probabilities = result["probabilities"]
         digit = result["digit"]
