@@ -74,6 +74,9 @@ def canvas_image() -> np.ndarray | None:
         st.session_state.draw_clearing = False
 
     clears = st.session_state.draw_clears
+    # Room for the canvas's own toolbar, which floats above its top edge while the pointer is over
+    # the canvas: without it the toolbar covered the "Model: …" line.
+    st.space(16)
     result = st_canvas(
         # The slider sits under the canvas (so that on a phone the answer is nearer), its value is read here.
         stroke_width=st.session_state.get("draw_stroke_width", 20),
