@@ -75,8 +75,9 @@ def canvas_image() -> np.ndarray | None:
 
     clears = st.session_state.draw_clears
     # Room for the canvas's own toolbar, which floats above its top edge while the pointer is over
-    # the canvas: without it the toolbar covered the "Model: …" line.
-    st.space(16)
+    # the canvas: without it the toolbar covered the "Model: …" line. Wide screens only: on a phone
+    # the columns stack and every pixel above the answer keeps it out of view after a stroke.
+    st.html("<style>@media (min-width: 640px) { .st-key-draw_canvas { margin-top: 28px; } }</style>")
     result = st_canvas(
         # The slider sits under the canvas (so that on a phone the answer is nearer), its value is read here.
         stroke_width=st.session_state.get("draw_stroke_width", 20),
