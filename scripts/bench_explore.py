@@ -53,7 +53,7 @@ def time_variant(settings: dict) -> dict:
     model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], jit_compile=settings.get("jit_compile", False))
     dataset = training_dataset(x, y, config, config.batch_size)
-    # The training stream is endless (training/train.py): an epoch is counted in steps.
+    # The training stream holds the config's epochs of steps (training/train.py): far more than timed here.
     model.fit(dataset, steps_per_epoch=10, verbose=0)  # compile and warm up before timing
     started = time.perf_counter()
     model.fit(dataset, steps_per_epoch=IMAGES // config.batch_size, epochs=1, verbose=0)
