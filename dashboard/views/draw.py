@@ -20,7 +20,7 @@ EXPLAIN_KEY = "draw_explain"  # the Explain toggle: on unless the user turns it 
 
 
 def active_predictor():
-    """The active run's cached Predictor, or None after saying why there is none."""
+    """The active run's cached Predictor and a line naming it, or None after saying why there is none."""
     store = get_store()
     try:
         run = store.active()
@@ -35,8 +35,7 @@ def active_predictor():
                     "then come back to draw.")
             st.page_link("views/train.py", label="Go to the Train page", icon=":material/model_training:")
             return None
-        st.caption(f"Model: {run.summary()}")
-        return cached_predictor(store_root(), run.run_id)
+        return cached_predictor(store_root(), run.run_id), f"Model: {run.summary()}"
     except (StoreError, ImportError, ValueError, OSError) as error:
         st.error(f"The model could not be loaded: {charts.first_line(error)}")
         return None
@@ -74,10 +73,6 @@ def canvas_image() -> np.ndarray | None:
         st.session_state.draw_clearing = False
 
     clears = st.session_state.draw_clears
-    # Room for the canvas's own toolbar, which floats above its top edge while the pointer is over
-    # the canvas: without it the toolbar covered the "Model: …" line. Wide screens only: on a phone
-    # the columns stack and every pixel above the answer keeps it out of view after a stroke.
-    st.html("<style>@media (min-width: 640px) { .st-key-draw_canvas { margin-top: 28px; } }</style>")
     result = st_canvas(
         # The slider sits under the canvas (so that on a phone the answer is nearer), its value is read here.
         stroke_width=st.session_state.get("draw_stroke_width", 20),
@@ -134,11 +129,14 @@ def prediction_ui(predictor, image, key: str) -> None:
 
 
 @st.fragment
-def drawing_ui(predictor) -> None:
+def drawing_ui(predictor, model_line: str) -> None:
     """Canvas and prediction side by side; a fragment, so a stroke reruns only this part."""
     left, right = st.columns([1, 1], gap="large")
     with left:
         image = canvas_image()
+        # Under the canvas, not above it: the canvas's toolbar floats above its top edge while the
+        # pointer is over it, and covered this line there.
+        st.caption(model_line)
     with right:
         prediction_ui(predictor, image, "canvas")
 
@@ -171,8 +169,9 @@ def upload_ui(predictor) -> None:
 
 
 st.title("Draw")
-predictor = active_predictor()
-if predictor is not None:
-    drawing_ui(predictor)
+active = active_predictor()
+if active is not None:
+    predictor, model_line = active
+    drawing_ui(predictor, model_line)
     st.divider()
     upload_ui(predictor)
