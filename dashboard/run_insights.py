@@ -122,8 +122,10 @@ def settings_parts(run: Run) -> list[str]:
 
 
 def training_images(run: Run) -> int:
-    """How many MNIST images the run trained on: all but the validation split, or its limit."""
-    return run.info.config.train_limit or 60_000 - VALIDATION_SIZE
+    """How many MNIST images the run trained on: as its record counted them, else from its settings
+    (runs saved before the count was kept)."""
+    counted = run.info.examples.get("train")
+    return int(counted) if counted else run.info.config.train_limit or 60_000 - VALIDATION_SIZE
 
 
 def run_name(run: Run) -> str:

@@ -126,6 +126,7 @@ def test_compare_runs_names_the_training_images_and_user_digits_when_they_differ
         return Run(run_id, tmp_path / run_id, record)
 
     full, quick, mine = run("full"), run("quick", train_limit=2000), run("mine", user_digits_weight=5)
+    full.record["examples"] = {"train": 55_000, "validation": 5_000, "test": 10_000}  # as train() counts them
     labels, common = compare_labels([full, quick])
     assert labels == ["“full”: 55,000 images", "“quick”: 2,000 images"]
     assert "images" not in common and "2 ep" in common and "your digits" not in common
