@@ -31,20 +31,22 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     low, high = np.log(MIN_TEMPERATURE), np.log(MAX_TEMPERATURE)
     ratio = (np.sqrt(5) - 1) / 2
     a, b = high - ratio * (high - low), low + ratio * (high - low)
-    nll_a, nll_b = _nll(logits, labels, np.exp(a)), _nll(logits, labels, np.exp(b))
+    nll_a = negative_log_likelihood(logits, labels, np.exp(a))
+    nll_b = negative_log_likelihood(logits, labels, np.exp(b))
     for _ in range(SEARCH_STEPS):
         if nll_a < nll_b:
             high, b, nll_b = b, a, nll_a
             a = high - ratio * (high - low)
-            nll_a = _nll(logits, labels, np.exp(a))
+            nll_a = negative_log_likelihood(logits, labels, np.exp(a))
         else:
             low, a, nll_a = a, b, nll_b
             b = low + ratio * (high - low)
-            nll_b = _nll(logits, labels, np.exp(b))
+            nll_b = negative_log_likelihood(logits, labels, np.exp(b))
     return float(np.exp((low + high) / 2))
 
 
-def _nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
+    """Mean negative log-likelihood of the true digits under softmax(logits / T): what T minimises."""
     scaled = logits / temperature
     top = scaled.max(axis=1, keepdims=True)
     log_sum = np.log(np.exp(scaled - top).sum(axis=1)) + top[:, 0]
