@@ -124,7 +124,7 @@ def channel_grid(panels: list[np.ndarray], columns: int, gap: int = GAP) -> np.n
 
 
 def layer_caption(name: str, activations: np.ndarray) -> str:
-    """'conv1 → relu1 · 28×28×32: 32 feature maps' or 'hidden · 128 units'."""
+    """'conv1 → relu1 · 28×28×16: 16 feature maps' or 'hidden · 128 units'."""
     if activations.ndim == 1:
         return f"{name} · {activations.shape[0]} units (dense layer after ReLU; brighter = more active)"
     height, width, channels = activations.shape

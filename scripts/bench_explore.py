@@ -24,7 +24,8 @@ VARIANTS = {
     "bfloat16": ("mixed bfloat16 (the CPU has AVX512_BF16)", {"precision": "mixed_bfloat16"}),
     "xla": ("XLA (`jit_compile=True`)", {"jit_compile": True}),
     "no-augment": ("augmentation off", {"augment": False}),
-    "narrow": ("half the filters (16/32/64)", {"narrow": True}),
+    "narrow": ("half the filters (8/32/64)", {"filters": (8, 32, 64)}),
+    "first-block-32": ("32 filters in the first block (the old default)", {"filters": (32, 64, 128)}),
     "one-thread-pool": ("inter-op threads = 1", {"inter_op": 1}),
 }
 
@@ -46,8 +47,8 @@ def time_variant(settings: dict) -> dict:
     config = TrainConfig(batch_size=settings.get("batch_size", 128), augment=settings.get("augment", True),
                          train_limit=IMAGES)
     x, y = split(load_mnist(), config)["train"]
-    if settings.get("narrow"):
-        model = narrow_cnn()
+    if settings.get("filters"):
+        model = cnn_with_filters(settings["filters"])
     else:
         model = models.build_model("cnn", for_training=not settings.get("keras_batch_norm"))
     model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -61,14 +62,14 @@ def time_variant(settings: dict) -> dict:
     return {"epoch_s": round(seconds * FULL_EPOCH / IMAGES, 2), "params": model.count_params()}
 
 
-def narrow_cnn():
+def cnn_with_filters(filters_per_block: tuple[int, ...]):
     import keras
 
     from training.models import FusedBatchNormalization
 
     inputs = keras.Input(shape=(28, 28))
     x = keras.layers.Reshape((28, 28, 1))(inputs)
-    for filters in (16, 32, 64):
+    for filters in filters_per_block:
         x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
         x = FusedBatchNormalization(momentum=0.9)(x)
         x = keras.layers.Activation("relu")(x)

@@ -85,7 +85,7 @@ def test_the_feature_map_view_has_one_panel_per_channel_of_each_block(trained_st
 
     layers = feature_maps(load_predictor(trained_store).model, mnist.x_test[0] / 255.0)
     assert [(name, maps.shape) for name, maps in layers] == [
-        ("relu1", (28, 28, 32)), ("relu2", (14, 14, 64)), ("relu3", (7, 7, 128))]
+        ("relu1", (28, 28, 16)), ("relu2", (14, 14, 64)), ("relu3", (7, 7, 128))]
     for _name, maps in layers:
         panels = channel_panels(maps)
         assert len(panels) == maps.shape[-1]
@@ -95,7 +95,7 @@ def test_the_feature_map_view_has_one_panel_per_channel_of_each_block(trained_st
         rows = np.all(grid == (70, 90, 140), axis=(1, 2)).sum() - 1
         columns = np.all(grid == (70, 90, 140), axis=(0, 2)).sum() - 1
         assert rows * columns == maps.shape[-1]
-    assert layer_caption(*layers[0]) == "conv1 → relu1 · 28×28×32: 32 feature maps"
+    assert layer_caption(*layers[0]) == "conv1 → relu1 · 28×28×16: 16 feature maps"
 
 
 def test_one_pass_explains_like_the_two_separate_ones(trained_store, mnist):

@@ -59,7 +59,7 @@ def test_draw_page_shows_the_heatmap_runner_up_and_neighbours_after_the_answer(s
         assert len({round(box["y"]) for box in boxes}) == 1  # one row
         expect(neighbours.get_by_text("MNIST training digits nearest to this drawing")).to_be_visible()
         explained.get_by_text("What each layer sees").click()
-        for caption in ("conv1 → relu1 · 28×28×32", "conv2 → relu2 · 14×14×64", "conv3 → relu3 · 7×7×128"):
+        for caption in ("conv1 → relu1 · 28×28×16", "conv2 → relu2 · 14×14×64", "conv3 → relu3 · 7×7×128"):
             expect(explained.get_by_text(caption)).to_be_visible(timeout=30_000)
         wait_for_script(page)
         assert exception_count(page) == 0

@@ -59,7 +59,7 @@ def test_first_layer_filters_are_one_image_per_filter(trained_store):
     from training.predict import load_predictor
 
     name, filters = first_layer_filters(load_predictor(trained_store).model)
-    assert name == "conv1" and len(filters) == 32 and filters[0].shape == (3, 3)
+    assert name == "conv1" and len(filters) == 16 and filters[0].shape == (3, 3)
     assert all(f.min() >= 0 and f.max() <= 1 for f in filters)
     name, filters = first_layer_filters(build_mlp())
     assert name == "hidden" and len(filters) == 128 and filters[0].shape == (28, 28)
@@ -89,7 +89,7 @@ def test_train_page_shows_per_digit_accuracy_and_compares_runs(monkeypatch, stor
 
     at.toggle(key=f"train_filters_{store_copy.runs()[0].run_id}").set_value(True).run()
     assert not at.exception
-    assert any("32 learned filters of 3×3" in image.caption
+    assert any("16 learned filters of 3×3" in image.caption
                for element in at.get("image") for image in element.proto.imgs)
 
     newest = store_copy.runs()[0].run_id
