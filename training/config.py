@@ -16,8 +16,8 @@ MAX_USER_DIGITS_WEIGHT = 20
 # What each architecture trains best with when the user does not say. The MLP keeps the 2022
 # seed's settings (Keras's default batch size of 32) so that its result can be reproduced.
 ARCHITECTURE_DEFAULTS: dict[str, dict] = {
-    # 7 epochs: seed 0 reaches 99.65% on the test set (seed 1: 99.53–99.55%) in about 115 s on the
-    # 2 cores here; 6 epochs lost up to 0.1 point (99.52–99.60%) for 15 s less.
+    # 7 epochs: 99.63–99.65% on the test set with seed 0 (99.53–99.55% with seed 1) in 97–116 s on
+    # the 2 cores here; 6 epochs (of the older, wider model) gave 99.57–99.60%.
     "cnn": {"epochs": 7, "batch_size": 128, "learning_rate": 3e-3, "augment": True},
     "mlp": {"epochs": 10, "batch_size": 32, "learning_rate": 1e-3, "augment": False},
 }
