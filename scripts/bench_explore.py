@@ -49,7 +49,7 @@ def time_variant(settings: dict) -> dict:
                          train_limit=IMAGES)
     x, y = split(load_mnist(), config)["train"]
     if settings.get("filters"):
-        model = cnn_with_filters(settings["filters"])
+        model = models.build_cnn(models.FusedBatchNormalization, filters_per_block=settings["filters"])
     else:
         model = models.build_model("cnn", for_training=not settings.get("keras_batch_norm"))
     model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -61,22 +61,6 @@ def time_variant(settings: dict) -> dict:
     model.fit(dataset, steps_per_epoch=IMAGES // config.batch_size, epochs=1, verbose=0)
     seconds = time.perf_counter() - started
     return {"epoch_s": round(seconds * FULL_EPOCH / IMAGES, 2), "params": model.count_params()}
-
-
-def cnn_with_filters(filters_per_block: tuple[int, ...]):
-    import keras
-
-    from training.models import FusedBatchNormalization
-
-    inputs = keras.Input(shape=(28, 28))
-    x = keras.layers.Reshape((28, 28, 1))(inputs)
-    for filters in filters_per_block:
-        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = FusedBatchNormalization(momentum=0.9)(x)
-        x = keras.layers.Activation("relu")(x)
-        x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.Dropout(0.25)(keras.layers.Flatten()(x))
-    return keras.Model(inputs, keras.layers.Dense(10, dtype="float32")(x))
 
 
 def _time_in_fresh_process(name: str) -> dict:

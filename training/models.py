@@ -75,8 +75,8 @@ def build_mlp() -> keras.Model:
 CNN_FILTERS = (16, 64, 128)
 
 
-def build_cnn(batch_norm: type[keras.layers.BatchNormalization] = keras.layers.BatchNormalization
-              ) -> keras.Model:
+def build_cnn(batch_norm: type[keras.layers.BatchNormalization] = keras.layers.BatchNormalization,
+              filters_per_block: tuple[int, ...] = CNN_FILTERS) -> keras.Model:
     """A small convnet sized for 2 CPU cores: three conv blocks with batch norm, then logits.
 
     16 filters in the first block, not 32: they read a 3×3 patch of one grey channel, and the first
@@ -96,7 +96,7 @@ def build_cnn(batch_norm: type[keras.layers.BatchNormalization] = keras.layers.B
 
     inputs = keras.Input(shape=(28, 28), name="image")
     x = keras.layers.Reshape((28, 28, 1), name="channels")(inputs)
-    for block, filters in enumerate(CNN_FILTERS, start=1):
+    for block, filters in enumerate(filters_per_block, start=1):
         x = conv_block(x, filters, block)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dropout(0.25, name="dropout")(x)
