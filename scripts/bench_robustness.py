@@ -14,6 +14,7 @@ from scripts.bench_cli import store_bench_main
 
 COMMAND = "python -m scripts.bench_robustness STORE RUN_ID"
 NONDIGIT_SEED = 1
+LOOKALIKES = 10
 
 
 def measure(store_root: str, run_id: str | None) -> dict:
@@ -52,6 +53,7 @@ def measure(store_root: str, run_id: str | None) -> dict:
          "goal": "≥ 99.6%"},
         {"measure": "hard set accuracy, all 14 styles", "value": pct(hard["overall"]), "goal": "≥ 98%"},
         *[{"measure": f"hard set: {style}", "value": pct(hard[style]), "goal": "≥ 95%"} for style in STYLES],
+        *lookalike_rows(predictor, hard_x, hard_y, hard_p.argmax(axis=1), hard_styles),
         {"measure": "temperature (fitted on validation)", "value": f"{t:.3f}", "goal": ""},
         {"measure": "ECE, MNIST test: T = 1 → fitted T",
          "value": f"{pct(ece(test_logits, mnist.y_test, 1.0))} → {pct(ece(test_logits, mnist.y_test, t))}",
@@ -93,6 +95,32 @@ def measure(store_root: str, run_id: str | None) -> dict:
         "rows": rows,
         "hard_per_style": hard,
     }
+
+
+def lookalike_rows(predictor, images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
+                   styles: np.ndarray, count: int = LOOKALIKES) -> list[dict]:
+    """How often a digit's nearest MNIST training digits carry the label the model answered.
+
+    For a misread digit a high share means MNIST itself labels that shape so: its writers drew
+    those digits alike. Digits read right give the share to compare with.
+    """
+    from training.neighbours import build_for_predictor
+
+    index = build_for_predictor(predictor)
+    _, features = predictor.logits_and_features(images)
+    share = (index.labels[index.positions(features, count)] == predicted[:, None]).mean(axis=1)
+    wrong = predicted != labels
+
+    def row(name: str, mask: np.ndarray) -> dict:
+        return {"measure": f"{name}: share of their {count} nearest MNIST training digits with the "
+                           "label the model answered", "goal": "",
+                "value": f"{share[mask].mean():.0%} ({int(mask.sum())} digits)"}
+
+    rows = [row("hard set digits read right", ~wrong)]
+    if wrong.any():
+        worst = max(sorted(set(styles[wrong])), key=lambda style: (styles[wrong] == style).sum())
+        rows += [row("hard set digits misread", wrong), row(f"… {worst} misread", wrong & (styles == worst))]
+    return rows
 
 
 def nll_change(logits: np.ndarray, labels: np.ndarray, temperature: float) -> str:
