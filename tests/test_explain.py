@@ -161,7 +161,7 @@ def test_predict_explain_adds_the_pages_saliency_map_and_8_neighbours(trained_st
 
     from PIL import Image
 
-    from tests.cli_support import cli, one_line
+    from tests.cli_support import cli
     from training.explain import occlusion_map
     from training.predict import load_predictor
     from training.preprocess import to_mnist
@@ -188,8 +188,22 @@ def test_predict_explain_adds_the_pages_saliency_map_and_8_neighbours(trained_st
     expected = occlusion_map(load_predictor(trained_store).model, to_mnist(seven))
     np.testing.assert_allclose(saliency, expected, atol=1e-4)
 
+    # In a terminal: the drawing and its map side by side, the darkest marks on or next to the ink.
     result = cli("training", "predict", "--explain", str(seven), env=env)
-    assert result.returncode == 2 and "--explain needs --json" in one_line(result.stderr)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{seven}: 7 (") and "where it looks for the 7" in lines[2]
+    panels = [line for line in lines[3:] if line.startswith("  |")]
+    assert len(panels) == 14
+    drawing = [line.split("|")[1] for line in panels]
+    looks = [line.split("|")[3] for line in panels]
+    darkest = [(row, col) for row, line in enumerate(looks) for col, mark in enumerate(line) if mark == "@"]
+    def inked_near(row, col):  # a cell is two characters wide
+        return any(drawing[r][max(c, 0):c + 1].strip() for r in range(row - 1, row + 2) if 0 <= r < 14
+                   for c in range(col - 2, col + 3))
+
+    assert darkest and all(inked_near(row, col) for row, col in darkest)
+    assert lines[-1].startswith("  nearest MNIST training digits: ") and "of 8 are 7s" in lines[-1]
 
 
 def test_runner_up_line_never_claims_zero_or_a_hundred_percent():

@@ -86,10 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
                               '"top_two"}, plus "not_a_digit" and "message" when unsure; or {"file", '
                               '"error": "empty" | "unreadable", "message"}')
     predict.add_argument("--explain", action="store_true",
-                         help="with --json: add \"saliency\", the 28x28 occlusion map the Draw page shows "
-                              "(how much blanking each region lowers the answer's score), and "
-                              "\"neighbours\", the 8 nearest MNIST training digits in the model's last "
-                              "hidden layer ([{\"index\", \"label\"}], index into the official training set)")
+                         help="also show why: the drawing next to its occlusion map (the map the Draw page "
+                              "shows: how much blanking each region lowers the answer's score) and the "
+                              "labels of the 8 nearest MNIST training digits in the model's last hidden "
+                              "layer; with --json, as \"saliency\" (28x28) and \"neighbours\" "
+                              "([{\"index\", \"label\"}], index into the official training set)")
     user_digits_cli.add_parser(commands)
     return parser
 
@@ -113,8 +114,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "stop":
         return run_stop(args.job_id, models=args.models)
     if args.command == "predict":
-        if args.explain and not args.json:
-            parser.exit(EXIT_USAGE, "python -m training predict: error: --explain needs --json\n")
         return run_predict(args.files, run_id=args.model, models=args.models, as_json=args.json,
                            explain=args.explain)
     if args.command == "runs":
@@ -345,9 +344,16 @@ def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, a
                 if "error" not in result:
                     result.update(prediction_fields(*next(answers)))
                     if explain:
-                        result["saliency"] = saliency_rows(predictor, next(read), result["digit"])
+                        image28 = next(read)
+                        result["saliency"] = saliency_rows(predictor, image28, result["digit"])
                         result["neighbours"] = next(nearest)
                 _print_prediction(result, as_json)
+                if explain and not as_json and "saliency" in result:
+                    from training.explain_text import explanation_lines
+
+                    lines = explanation_lines(image28, np.array(result["saliency"]), result["digit"],
+                                              [n["label"] for n in result["neighbours"]])
+                    print("\n".join(lines), flush=True)
     return 0 if all_read else 1
 
 
