@@ -74,6 +74,8 @@ def measure(store_root: str, run_id: str | None) -> dict:
         {"measure": "MNIST test digits flagged unsure", "value": pct(float(test_flag.mean())),
          "goal": "≤ 2%"},
         {"measure": "hard set digits flagged unsure", "value": pct(float(hard_flag.mean())), "goal": "≤ 5%"},
+        {"measure": "… of the hard set digits it misreads (it says which two it could be)",
+         "value": share_of(hard_flag, hard_p.argmax(1) != hard_y), "goal": ""},
         {"measure": "MNIST test accuracy of the digits not flagged",
          "value": pct(float((test_p.argmax(1) == mnist.y_test)[~test_flag].mean())), "goal": ""},
         {"measure": "predictor load, doubt statistics included", "value": f"{load_s:.1f} s", "goal": ""},
@@ -145,6 +147,13 @@ def ece_change_interval(logits: np.ndarray, labels: np.ndarray, temperature: flo
         changes.append(expected_calibration_error(after[pick], labels[pick])
                        - expected_calibration_error(before[pick], labels[pick]))
     return float(np.percentile(changes, 2.5)), float(np.percentile(changes, 97.5))
+
+
+def share_of(flag: np.ndarray, among: np.ndarray) -> str:
+    """'55% (28 of 51)': how many of the `among` rows are flagged."""
+    if not among.any():
+        return "none to flag"
+    return f"{flag[among].mean():.0%} ({int(flag[among].sum())} of {int(among.sum())})"
 
 
 def pct(value: float) -> str:
