@@ -15,6 +15,7 @@ from scripts.bench_cli import store_bench_main
 COMMAND = "python -m scripts.bench_robustness STORE RUN_ID"
 NONDIGIT_SEED = 1
 LOOKALIKES = 10
+MIN_MISREAD = 5  # a style's own lookalike row from this many misread digits
 
 
 def measure(store_root: str, run_id: str | None) -> dict:
@@ -120,8 +121,10 @@ def lookalike_rows(predictor, images: np.ndarray, labels: np.ndarray, predicted:
 
     rows = [row("hard set digits read right", ~wrong)]
     if wrong.any():
-        worst = max(sorted(set(styles[wrong])), key=lambda style: (styles[wrong] == style).sum())
-        rows += [row("hard set digits misread", wrong), row(f"… {worst} misread", wrong & (styles == worst))]
+        rows.append(row("hard set digits misread", wrong))
+    for style in sorted(set(styles[wrong]), key=lambda style: -(wrong & (styles == style)).sum()):
+        if (wrong & (styles == style)).sum() >= MIN_MISREAD:
+            rows.append(row(f"… {style} misread", wrong & (styles == style)))
     return rows
 
 
