@@ -14,7 +14,7 @@ def test_augmented_batches_vary_but_keep_the_digit(mnist):
 
     images = mnist.x_train[:256].astype(np.float32) / 255
     tf.random.set_seed(0)
-    augmented = augment_batch(tf.constant(images)).numpy()
+    augmented = augment_batch(tf.constant(images), tf.constant(mnist.y_train[:256])).numpy()
     assert augmented.shape == images.shape and augmented.dtype == np.float32
     assert augmented.min() >= 0.0 and augmented.max() <= 1.0
     changed = np.abs(augmented - images).reshape(256, -1).max(axis=1) > 0.2
@@ -60,6 +60,40 @@ def test_some_digits_get_a_gap_cut_across_their_ink(mnist, monkeypatch):
         if len(rows):  # all of it in one small disc (radius ≤ 3 px)
             assert rows.max() - rows.min() <= 7 and cols.max() - cols.min() <= 7
     assert (removed.sum(axis=(1, 2)) < 0.5 * (images > 0.2).sum(axis=(1, 2))).all()  # the digit stays
+
+
+@pytest.mark.slow
+def test_some_sixes_get_taller_loops_and_every_digit_is_resampled_alike(mnist, monkeypatch):
+    """Loops two thirds of the height, as people write them; other digits keep their shape."""
+    import tensorflow as tf
+
+    import training.augment as augment
+
+    monkeypatch.setattr(augment, "PROPORTION_RATE", 1.0)
+    images, labels = mnist.x_train[:3000].astype(np.float32) / 255, mnist.y_train[:3000]
+    tf.random.set_seed(0)
+    changed = augment._taller_loops(tf.constant(images), tf.constant(labels), tf.constant(3000)).numpy()
+    rows = np.arange(28)
+
+    def centre(batch):  # the ink's centre row
+        return (batch.sum(axis=2) * rows).sum(axis=1) / batch.sum(axis=(1, 2))
+
+    def extent(batch):  # the ink's first and last rows
+        inked = batch.max(axis=2) > 0.1
+        return np.stack([inked.argmax(axis=1), 27 - inked[:, ::-1].argmax(axis=1)], axis=1)
+
+    moved = centre(changed) - centre(images)
+    others = labels != 6
+    # The loop grows up into the stem: the ink's weight moves with it, beyond the sub-pixel shift
+    # every digit gets.
+    assert moved[labels == 6].mean() < moved[others].mean() - 0.3
+    assert np.abs(moved[others]).max() <= 1.0  # other digits keep their shape
+    assert np.abs(extent(changed) - extent(images)).max() <= 1  # the same height, in the same place
+    # Every digit of every class is resampled: a look only 6s had would be learnt instead of their
+    # shape (blurry scans of any digit were read as 9 when only 6s and 9s were resampled).
+    for digit in range(10):
+        resampled = np.abs(changed - images)[labels == digit].max(axis=(1, 2)) > 0.05
+        assert resampled.mean() > 0.9, digit
 
 
 def test_some_digits_are_drawn_narrower_and_some_wider():

@@ -221,7 +221,7 @@ def _mixed_batches(x_user: np.ndarray, y_user: np.ndarray, replay: tuple[np.ndar
     if settings.augment:
         from training.augment import augment_batch
 
-        user = user.map(lambda images, labels: (augment_batch(images), labels))
+        user = user.map(lambda images, labels: (augment_batch(images, labels), labels))
     mnist = stream(replay[0], replay[1], settings.batch_size - user_batch)
     mixed = tf.data.Dataset.zip(user, mnist).map(
         lambda a, b: (tf.concat([a[0], b[0]], 0), tf.concat([a[1], b[1]], 0)))
