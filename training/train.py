@@ -304,7 +304,8 @@ def training_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, batch_si
 
         def maybe_augment(step, batch):
             images, labels = batch
-            return tf.cond(step < augmented_steps, lambda: augment_batch(images, labels), lambda: images), labels
+            augmented = tf.cond(step < augmented_steps, lambda: augment_batch(images, labels), lambda: images)
+            return augmented, labels
 
         dataset = dataset.enumerate().map(maybe_augment, num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()
