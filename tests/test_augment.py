@@ -69,7 +69,7 @@ def test_some_sixes_get_taller_loops_and_every_digit_is_resampled_alike(mnist, m
 
     import training.augment as augment
 
-    monkeypatch.setattr(augment, "PROPORTION_RATE", 1.0)
+    monkeypatch.setattr(augment, "TALLER_LOOP_RATE", 1.0)
     images, labels = mnist.x_train[:3000].astype(np.float32) / 255, mnist.y_train[:3000]
     tf.random.set_seed(0)
     changed = augment._taller_loops(tf.constant(images), tf.constant(labels), tf.constant(3000)).numpy()

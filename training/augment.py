@@ -25,8 +25,8 @@ GAP_RADIUS_PX = (1.5, 3.0)
 # stem meet moves up by a share of the height. Every digit in that share is resampled, 6 or not,
 # with a sub-pixel shift: a look that only 6s had would be learnt instead of their shape (it was:
 # with 9s given taller heads too, blurry scans of any digit were read as 9).
-PROPORTION_RATE = 0.6
-PROPORTION_SHIFT = (0.1, 0.3)
+TALLER_LOOP_RATE = 0.6
+LOOP_RISE = (0.1, 0.3)  # of the ink's height
 
 
 def augment_batch(images: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
@@ -95,7 +95,7 @@ def _cut_gap(x: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
 
 
 def _taller_loops(images: tf.Tensor, labels: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
-    """Re-space the rows of a share of the digits so that a 6's loop grows (see PROPORTION_RATE).
+    """Re-space the rows of a share of the digits so that a 6's loop grows (see TALLER_LOOP_RATE).
 
     Rows are mapped piecewise-linearly within the ink's height: the split (40–60% of the way down)
     moves up for a 6 and stays for other digits; the ink keeps its top and bottom rows.
@@ -104,10 +104,10 @@ def _taller_loops(images: tf.Tensor, labels: tf.Tensor, count: tf.Tensor) -> tf.
     inked = tf.reduce_max(images, axis=2) > 0.1
     top = tf.reduce_min(tf.where(inked, rows, 27.0), axis=1, keepdims=True)
     bottom = tf.maximum(tf.reduce_max(tf.where(inked, rows, 0.0), axis=1, keepdims=True), top + 1.0)
-    chosen = tf.cast(tf.random.uniform([count, 1]) < PROPORTION_RATE, tf.float32)
+    chosen = tf.cast(tf.random.uniform([count, 1]) < TALLER_LOOP_RATE, tf.float32)
     six = tf.cast(tf.equal(tf.reshape(tf.cast(labels, tf.int32), [-1, 1]), 6), tf.float32)
     split = tf.random.uniform([count, 1], 0.4, 0.6)
-    moved = split - tf.random.uniform([count, 1], *PROPORTION_SHIFT) * six * chosen
+    moved = split - tf.random.uniform([count, 1], *LOOP_RISE) * six * chosen
     # For each output row, the row it is read from: (0, 0) → (moved, split) → (1, 1) in ink heights.
     t = (rows - top) / (bottom - top)
     source = tf.where(t < moved, t * split / moved, split + (t - moved) * (1 - split) / (1 - moved))
