@@ -27,7 +27,9 @@ def measure(store_root: str, run_id: str | None) -> dict:
     from training.store import ModelStore
 
     started = time.perf_counter()
-    predictor = load_predictor(ModelStore(store_root), run_id or None)
+    store = ModelStore(store_root)
+    predictor = load_predictor(store, run_id or None)
+    run_path = store.get(predictor.run_id).path
     load_s = time.perf_counter() - started
     mnist = load_mnist()
     hard_x, hard_y, hard_styles = hard_inputs()
@@ -54,7 +56,7 @@ def measure(store_root: str, run_id: str | None) -> dict:
          "goal": "≥ 99.6%"},
         {"measure": "hard set accuracy, all 14 styles", "value": pct(hard["overall"]), "goal": "≥ 98%"},
         *[{"measure": f"hard set: {style}", "value": pct(hard[style]), "goal": "≥ 95%"} for style in STYLES],
-        *lookalike_rows(predictor, hard_x, hard_y, hard_p.argmax(axis=1), hard_styles),
+        *lookalike_rows(predictor, run_path, hard_x, hard_y, hard_p.argmax(axis=1), hard_styles),
         {"measure": "temperature (fitted on validation)", "value": f"{t:.3f}", "goal": ""},
         {"measure": "ECE, MNIST test: T = 1 → fitted T",
          "value": f"{pct(ece(test_logits, mnist.y_test, 1.0))} → {pct(ece(test_logits, mnist.y_test, t))}",
@@ -100,16 +102,16 @@ def measure(store_root: str, run_id: str | None) -> dict:
     }
 
 
-def lookalike_rows(predictor, images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
+def lookalike_rows(predictor, run_path, images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
                    styles: np.ndarray, count: int = LOOKALIKES) -> list[dict]:
     """How often a digit's nearest MNIST training digits carry the label the model answered.
 
     For a misread digit a high share means MNIST itself labels that shape so: its writers drew
     those digits alike. Digits read right give the share to compare with.
     """
-    from training.neighbours import build_for_predictor
+    from training.neighbours import index_for_run
 
-    index = build_for_predictor(predictor)
+    index = index_for_run(run_path, predictor)  # the run's own index, as the Draw page uses
     _, features = predictor.logits_and_features(images)
     share = (index.labels[index.positions(features, count)] == predicted[:, None]).mean(axis=1)
     wrong = predicted != labels
