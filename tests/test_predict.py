@@ -37,10 +37,13 @@ def drawn_one() -> Image.Image:
 
 def test_probabilities_match_the_model_and_sum_to_one(untrained_predictor, mnist):
     from training.predict import softmax
+    from training.views import VIEWS, shifted_views
 
     images = mnist.x_test[:64].astype(np.float32) / 255
     batch = untrained_predictor.probabilities_batch(images)
-    expected = softmax(untrained_predictor.model.predict(images, verbose=0))
+    # The answer: the mean of the model's logits over the image and its four 1-pixel shifts.
+    view_logits = untrained_predictor.model.predict(shifted_views(images), verbose=0)
+    expected = softmax(view_logits.reshape(64, VIEWS, 10).mean(axis=1))
     assert batch.shape == (64, 10)
     np.testing.assert_allclose(batch, expected, atol=1e-5)
     np.testing.assert_allclose(batch.sum(axis=1), 1.0, atol=1e-9)

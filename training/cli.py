@@ -372,7 +372,7 @@ def neighbour_lists(predictor, run_path: Path, images: list) -> list[list[dict]]
     from training.neighbours import index_for_run
 
     index = index_for_run(run_path, predictor)  # built now (seconds) for a run saved without one
-    _, features = predictor.logits_and_features(np.stack(images))
+    features = predictor.features(np.stack(images))
     return [[{"index": n.index, "label": n.label} for n in index.nearest(row)] for row in features]
 
 

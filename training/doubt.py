@@ -140,7 +140,7 @@ def fit_for_predictor(predictor: Predictor) -> DoubtModel:
 
     data = load_mnist()
     train_images = data.x_train[: min(FIT_IMAGES, len(data.x_train) - VALIDATION_SIZE)]
-    _, train_features = predictor.logits_and_doubt_features(train_images)
+    train_features = predictor.doubt_features(train_images)
     validation_logits, validation_features = predictor.logits_and_doubt_features(
         data.x_train[-VALIDATION_SIZE:])
     from training.predict import softmax

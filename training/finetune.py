@@ -129,7 +129,7 @@ def finetune(store: ModelStore, digits: UserDigitStore, *, data: Mnist | None = 
         settings.learning_rate, decay_steps=total_steps, alpha=0.05))
     step = TrainingStep(model, optimizer, tf.distribute.get_strategy(), settings.batch_size)
     # The base run's test accuracy is in its record, measured on this same test set.
-    before = measure(step.logits, float(base.record["test_accuracy"]))
+    before = measure(step.answer_logits, float(base.record["test_accuracy"]))
     listener.on_status(_numbers_line("Before", before))
 
     replay = _replay_pool(sets["train"], settings.seed)
@@ -146,12 +146,12 @@ def finetune(store: ModelStore, digits: UserDigitStore, *, data: Mnist | None = 
     try:
         from training.calibrate import fit_temperature
 
-        temperature = fit_temperature(step.logits(sets["validation"][0][:TEMPERATURE_IMAGES]),
+        temperature = fit_temperature(step.answer_logits(sets["validation"][0][:TEMPERATURE_IMAGES]),
                                       sets["validation"][1][:TEMPERATURE_IMAGES])
     except ImportError:  # pragma: no cover - calibration is optional
         pass
-    evaluation = evaluate(softmax(step.logits(sets["test"][0]) / temperature), sets["test"][1])
-    after = measure(step.logits, evaluation["test_accuracy"])
+    evaluation = evaluate(softmax(step.answer_logits(sets["test"][0]) / temperature), sets["test"][1])
+    after = measure(step.answer_logits, evaluation["test_accuracy"])
     from training.train import TrainResult
 
     config = replace(base_config, epochs=settings.epochs, batch_size=settings.batch_size,
@@ -254,7 +254,7 @@ def _epochs(step, iterator, settings: FineTuneSettings, steps: int, validation: 
         metrics["val_accuracy"], metrics["val_loss"] = accuracy_and_loss(softmax(step.logits(validation[0])),
                                                                          validation[1])
         if len(x_held):
-            held = step.logits(x_held).argmax(1)
+            held = step.answer_logits(x_held).argmax(1)
             metrics["user_held_out_accuracy"] = float((held == y_held).mean())
         metrics["epoch"] = epoch
         metrics["elapsed_s"] = time.perf_counter() - started

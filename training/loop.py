@@ -81,6 +81,12 @@ class TrainingStep:
         per_replica = self.strategy.run(replica_step, args=(images, labels, stop_vote))
         return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
+    def answer_logits(self, images: np.ndarray) -> np.ndarray:
+        """The logits answers are read from: the mean over each image's views (`training.views`)."""
+        from training.views import answer_logits
+
+        return answer_logits(self.logits, images)
+
     def logits(self, images: np.ndarray) -> np.ndarray:
         """Logits for (N, 28, 28) images in 0..1, in batches, on this worker alone."""
         if len(images) == 0:

@@ -135,7 +135,7 @@ def build_for_predictor(predictor: Predictor, images: int = BUILD_IMAGES) -> Nei
 
     data = load_mnist()
     count = min(images, len(data.x_train) - VALIDATION_SIZE)
-    _, features = predictor.logits_and_features(data.x_train[:count])
+    features = predictor.features(data.x_train[:count])
     return build_index(features, data.y_train[:count], np.arange(count))
 
 

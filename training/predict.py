@@ -11,6 +11,7 @@ from training.doubt import DoubtModel, Verdict, doubt_for_run, judge, verdict_me
 from training.preprocess import ImageLike, to_mnist
 from training.probabilities import percent, softmax
 from training.store import ModelStore, Run, StoreError
+from training.views import VIEWS, mean_over_views, shifted_views
 
 if TYPE_CHECKING:  # TensorFlow is imported when a Predictor is built, not when this module is.
     import keras
@@ -82,27 +83,47 @@ class Predictor:
         )
         self._outputs(tf.zeros([1, 28, 28]))  # traces now, so that the first user waits less
 
+    def image_logits(self, images: np.ndarray) -> np.ndarray:
+        """The logits (N, 10) of the images as drawn, without the shifted views."""
+        return self._all_outputs(images, views=False)[0]
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """What the last layer reads (N, F) for the images as drawn: the neighbours are found here."""
+        return self._all_outputs(images, views=False)[1]
+
+    def doubt_features(self, images: np.ndarray) -> np.ndarray:
+        """What the doubt rule reads (N, sum(doubt_blocks)) for the images as drawn."""
+        return self._all_outputs(images, views=False)[2]
+
     def logits_and_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Raw outputs (N, 10), before the temperature, and the features the last layer reads."""
-        logits, features, _ = self._all_outputs(images)
+        """The answer's logits (N, 10), before the temperature, and the features of the images as drawn."""
+        logits, features, _ = self._all_outputs(images, views=True)
         return logits, features
 
     def logits_and_doubt_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Raw outputs (N, 10) and the features the doubt rule reads (N, sum(doubt_blocks))."""
-        logits, _, doubt_features = self._all_outputs(images)
+        """The answer's logits (N, 10), before the temperature, and the doubt rule's features."""
+        logits, _, doubt_features = self._all_outputs(images, views=True)
         return logits, doubt_features
 
-    def _all_outputs(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _all_outputs(self, images: np.ndarray, *, views: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Logits, features and doubt features; with `views` the logits are the mean over
+        `training.views`' shifts (the answer) while the features stay those of the image itself."""
         images = _as_model_input(images)
         if len(images) == 0:
             return (np.zeros((0, 10), np.float32), np.zeros((0, self._feature_size), np.float32),
                     np.zeros((0, sum(self.doubt_blocks)), np.float32))
-        chunks = [self._outputs(images[start:start + CHUNK]) for start in range(0, len(images), CHUNK)]
-        return tuple(np.concatenate([chunk[part].numpy() for chunk in chunks]) for part in range(3))
+        batch = shifted_views(images) if views else images
+        chunks = [self._outputs(batch[start:start + CHUNK]) for start in range(0, len(batch), CHUNK)]
+        logits, features, doubt_features = (np.concatenate([chunk[part].numpy() for chunk in chunks])
+                                            for part in range(3))
+        if views:
+            return mean_over_views(logits), features[::VIEWS], doubt_features[::VIEWS]
+        return logits, features, doubt_features
 
     def logits_batch(self, images: np.ndarray) -> np.ndarray:
-        """The model's raw outputs (N, 10) for images (N, 28, 28), before the temperature."""
-        return self.logits_and_features(images)[0]
+        """The answer's logits (N, 10) for images (N, 28, 28), before the temperature: the mean
+        over the image and its 1-pixel shifts (`training.views`)."""
+        return self._all_outputs(images, views=True)[0]
 
     def probabilities_batch(self, images: np.ndarray) -> np.ndarray:
         """Calibrated probabilities (N, 10) for images (N, 28, 28) in 0..1 (uint8 0..255 too)."""

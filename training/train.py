@@ -147,12 +147,12 @@ def train(
     listener.on_evaluate_begin()
     recalibrate_batch_norm(model, x_train)
     x_val, y_val = sets["validation"]
-    temperature = fit_temperature(step.logits(x_val), y_val)
+    temperature = fit_temperature(step.answer_logits(x_val), y_val)
     x_test, y_test = sets["test"]
-    evaluation = evaluate(softmax(step.logits(x_test) / temperature), y_test)
+    evaluation = evaluate(softmax(step.answer_logits(x_test) / temperature), y_test)
     extras = {}
     if user_digits is not None and config.user_digits_weight:
-        extras["user_digits"] = user_digits.report(step.logits, config.user_digits_weight)
+        extras["user_digits"] = user_digits.report(step.answer_logits, config.user_digits_weight)
     if watchdog:  # every worker ends here together: none leaves while another still measures
         with watchdog:
             _all_workers_meet(placement.strategy)

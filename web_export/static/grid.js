@@ -155,7 +155,7 @@
     const drawing = shown;
     let result;
     try {
-      result = await MnistOcclusion.explain(drawing.pixels);
+      result = await MnistOcclusion.explain(drawing.pixels, drawing.answer ?? null);
     } catch (error) {
       heatmapCaption.textContent = `Where it looks could not be computed: ${error.message}`;
       if (heatmap) { heatmap = null; drawGrid(); }
@@ -215,6 +215,8 @@
         showHint(grid.some((value) => value > 0));
       } else {
         const [result] = await MnistModel.assessBatch([pixels]);
+        // The map explains the digit answered (the views' mean), which the image alone may rank second.
+        shown.answer = result.probabilities.indexOf(Math.max(...result.probabilities));
         showProbabilities(result.probabilities, MnistModel.verdict(result.probabilities, result.distance));
       }
       // After the answer is on screen, never before it, and not in the middle of a stroke.

@@ -87,19 +87,45 @@ window.MnistModel = (() => {
     return { values, width };
   }
 
+  // The image and its four 1-pixel shifts, as training/views.py makes them (blank pixels shift in).
+  const SHIFTS = [[0, 0], [0, 1], [0, -1], [1, 0], [-1, 0]];
+
+  function shiftedViews(pixels, flat, offset) {
+    SHIFTS.forEach(([down, right], v) => {
+      const view = flat.subarray(offset + v * 784, offset + (v + 1) * 784);
+      for (let y = Math.max(0, down); y < Math.min(28, 28 + down); y++) {
+        for (let x = Math.max(0, right); x < Math.min(28, 28 + right); x++) view[y * 28 + x] = pixels[(y - down) * 28 + x - right];
+      }
+    });
+  }
+
+  // The answer averages the logits of the five views, then applies the run's temperature and a
+  // softmax (as the dashboard does); the doubt rule's distance is the image's own (view 0).
   async function assessBatch(images) {
-    const flat = new Float32Array(images.length * 784);
+    const views = SHIFTS.length;
+    const flat = new Float32Array(images.length * views * 784);
     images.forEach((pixels, i) => {
       if (pixels.length !== 784) throw new Error(`an image needs 784 pixels, not ${pixels.length}`);
-      flat.set(pixels, i * 784);
+      shiftedViews(pixels, flat, i * views * 784);
     });
-    const { values, width } = await run(flat, images.length);
-    const { probabilities: [p0, p1], distances } = columns();
-    // The nearest digit's squared distance is the drawing's distance.
-    return images.map((_, i) => ({
-      probabilities: Array.from(values.subarray(i * width + p0, i * width + p1)),
-      distance: distances ? Math.min(...values.subarray(i * width + distances[0], i * width + distances[1])) : null,
-    }));
+    const { values, width } = await run(flat, images.length * views);
+    const { logits: [l0], distances } = columns();
+    const temperature = (window.MODEL_DATA.exportInfo || {}).temperature || 1;
+    return images.map((_, i) => {
+      const mean = LABELS.map((_, d) => {
+        let sum = 0;
+        for (let v = 0; v < views; v++) sum += values[(i * views + v) * width + l0 + d];
+        return sum / views / temperature;
+      });
+      const top = Math.max(...mean);
+      const exps = mean.map((value) => Math.exp(value - top));
+      const total = exps.reduce((a, b) => a + b, 0);
+      const row = i * views * width;
+      return {
+        probabilities: exps.map((value) => value / total),
+        distance: distances ? Math.min(...values.subarray(row + distances[0], row + distances[1])) : null,
+      };
+    });
   }
 
   // The logits (before the temperature) of `count` images given as one Float32Array: count × 10.
