@@ -25,8 +25,8 @@ def test_the_8_neighbours_mostly_carry_the_answer_on_200_correct_test_digits(tra
 
     predictor = load_predictor(trained_store)
     index = index_for_run(trained_store.active().path, predictor)
-    logits, features = predictor.logits_and_features(mnist.x_test[:400])
-    answers = logits.argmax(axis=1)
+    answers = predictor.logits_batch(mnist.x_test[:400]).argmax(axis=1)
+    features = predictor.features(mnist.x_test[:400])
     correct = np.flatnonzero(answers == mnist.y_test[:400])[:200]
     assert len(correct) == 200
     positions = index.positions(features[correct])
@@ -75,8 +75,9 @@ def test_a_run_without_a_readable_index_still_gets_neighbours(store_copy, mnist,
     assert index is not None
     assert neighbours.cached_path(run.path).is_file()
     assert not path.exists() if damage == "missing" else path.read_bytes() == b"not an npz file"
-    logits, features = predictor.logits_and_features(mnist.x_test[:1])
+    features = predictor.features(mnist.x_test[:1])
     found = index.nearest(features[0])
     assert len(found) == 8
-    assert majority(np.array([[n.label for n in found]]))[0] == logits[0].argmax()
+    answer = predictor.logits_batch(mnist.x_test[:1])[0].argmax()
+    assert majority(np.array([[n.label for n in found]]))[0] == answer
     neighbours.forget()

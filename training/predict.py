@@ -95,11 +95,6 @@ class Predictor:
         """What the doubt rule reads (N, sum(doubt_blocks)) for the images as drawn."""
         return self._all_outputs(images, views=False)[2]
 
-    def logits_and_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The answer's logits (N, 10), before the temperature, and the features of the images as drawn."""
-        logits, features, _ = self._all_outputs(images, views=True)
-        return logits, features
-
     def logits_and_doubt_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The answer's logits (N, 10), before the temperature, and the doubt rule's features."""
         logits, _, doubt_features = self._all_outputs(images, views=True)
