@@ -93,7 +93,11 @@ def build_bundle(store: ModelStore, run_id: str | None = None, *, quantize: str 
 
 
 def _calibration(run: Run, model) -> tuple[dict, DoubtModel]:
-    """The run's temperature and doubt rule: named in the manifest, folded into the graph."""
+    """The run's temperature and doubt rule: named in the manifest, folded into the graph.
+
+    The page's answer averages the logits of five views (`training.views`) and divides the mean by
+    the manifest's temperature; the graph's own probabilities (T folded in) are one view's.
+    """
     from training.doubt import doubt_for_run
     from training.predict import Predictor, run_temperature
 
