@@ -27,7 +27,10 @@ def output_columns(doubt: bool) -> dict[str, list[int]]:
 
 def with_softmax(model: keras.Model, temperature: float = 1.0,
                  doubt: DoubtModel | None = None) -> keras.Model:
-    """The model with its calibration folded in, so the page receives calibrated probabilities.
+    """The model with its calibration folded in: calibrated probabilities of the image as given.
+
+    The page reads its answer from the logits column instead (the mean over `training.views`' five
+    shifts, divided by the manifest's temperature); the probabilities serve any other reader.
 
     Logits are divided by `temperature` (a Rescaling layer) before the softmax. With `doubt`, ten
     more outputs follow the ten probabilities: the squared distance of the features to each digit

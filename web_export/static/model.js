@@ -68,11 +68,12 @@ window.MnistModel = (() => {
     return loading;
   }
 
-  // Where each part lies in a row of the graph's output (export.json's "outputs"): the ten
-  // calibrated probabilities, then (in exports with a doubt rule) the squared distances of the
-  // drawing's features to each digit, then the model's own logits.
+  // Where each part lies in a row of the graph's output (export.json's "outputs", written with the
+  // graph by every export): one view's calibrated probabilities, then (in exports with a doubt rule)
+  // the squared distances of the drawing's features to each digit, then the model's own logits.
+  // The answer is read from the logits (assessBatch); the occlusion map too.
   function columns() {
-    return (window.MODEL_DATA.exportInfo || {}).outputs || { probabilities: [0, 10] };
+    return window.MODEL_DATA.exportInfo.outputs;
   }
 
   // `count` images of 784 floats in 0..1 (not 0..255), row by row as the model was trained on,
@@ -110,7 +111,7 @@ window.MnistModel = (() => {
     });
     const { values, width } = await run(flat, images.length * views);
     const { logits: [l0], distances } = columns();
-    const temperature = (window.MODEL_DATA.exportInfo || {}).temperature || 1;
+    const { temperature } = window.MODEL_DATA.exportInfo;
     return images.map((_, i) => {
       const mean = LABELS.map((_, d) => {
         let sum = 0;
