@@ -36,8 +36,10 @@ setup-dev: $(VENV)/.stamp-dev
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.stamp-runtime: requirements.txt | $(VENV)/bin/python
+# The project itself goes in editable, so its packages import from any folder without path tricks.
+$(VENV)/.stamp-runtime: requirements.txt pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -r requirements.txt
+	$(PIP) install --no-deps -e .
 	touch $@
 
 $(VENV)/.stamp-dev: requirements-dev.txt $(VENV)/.stamp-runtime

@@ -1,15 +1,21 @@
-"""Altair charts and small formatters for the dashboard; no Streamlit here, so they test without a browser."""
+"""The dashboard's Altair charts of runs and answers; no Streamlit here, so they test without a browser."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
-from training.console import format_duration  # noqa: F401 - one format for the CLI and the pages
+from dashboard.chart_axes import (
+    accuracy_axis,
+    decimal_format,
+    epoch_ticks,
+    linear_axis,
+    log_axis,
+    percent_format,
+)
 
 CURVE_LABELS = {
     "accuracy": "training",
@@ -19,12 +25,9 @@ CURVE_LABELS = {
 }
 HIGHLIGHT = "#e4572e"
 MUTED = "#9aa5b1"
-
-
 CURVE_HEIGHT = 240  # the plot area's height in pixels, axes and legend come on top
-ACCURACY_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
-LOSS_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
-MIN_TICKS, MAX_TICKS = 4, 8
+# Runs side by side need colours told apart at a glance, not shades of one blue.
+RUN_COLOURS = alt.Scale(scheme="tableau10")
 
 
 def history_frame(history: Sequence[dict[str, float]], metrics: Sequence[str]) -> pd.DataFrame:
@@ -92,79 +95,6 @@ def curve_chart(history: Sequence[dict[str, float]], kind: str, epochs: int | No
     )
 
 
-def epoch_ticks(epochs: int) -> list[int]:
-    """Integer epochs to label: every one up to 12, then a round step (at most ~12 labels)."""
-    step = 1
-    for candidate in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000):
-        step = candidate
-        if epochs / candidate <= 12:
-            break
-    if step <= 2:
-        return list(range(1, epochs + 1, step))
-    return [1, *range(step, epochs + 1, step)]
-
-
-def accuracy_axis(values: np.ndarray) -> tuple[list[float], list[float]]:
-    """A domain from the lowest value rounded down to 100%, and its ticks (4 to 8 of them)."""
-    low = float(np.clip(values.min(), 0, 1)) if len(values) else 0.0
-    for step in ACCURACY_STEPS:
-        start = max(0.0, min(_rounded_out(low, low, step)[0], 1.0 - (MIN_TICKS - 1) * step))
-        if round((1.0 - start) / step) + 1 <= MAX_TICKS:
-            return [start, 1.0], _ticks(start, 1.0, step)
-    return [0.0, 1.0], _ticks(0.0, 1.0, 0.2)
-
-
-def linear_axis(values: np.ndarray) -> tuple[list[float], list[float]]:
-    """A domain from 0 to the highest value rounded up, and its ticks."""
-    high = float(values.max()) if len(values) else 1.0
-    for step in LOSS_STEPS:
-        _, stop = _rounded_out(0.0, max(high, 1e-9), step)
-        stop = max(stop, (MIN_TICKS - 1) * step)
-        if round(stop / step) + 1 <= MAX_TICKS:
-            return [0.0, stop], _ticks(0.0, stop, step)
-    stop = float(10 ** math.ceil(math.log10(high)))
-    return [0.0, stop], _ticks(0.0, stop, stop / 5)
-
-
-def log_axis(values: np.ndarray) -> tuple[list[float], list[float]]:
-    """A domain between powers of ten around the (positive) values, ticked at 1, 2 and 5 of each decade."""
-    low = 10.0 ** math.floor(math.log10(values.min()))
-    high = 10.0 ** math.ceil(math.log10(values.max()))
-    if high <= low:
-        high = low * 10
-    ticks = [mantissa * 10.0 ** exponent
-             for exponent in range(round(math.log10(low)), round(math.log10(high)))
-             for mantissa in (1, 2, 5)]
-    return [low, high], [_tidy(tick) for tick in ticks] + [_tidy(high)]
-
-
-def percent_format(ticks: Sequence[float]) -> str:
-    """'.0%' when every tick is a whole percent, else '.1%' (e.g. 98.5%)."""
-    whole = all(abs(tick * 100 - round(tick * 100)) < 1e-6 for tick in ticks)
-    return ".0%" if whole else ".1%"
-
-
-def decimal_format(ticks: Sequence[float]) -> str:
-    """As many decimals as the finest tick needs."""
-    for decimals in range(5):
-        if all(abs(tick * 10**decimals - round(tick * 10**decimals)) < 1e-6 for tick in ticks):
-            return f".{decimals}f"
-    return ".4f"
-
-
-def _rounded_out(low: float, high: float, step: float) -> tuple[float, float]:
-    # Rounded before floor/ceil, so that 0.98 / 0.005 = 195.99999… still counts as 196.
-    return (_tidy(math.floor(round(low / step, 6)) * step), _tidy(math.ceil(round(high / step, 6)) * step))
-
-
-def _ticks(start: float, stop: float, step: float) -> list[float]:
-    return [_tidy(start + index * step) for index in range(round((stop - start) / step) + 1)]
-
-
-def _tidy(value: float) -> float:
-    return round(value, 10)
-
-
 def confusion_chart(matrix: Sequence[Sequence[int]]) -> alt.LayerChart:
     """A heatmap of the confusion matrix (rows: true digit, columns: predicted) with the counts written in."""
     counts = np.asarray(matrix, dtype=np.int64)
@@ -214,34 +144,6 @@ def probability_chart(probabilities: Sequence[float]) -> alt.Chart:
     )
 
 
-def format_bytes(size: int) -> str:
-    """'812 B', '45.3 KB', '1.2 MB' (powers of 1000, as browsers show downloads)."""
-    if size < 1000:
-        return f"{size} B"
-    if size < 1_000_000:
-        return f"{size / 1000:.1f} KB"
-    return f"{size / 1_000_000:.1f} MB"
-
-
-def upscale(image: np.ndarray, factor: int = 8) -> np.ndarray:
-    """A 2-D image in 0..1 enlarged with nearest neighbour, as uint8, so that each pixel stays crisp."""
-    array = np.asarray(image, dtype=np.float32)
-    if array.ndim != 2:
-        raise ValueError(f"expected a 2-D image, got shape {array.shape}")
-    pixels = np.rint(np.clip(array, 0.0, 1.0) * 255).astype(np.uint8)
-    return pixels.repeat(factor, axis=0).repeat(factor, axis=1)
-
-
-def first_line(error: BaseException) -> str:
-    """An error's first line, for a one-line st.error."""
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
-
-
-# Runs side by side need colours told apart at a glance, not shades of one blue.
-RUN_COLOURS = alt.Scale(scheme="tableau10")
-
-
 def per_digit_accuracy(matrix: Sequence[Sequence[int]]) -> np.ndarray:
     """(10,) share of each true digit's test images read right (diagonal / row total); NaN for none."""
     counts = np.asarray(matrix, dtype=np.float64)
@@ -280,7 +182,7 @@ def per_digit_chart(accuracies: dict[str, Sequence[float]]) -> alt.Chart:
     # Said in words: bars on an axis that does not start at 0 look further apart than they are.
     subtitle = f"Axis from {domain[0]:.1%}, not 0"
     # fit-x, as the curves: without it the legend under the bars came out of the 220 px and left
-    # the bars about 30 px tall when two runs were compared.
+    # the bars squashed flat when two runs were compared.
     return chart.properties(height=220, autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
                             title=alt.TitleParams("Accuracy per digit", subtitle=subtitle,
                                                   subtitleColor="#6b7280", offset=8))

@@ -6,10 +6,12 @@ import os
 
 import streamlit as st
 
-from training.config import VALIDATION_SIZE, TrainConfig
-from training.data import Mnist, load_mnist
-from training.jobs import JobSpec, JobStore
-from training.store import STORE_ENV, ModelStore, StoreError
+from training.core.config import VALIDATION_SIZE, TrainConfig
+from training.data.mnist import Mnist, load_mnist
+from training.jobs.job import JobSpec
+from training.jobs.store import JobStore
+from training.reading.for_run import load_predictor
+from training.runs.store import STORE_ENV, ModelStore, StoreError
 
 # A testing and demo knob: train (and evaluate) on the first N images only, so that a run
 # takes seconds. Unset in normal use.
@@ -78,7 +80,6 @@ def my_running_job() -> str | None:
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
 def cached_predictor(root: str, run_id: str):
     """The run's Predictor, loaded once per process; keyed by run id so it never goes stale."""
-    from training.predict import load_predictor
 
     return load_predictor(ModelStore(root), run_id)
 

@@ -12,25 +12,28 @@ import streamlit as st
 from PIL import Image
 
 from dashboard.common import cached_mnist, cached_predictor, get_store, store_root
-from training.probabilities import percent
-from training.store import StoreError
+from training.core.errors import first_line
+from training.core.probabilities import percent
+from training.reading.explain import Explainer
+from training.reading.for_run import index_for_run
+from training.runs.store import StoreError
 
 OVERLAY_SCALE = 8  # 28×28 → 224×224, each input pixel a crisp 8×8 square
 GRID_WIDTH = 480  # about the answer column's width: wider only costs encoding time and bytes
 GAP = 1
 GAP_COLOUR = (70, 90, 140)
 SHOWN_BLOCK = {"relu1": "conv1", "relu2": "conv2", "relu3": "conv3"}
-NEIGHBOUR_SIZE = 44  # px: the 8 nearest training digits fit one row of the answer column (~380 px)
-# One explanation at a time in this server: it costs about ten answers (occlusion batch, layers,
+NEIGHBOUR_SIZE = 44  # px: the 8 nearest training digits fit one row of the answer column
+# One explanation at a time in this server: it costs as much as many answers (occlusion batch, layers,
 # neighbours, PNGs), so under many sessions it is skipped for a stroke rather than queued, and
 # answers keep their speed. One user drawing alone always gets it.
 EXPLAINING = threading.Semaphore(1)
 BUSY = "The server is busy with other drawings: the explanation comes back with a later stroke."
 # The answer and its chart are sent before the explanation starts, but the browser still has to draw
 # them; where it shares the CPU with this server (`make run` on a laptop, the bench's two cores), the
-# explanation's 40–100 ms of CPU slowed that drawing. Stroke → answer p50 / p95 over 30 strokes
-# (bench_dashboard's strokes, 2 cores): no explanations 364–368 / 451–462 ms; explanations at once
-# 420 / 515 ms; after 0.1 s 375 / 484–488 ms; after 0.2 s 369 / 431 ms. The explanation shows up
+# explanation's CPU slowed that drawing. Of the waits before explaining tried on bench_dashboard's
+# strokes (none, 0.1 s, 0.2 s), this last one brought stroke → answer back to its time without
+# explanations, median and slowest strokes alike (see BENCHMARKS.md). The explanation shows up
 # that much later, under an answer the user already has.
 ANSWER_FIRST_S = 0.2
 
@@ -38,13 +41,12 @@ ANSWER_FIRST_S = 0.2
 @st.cache_resource(max_entries=4, show_spinner=False)
 def cached_explainer(root: str, run_id: str):
     """The run's Explainer around the cached predictor's model: nothing loads twice, built once per run."""
-    from training.explain import Explainer
 
     return Explainer(cached_predictor(root, run_id).model)
 
 
 def png(pixels: np.ndarray) -> bytes:
-    """PNG bytes at zlib level 1: half the encoding time of Streamlit's own (level 6), ~10% more bytes."""
+    """PNG bytes at zlib level 1: faster to encode than Streamlit's own (level 6), for a few more bytes."""
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
@@ -151,7 +153,6 @@ def nearest_training_digits(predictor, image28: np.ndarray, *, wait: bool = Fals
     Raises:
         ValueError, StoreError: the run or its index cannot be read or built.
     """
-    from training.neighbours import index_for_run
 
     index = index_for_run(get_store().get(predictor.run_id).path, predictor, wait=wait)
     if index is None:
@@ -182,7 +183,7 @@ def neighbours_ui(predictor, prediction, key: str) -> None:
         try:
             neighbours = nearest_training_digits(predictor, prediction.image28)
         except (ValueError, StoreError, OSError) as error:
-            st.caption(f"No nearest training digits: {str(error).splitlines()[0]}")
+            st.caption(f"No nearest training digits: {first_line(error)}")
             return
         if neighbours is None:
             st.caption("Finding the nearest training digits needs an index of this run, built once "

@@ -10,11 +10,11 @@ import time
 
 import streamlit as st
 
-from dashboard import charts
 from dashboard.common import get_jobs
 from dashboard.run_details import FOCUS_KEY, curves_ui
-from training.console import format_duration
-from training.jobs import (
+from training.cli.console import format_duration
+from training.core.errors import first_line
+from training.jobs.job import (
     DISCARDED,
     EVALUATING,
     FAILED,
@@ -26,7 +26,7 @@ from training.jobs import (
     TRAINING,
     JobView,
 )
-from training.store import StoreError
+from training.runs.store import StoreError
 
 POLL_SECONDS = 1.0
 # Running jobs are looked for this often on an idle page (one started in another tab or the CLI).
@@ -114,7 +114,7 @@ def stopped_job_ui(view: JobView) -> None:
             try:
                 get_jobs().keep(view.job_id)
             except (StoreError, OSError) as error:
-                st.error(f"Could not keep the model: {charts.first_line(error)}")
+                st.error(f"Could not keep the model: {first_line(error)}")
                 return
             st.session_state[FOCUS_KEY] = view.job_id
             st.rerun()
@@ -122,7 +122,7 @@ def stopped_job_ui(view: JobView) -> None:
             try:
                 get_jobs().discard(view.job_id)
             except (StoreError, OSError) as error:  # kept or discarded from another tab meanwhile
-                st.error(f"Could not discard the model: {charts.first_line(error)}")
+                st.error(f"Could not discard the model: {first_line(error)}")
                 return
             st.rerun()
         if view.history:

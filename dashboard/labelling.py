@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard import charts
-from training.user_digits import NewDigit, UserDigitsError, UserDigitStore, as_image28, png_bytes
+from training.core.errors import first_line
+from training.runs.user_digit_records import NewDigit, as_image28, png_bytes
+from training.runs.user_digits import UserDigitsError, UserDigitStore
 
 DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
@@ -20,7 +21,7 @@ def labelling_ui(prediction, image, key: str, run_id: str | None) -> None:
     """"Right", ten digit buttons and the per-digit counts under an answer; saving clears the canvas.
 
     Args:
-        prediction: the `training.predict.Prediction` shown above.
+        prediction: the `training.reading.predictor.Prediction` shown above.
         image: what was classified: the canvas's RGBA pixels or the uploaded PIL image.
         key: "canvas" or "upload"; saving a drawing empties the canvas, an upload stays.
         run_id: the model that answered.
@@ -29,7 +30,7 @@ def labelling_ui(prediction, image, key: str, run_id: str | None) -> None:
     try:
         counts = store.counts()
     except UserDigitsError as error:
-        st.warning(f"Your digits cannot be saved: {charts.first_line(error)}", icon=":material/database:")
+        st.warning(f"Your digits cannot be saved: {first_line(error)}", icon=":material/database:")
         return
     doubt = prediction.verdict is not None and prediction.verdict.unsure
     with st.container(key=f"draw_labelling_{key}"):
@@ -83,7 +84,7 @@ def _save(label: int, prediction, image, key: str, run_id: str | None) -> None:
     try:
         saved = user_digit_store().add(digit)
     except UserDigitsError as error:
-        st.session_state[f"draw_label_problem_{key}"] = f"Not saved: {charts.first_line(error)}"
+        st.session_state[f"draw_label_problem_{key}"] = f"Not saved: {first_line(error)}"
         return
     note = (f"This {DIGIT_NAMES[label]} was already saved." if saved is None
             else f"Saved as a {label} ({DIGIT_NAMES[label]}).")

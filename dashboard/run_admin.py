@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts
 from dashboard.run_details import run_label
-from training.store import ModelStore, Run, StoreError
+from training.core.errors import first_line
+from training.runs.store import ModelStore, Run, StoreError
 
 CONFIRM_KEY = "train_confirm_delete"
 
@@ -19,13 +19,13 @@ def run_admin_ui(store: ModelStore, runs: list[Run]) -> None:
                               format_func=lambda run_id: run_label(by_id[run_id]))
         run = by_id[run_id]
         name, save = st.columns([4, 1], vertical_alignment="bottom")
-        new_name = name.text_input("Name", value=run.info.name, max_chars=80,
+        new_name = name.text_input("Name", value=run.record.name, max_chars=80,
                                    key=f"train_admin_name_{run_id}")
         if save.button("Save name", key="train_admin_rename", width="stretch"):
             try:
                 store.rename(run_id, new_name)
             except (StoreError, OSError) as error:
-                st.error(f"Could not rename {run_id}: {charts.first_line(error)}")
+                st.error(f"Could not rename {run_id}: {first_line(error)}")
             else:
                 st.rerun()
         is_active = run_id == store.chosen_id()
@@ -42,7 +42,7 @@ def run_admin_ui(store: ModelStore, runs: list[Run]) -> None:
             try:
                 store.delete(run_id)
             except (StoreError, OSError) as error:
-                st.error(f"Could not delete {run_id}: {charts.first_line(error)}")
+                st.error(f"Could not delete {run_id}: {first_line(error)}")
                 return
             st.rerun()
         if cancel.button("Cancel", key="train_admin_cancel", width="stretch"):

@@ -7,11 +7,11 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts
+from dashboard import charts, display
 from dashboard.common import cached_mnist
 from dashboard.run_insights import run_insights_ui, training_images
-from training.data import MnistUnavailableError
-from training.store import ModelStore, Run, StoreError
+from training.data.mnist import MnistUnavailableError
+from training.runs.store import ModelStore, Run, StoreError
 
 GALLERY_SIZE = 24
 # Set by the Train page when a run has just been saved, so the details follow it.
@@ -29,16 +29,16 @@ def runs_frame(runs: list[Run], active_id: str | None) -> pd.DataFrame:
     """One row per run, as the table shows it."""
     rows = []
     for run in runs:
-        info = run.info
+        info = run.record
         rows.append({
             "active": "●" if run.run_id == active_id else "",
             "id": run.run_id,
             "name": info.name,
-            "architecture": run.architecture,
+            "architecture": run.record.config.architecture,
             "images": training_images(run),
-            "epochs": len(run.history),
-            "test accuracy": run.test_accuracy * 100,  # shown as "99.62%": see the column's format
-            "duration": charts.format_duration(info.duration_s),
+            "epochs": len(run.record.history),
+            "test accuracy": run.record.test_accuracy * 100,  # shown as "99.62%": see the column's format
+            "duration": display.format_duration(info.duration_s),
             "augmented": info.config.augment,
             "stopped early": info.cancelled,
         })
@@ -102,13 +102,13 @@ def active_model_ui(store: ModelStore, runs: list[Run]) -> None:
 def run_label(run: Run) -> str:
     """'30 Nov 14:05 · CNN · 98.71% · 8 epochs': when, what and how good, for a picker."""
     try:
-        when = datetime.fromisoformat(run.created_at).astimezone().strftime("%d %b %H:%M")
+        when = datetime.fromisoformat(run.record.created_at).astimezone().strftime("%d %b %H:%M")
     except (TypeError, ValueError):
         when = run.run_id
-    epochs = len(run.history)
-    stopped = " · stopped early" if run.info.cancelled else ""
-    name = f" · “{run.info.name}”" if run.info.name else ""
-    return (f"{when}{name} · {run.architecture.upper()} · {run.test_accuracy:.2%} · "
+    epochs = len(run.record.history)
+    stopped = " · stopped early" if run.record.cancelled else ""
+    name = f" · “{run.record.name}”" if run.record.name else ""
+    return (f"{when}{name} · {run.record.config.architecture.upper()} · {run.record.test_accuracy:.2%} · "
             f"{epochs} epoch{'s' if epochs != 1 else ''}{stopped}")
 
 
@@ -130,22 +130,22 @@ def run_picker_ui(runs: list[Run], default_id: str | None) -> Run:
 
 def run_results_ui(run: Run) -> None:
     """A saved run's curves, test accuracy, confusion matrix and the digits it got wrong."""
-    info = run.info
+    info = run.record
     stopped = ""
     if info.stopped_at:
         epoch, batch = info.stopped_at
         stopped = f" · stopped in epoch {epoch} at batch {batch}/{info.batches_per_epoch}"
     elif info.cancelled:
         stopped = " · stopped early"
-    st.markdown(f"**Test accuracy: {run.test_accuracy:.2%}** · {run.architecture}, "
-                f"{len(run.history)} epoch{'s' if len(run.history) != 1 else ''}, "
+    st.markdown(f"**Test accuracy: {run.record.test_accuracy:.2%}** · {run.record.config.architecture}, "
+                f"{len(run.record.history)} epoch{'s' if len(run.record.history) != 1 else ''}, "
                 f"batch size {info.config.batch_size}, "
                 f"learning rate {info.config.learning_rate:g}, "
-                f"{charts.format_duration(info.duration_s)}{stopped}")
-    finetune_numbers_ui(info.extras.get("finetune"))
-    user_digits_line_ui(info.extras.get("user_digits"))
+                f"{display.format_duration(info.duration_s)}{stopped}")
+    finetune_numbers_ui(info.finetune)
+    user_digits_line_ui(info.user_digits)
     log_loss_toggle_ui()
-    curves_ui(run.history, len(run.history))
+    curves_ui(run.record.history, len(run.record.history))
     left, right = st.columns([2, 3])
     with left:
         st.markdown("**Confusion matrix** (rows: true digit, columns: predicted)")
@@ -226,7 +226,7 @@ def mistakes_ui(mistakes: list, run_id: str = "") -> None:
     count = min(st.session_state.get(shown_key, GALLERY_SIZE), len(mistakes))
     st.markdown(f"**Test digits it got wrong:** {count} of {total} shown")
     shown = mistakes[:count]
-    images = [charts.upscale(test_images[int(index)] / 255.0, 3) for index, *_ in shown]
+    images = [display.upscale(test_images[int(index)] / 255.0, 3) for index, *_ in shown]
     captions = [f"{true} → {predicted} ({confidence:.0%})" for _, true, predicted, confidence in shown]
     st.image(images, caption=captions, width=84)
     st.caption("Each caption: true digit → what the model said (its confidence).")

@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts
+from dashboard import charts, display
 from dashboard.common import cached_mnist, cached_predictor, store_root
-from training.config import VALIDATION_SIZE
-from training.data import MnistUnavailableError
-from training.store import Run, StoreError
+from training.core.config import VALIDATION_SIZE
+from training.core.errors import first_line
+from training.data.mnist import MnistUnavailableError
+from training.runs.store import Run, StoreError
 
 PAIRS_SHOWN = 4
 EXAMPLES_PER_PAIR = 6
@@ -57,7 +58,7 @@ def first_layer_filters(model) -> tuple[str, list[np.ndarray]]:
 
 def run_insights_ui(run: Run) -> None:
     """Per-digit accuracy, the most confused pairs with examples, and the first layer's filters."""
-    info = run.info
+    info = run.record
     if not info.confusion_matrix:
         return
     left, right = st.columns([2, 3])
@@ -85,7 +86,7 @@ def confused_pairs_ui(matrix, mistakes: list) -> None:
         examples = pair_examples(mistakes, true, predicted)
         st.markdown(f"{true} → {predicted}: **{count}** test digit{'s' if count != 1 else ''}")
         if examples and test_images is not None:
-            st.image([charts.upscale(test_images[int(index)] / 255.0, 2) for index, *_ in examples],
+            st.image([display.upscale(test_images[int(index)] / 255.0, 2) for index, *_ in examples],
                      caption=[f"{confidence:.0%}" for *_, confidence in examples], width=56)
 
 
@@ -98,7 +99,7 @@ def filters_ui(run: Run) -> None:
     try:
         model = cached_predictor(store_root(), run.run_id).model
     except (StoreError, ImportError, ValueError, OSError) as error:
-        st.error(f"The model could not be loaded: {charts.first_line(error)}")
+        st.error(f"The model could not be loaded: {first_line(error)}")
         return
     name, filters = first_layer_filters(model)
     if not filters:
@@ -114,8 +115,8 @@ def filters_ui(run: Run) -> None:
 def settings_parts(run: Run) -> list[str]:
     """How a run was trained, in short parts: architecture, training images, epochs, batch, learning
     rate, augmentation, the user's digits ("" when left out: every run has the same parts)."""
-    config = run.info.config
-    return [config.architecture, f"{training_images(run):,} images", f"{len(run.history)} ep",
+    config = run.record.config
+    return [config.architecture, f"{training_images(run):,} images", f"{len(run.record.history)} ep",
             f"batch {config.batch_size}", f"lr {config.learning_rate:g}",
             "augmented" if config.augment else "not augmented",
             f"your digits ×{config.user_digits_weight}" if config.user_digits_weight else ""]
@@ -124,13 +125,13 @@ def settings_parts(run: Run) -> list[str]:
 def training_images(run: Run) -> int:
     """How many MNIST images the run trained on: as its record counted them, else from its settings
     (runs saved before the count was kept)."""
-    counted = run.info.examples.get("train")
-    return int(counted) if counted else run.info.config.train_limit or 60_000 - VALIDATION_SIZE
+    counted = run.record.examples.get("train")
+    return int(counted) if counted else run.record.config.train_limit or 60_000 - VALIDATION_SIZE
 
 
 def run_name(run: Run) -> str:
     """The run's name in quotes, or its id's date and time."""
-    return f"“{run.info.name}”" if run.info.name else run.run_id[:15]
+    return f"“{run.record.name}”" if run.record.name else run.run_id[:15]
 
 
 def run_settings(run: Run) -> str:
@@ -161,11 +162,11 @@ def compare_frame(runs: list[Run], labels: list[str]) -> pd.DataFrame:
     """One row per run, named by its label: test, per-digit and held-out user-digit accuracy."""
     rows = []
     for run, label in zip(runs, labels, strict=True):
-        row = {"run": label, "test accuracy": run.test_accuracy}
-        per_digit = (charts.per_digit_accuracy(run.info.confusion_matrix) if run.info.confusion_matrix
+        row = {"run": label, "test accuracy": run.record.test_accuracy}
+        per_digit = (charts.per_digit_accuracy(run.record.confusion_matrix) if run.record.confusion_matrix
                      else np.full(10, np.nan))
         row.update({f"digit {digit}": float(value) for digit, value in enumerate(per_digit)})
-        finetune = run.info.extras.get("finetune")
+        finetune = run.record.finetune
         after = finetune.get("after") if isinstance(finetune, dict) else None
         held_out = after.get("user_held_out_accuracy") if isinstance(after, dict) else None
         row["your held-out digits"] = float(held_out) if held_out is not None else np.nan
@@ -186,12 +187,12 @@ def compare_runs_ui(runs: list[Run]) -> None:
     labels, common = compare_labels(chosen)
     if common:
         st.caption(f"{'Both runs' if len(chosen) == 2 else f'All {len(chosen)} runs'}: {common}.")
-    histories = {label: run.history for label, run in zip(labels, chosen, strict=True)}
+    histories = {label: run.record.history for label, run in zip(labels, chosen, strict=True)}
     left, right = st.columns(2)
     left.altair_chart(charts.compare_curves_chart(histories, "val_accuracy"), key="train_compare_accuracy")
     right.altair_chart(charts.compare_curves_chart(histories, "val_loss"), key="train_compare_loss")
-    with_matrix = {label: charts.per_digit_accuracy(run.info.confusion_matrix)
-                   for label, run in zip(labels, chosen, strict=True) if run.info.confusion_matrix}
+    with_matrix = {label: charts.per_digit_accuracy(run.record.confusion_matrix)
+                   for label, run in zip(labels, chosen, strict=True) if run.record.confusion_matrix}
     if with_matrix:
         st.altair_chart(charts.per_digit_chart(with_matrix), key="train_compare_per_digit")
     frame = compare_frame(chosen, labels)  # labelled as in the legends; shared settings are in the caption

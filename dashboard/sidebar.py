@@ -7,13 +7,14 @@ import math
 import streamlit as st
 
 from dashboard import common
-from training.config import (
+from training.core.config import (
     ARCHITECTURE_DEFAULTS,
     DEFAULT_ARCHITECTURE,
     MAX_USER_DIGITS_WEIGHT,
     VALIDATION_SIZE,
     TrainConfig,
 )
+from training.runs.user_digits import UserDigitsError, UserDigitStore, default_path
 
 ARCHITECTURE_NAMES = {"cnn": "CNN (default)", "mlp": "MLP (the 2022 seed's model)"}
 # The choices always include every architecture's default, whatever the defaults become.
@@ -73,7 +74,6 @@ def _sanitise_settings() -> None:
 
 def _trainable_user_digits() -> int:
     """How many of the user's saved digits a training may use (held-out ones never); 0 if unreadable."""
-    from training.user_digits import UserDigitsError, UserDigitStore, default_path
 
     digits = UserDigitStore(default_path(common.store_root()))
     if not digits.path.exists():

@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from scripts import dashboard_browser as browser_kit
-from scripts import served_dashboard as served
+from tests.kit import dashboard_browser as browser_kit
+from tests.kit import served_dashboard as served
 
 COLD_STARTS = 3
 STROKES = 30
@@ -36,7 +36,7 @@ def log(message: str) -> None:
 
 def cold_start(browser, store: str) -> dict:
     """Seconds from `streamlit run` to a drawn stroke's answer on the Draw page, in a fresh context."""
-    from scripts.dashboard_server import serve
+    from tests.kit.dashboard_server import serve
 
     started = time.perf_counter()
     with serve(store) as url:
@@ -56,9 +56,9 @@ def cold_start(browser, store: str) -> dict:
 @contextlib.contextmanager
 def trainings_running(store: str, count: int):
     """`count` training jobs started as the Train page starts them, stopped afterwards."""
-    from training.config import TrainConfig
-    from training.jobs import JobStore
-    from training.store import ModelStore
+    from training.core.config import TrainConfig
+    from training.jobs.store import JobStore
+    from training.runs.store import ModelStore
 
     jobs = JobStore(ModelStore(store))
     specs = [jobs.create(TrainConfig.for_architecture("cnn", epochs=50, train_limit=20_000),
@@ -83,7 +83,7 @@ def stroke_latencies(browser, store: str, trainings: int = 0, explain: bool = Tr
     mouse up to the drawing leaving the browser (the websocket frame the canvas sends), while
     `trainings` training jobs run against the same store; with the page's Explain toggle off when
     not `explain` (the answer alone, for comparison)."""
-    from scripts.dashboard_server import serve
+    from tests.kit.dashboard_server import serve
 
     with serve(store) as url, trainings_running(store, trainings):
         context = browser.new_context(viewport=browser_kit.VIEWPORT)

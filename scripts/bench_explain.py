@@ -32,18 +32,18 @@ def near_ink(image: np.ndarray, pixels: int = 1) -> np.ndarray:
 
 def measure(store_root: str, run_id: str | None) -> dict:
     from dashboard.explain_ui import layer_pictures, neighbour_pictures, png, saliency_overlay
-    from training.data import load_mnist
-    from training.explain import Explainer, patch_corners
-    from training.neighbours import NEIGHBOURS_FILE, build_for_predictor
-    from training.predict import load_predictor
-    from training.store import ModelStore
+    from training.data.mnist import load_mnist
+    from training.reading.explain import Explainer, patch_corners
+    from training.reading.for_run import build_neighbours_for, load_predictor
+    from training.reading.neighbours import NEIGHBOURS_FILE
+    from training.runs.store import ModelStore
 
     predictor = load_predictor(ModelStore(store_root), run_id or None)
     started = time.perf_counter()
     explainer = Explainer(predictor.model)
     build_s = time.perf_counter() - started
     started = time.perf_counter()
-    index = build_for_predictor(predictor)  # what a training job does before saving its run
+    index = build_neighbours_for(predictor)  # what a training job does before saving its run
     index_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as folder:
         index.save(Path(folder) / NEIGHBOURS_FILE)

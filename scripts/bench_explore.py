@@ -40,10 +40,10 @@ def time_variant(settings: dict) -> dict:
     if settings.get("precision"):
         keras.mixed_precision.set_global_policy(settings["precision"])
 
-    from training import models
-    from training.config import TrainConfig
-    from training.data import load_mnist
-    from training.train import split, training_dataset
+    from training.core.config import TrainConfig
+    from training.data.mnist import load_mnist
+    from training.learn import models as models
+    from training.learn.dataset import split, training_dataset
 
     config = TrainConfig(batch_size=settings.get("batch_size", 128), augment=settings.get("augment", True),
                          train_limit=IMAGES)
@@ -55,7 +55,7 @@ def time_variant(settings: dict) -> dict:
     model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], jit_compile=settings.get("jit_compile", False))
     dataset = training_dataset(x, y, config, config.batch_size)
-    # The training stream holds the config's epochs of steps (training/train.py): far more than timed here.
+    # The training stream holds the config's epochs of steps (learn/train.py): far more than timed.
     model.fit(dataset, steps_per_epoch=10, verbose=0)  # compile and warm up before timing
     started = time.perf_counter()
     model.fit(dataset, steps_per_epoch=IMAGES // config.batch_size, epochs=1, verbose=0)

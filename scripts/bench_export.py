@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.kit.chromium import CHROMIUM, CHROMIUM_ARGS
 
 QUANTIZATIONS: tuple[str | None, ...] = (None, "float16", "uint8")
 PAGE_LOADS = 5  # fresh browser contexts per export; the median is reported
@@ -33,11 +33,11 @@ BATCH = 250  # images per predictBatch call
 
 OCCLUSION_WARMUP = 5  # occlusion maps before timing
 OCCLUSION_TIMED = 100  # occlusion maps timed, one MNIST test digit each (float32 export)
-OCCLUSION_COMPARED = 30  # of those, compared with training.explain's map
+OCCLUSION_COMPARED = 30  # of those, compared with training.reading.explain's map
 
 GOAL_INFERENCE_MS = 5.0
 GOAL_OCCLUSION_MS = 50.0
-OCCLUSION_TOLERANCE = 1e-3  # max |Δ| between the page's and training.explain's normalised maps
+OCCLUSION_TOLERANCE = 1e-3  # max |Δ| between the page's and training.reading.explain's normalised maps
 GOAL_READY_MS = 1000.0
 GOAL_ZIP_MB = 2.5
 
@@ -303,8 +303,8 @@ def measure_occlusion(browser, url: str, x_test: np.ndarray) -> dict:
 
 def occlusion_rows(occlusion: dict, model, x_test: np.ndarray, bench_cmd: str
                    ) -> tuple[list[dict], list[str]]:
-    """The occlusion row (time against the goal, agreement with training.explain) and its notes."""
-    from training.explain import PATCH, STRIDE, explainer_for, patch_corners
+    """The occlusion row (time against the goal, agreement with training.reading.explain) and its notes."""
+    from training.reading.explain import PATCH, STRIDE, explainer_for, patch_corners
 
     explainer = explainer_for(model)
     differences = []
@@ -317,7 +317,7 @@ def occlusion_rows(occlusion: dict, model, x_test: np.ndarray, bench_cmd: str
     worst = max(differences)
     rows = [{
         "measure": f"\"Where it looks\" occlusion map in the page, float32, p50 / p95 of {len(times)}",
-        "value": f"{p50:.1f} / {p95:.1f} ms (max \\|Δ\\| to training.explain {worst:.1e} over "
+        "value": f"{p50:.1f} / {p95:.1f} ms (max \\|Δ\\| to training.reading.explain {worst:.1e} over "
                  f"{len(differences)} digits)",
         "goal": f"≤ {GOAL_OCCLUSION_MS:g} ms p95: {verdict(p95 <= GOAL_OCCLUSION_MS)}; "
                 f"\\|Δ\\| ≤ {OCCLUSION_TOLERANCE:g}: {verdict(worst <= OCCLUSION_TOLERANCE)}",
@@ -328,13 +328,13 @@ def occlusion_rows(occlusion: dict, model, x_test: np.ndarray, bench_cmd: str
     notes = [
         f"\"Where it looks\": `mnistStudio.occlusion()` on MNIST test digits 0–{len(times) - 1} "
         f"after {OCCLUSION_WARMUP} warm-up maps: the {PATCH}×{PATCH} patches at stride {STRIDE} "
-        "of training/explain.py, "
+        "of training/reading/explain.py, "
         "the occluded copies as one tensor through the model, the map of logit drops. Only the "
         f"patches that cover ink make a copy ({min(copies)}–{max(copies)} of {len(patch_corners())}, median "
         f"{statistics.median(copies):g}); all {len(patch_corners()) + 1} images in one batch would take "
         f"{percentile(full, 50):.1f} / {percentile(full, 95):.1f} ms (p50 / p95 of {len(full)}). "
         "Agreement: the map divided by its largest absolute value, against "
-        "`training.explain.occlusion_map` (Keras) on the same pixels. Load average while timed: "
+        "`training.reading.explain.occlusion_map` (Keras) on the same pixels. Load average while timed: "
         f"{occlusion['load']:.1f} on {os.cpu_count()} cores; Chromium's CPU time per map (all its "
         f"processes, which waiting for a core does not add to): {occlusion['cpu_ms']:.1f} ms.",
     ]
@@ -361,9 +361,9 @@ def export_both(store, run_id: str, quantize: str | None, tmp: Path) -> dict:
 
 
 def measure(store_dir: str, run_id_arg: str) -> dict:
-    from training.data import load_mnist
-    from training.predict import load_predictor
-    from training.store import ModelStore
+    from training.data.mnist import load_mnist
+    from training.reading.for_run import load_predictor
+    from training.runs.store import ModelStore
 
     if not Path(store_dir).is_dir():
         raise RuntimeError(f"no model store at {store_dir}")
@@ -376,7 +376,7 @@ def measure(store_dir: str, run_id_arg: str) -> dict:
     if not run_id:
         raise RuntimeError("no run given and the store has no active run")
     run = store.get(run_id)
-    log(f"run {run_id} ({run.architecture}); loading MNIST and the Keras model …")
+    log(f"run {run_id} ({run.record.config.architecture}); loading MNIST and the Keras model …")
     mnist = load_mnist()
     x_test, y_test = mnist.x_test[:ACCURACY_IMAGES], mnist.y_test[:ACCURACY_IMAGES]
     keras_probabilities = load_predictor(store, run_id).probabilities_batch(x_test.astype(np.float32) / 255)
@@ -507,7 +507,8 @@ def measure(store_dir: str, run_id_arg: str) -> dict:
         "the 10 probabilities back.",
         f"Accuracy: `predictBatch` in batches of {BATCH} on MNIST test images 0–{ACCURACY_IMAGES - 1}; "
         "Keras is `load_predictor(store, run).probabilities_batch` on the same float32 pixels. "
-        f"The model is the run given ({run_id}, {run.architecture}): its accuracy depends on its training.",
+        f"The model is the run given ({run_id}, {run.record.config.architecture}): its accuracy depends "
+        "on its training.",
     ]
     if batch_times:
         notes.append(

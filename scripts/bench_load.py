@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from scripts import dashboard_browser as browser_kit
-from scripts import served_dashboard as served
+from tests.kit import dashboard_browser as browser_kit
+from tests.kit import served_dashboard as served
 
 SESSIONS = int(os.environ.get("BENCH_LOAD_SESSIONS", "20"))
 LOAD_S = float(os.environ.get("BENCH_LOAD_SECONDS", "60"))

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts.dashboard_server import free_ports
+from tests.kit.dashboard_server import free_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 EPOCHS, LIMIT, PER_WORKER_BATCH = 1, 20_000, 64
@@ -43,7 +43,7 @@ def record(models: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = dict(os.environ)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         ports = free_ports(2)
@@ -63,7 +63,7 @@ def main(argv: list[str]) -> int:
         one_s = time.perf_counter() - started
         one = record(folder / "single")
 
-    from training.models import build_model
+    from training.learn.models import build_model
 
     parameters = build_model("cnn").count_params()
     megabytes = parameters * 4 / 1e6

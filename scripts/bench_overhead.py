@@ -16,11 +16,11 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    from training.config import TrainConfig
-    from training.data import load_mnist
-    from training.job_runner import TENSORBOARD_DIR, EventLogListener
-    from training.jobs import StopFileToken
-    from training.train import train
+    from training.core.config import TrainConfig
+    from training.data.mnist import load_mnist
+    from training.jobs.runner import TENSORBOARD_DIR, EventLogListener
+    from training.jobs.store import StopFileToken
+    from training.learn.train import train
 
     repeats = int(argv[0]) if argv else 3
     config = TrainConfig(architecture="cnn", epochs=1, batch_size=128, train_limit=20_000, eval_limit=1000)

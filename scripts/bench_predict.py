@@ -24,11 +24,17 @@ def percentile_ms(samples: list[float], q: float) -> float:
 
 
 def main(argv: list[str]) -> int:
-    from scripts.drawn_digits import canvas_image, evaluate_drawn, make_drawn_digits, plain_resize, styles_for
-    from training.data import load_mnist
-    from training.predict import load_predictor
-    from training.preprocess import to_mnist
-    from training.store import ModelStore
+    from tests.kit.drawn_digits import (
+        canvas_image,
+        evaluate_drawn,
+        make_drawn_digits,
+        plain_resize,
+        styles_for,
+    )
+    from training.data.mnist import load_mnist
+    from training.data.preprocess import to_mnist
+    from training.reading.for_run import load_predictor
+    from training.runs.store import ModelStore
 
     store, run_ids = ModelStore(argv[0]), argv[1:]
     images, _ = make_drawn_digits(DRAWINGS, seed=0)
@@ -43,7 +49,7 @@ def main(argv: list[str]) -> int:
         predictor = load_predictor(store, run_id)
         test = predictor.probabilities_batch(mnist.x_test.astype(np.float32) / 255).argmax(axis=1)
         report["runs"][run_id] = {
-            "augment": store.get(run_id).record["config"]["augment"],
+            "augment": store.get(run_id).record.config.augment,
             "mnist_test": float((test == mnist.y_test).mean()),
             "drawn_to_mnist": evaluate_drawn(predictor, DRAWINGS, 0),
             "drawn_plain_resize": evaluate_drawn(predictor, DRAWINGS, 0, preprocess=plain_resize),

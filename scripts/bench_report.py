@@ -126,7 +126,7 @@ def render_predict(section: dict) -> list[str]:
         "## Prediction (server side)",
         "",
         "`python -m scripts.bench_predict STORE RUN_ID...`: 1,000 drawn digits from "
-        "`scripts/drawn_digits.py` (seed 0, strokes of varied width, position, size and slant, "
+        "`tests/kit/drawn_digits.py` (seed 0, strokes of varied width, position, size and slant, "
         "rendered at 280×280; never tuned to a model).",
         "",
     ]

@@ -19,12 +19,13 @@ MIN_MISREAD = 5  # a style's own lookalike row from this many misread digits
 
 
 def measure(store_root: str, run_id: str | None) -> dict:
-    from scripts.hard_digits import STYLES, hard_inputs, per_style_accuracy
-    from scripts.nondigits import KINDS, nondigit_inputs
-    from training.calibrate import expected_calibration_error
-    from training.data import load_mnist
-    from training.predict import load_predictor, softmax
-    from training.store import ModelStore
+    from tests.kit.hard_digits import STYLES, hard_inputs, per_style_accuracy
+    from tests.kit.nondigits import KINDS, nondigit_inputs
+    from training.data.mnist import load_mnist
+    from training.learn.calibrate import expected_calibration_error
+    from training.reading.for_run import load_predictor
+    from training.reading.predictor import softmax
+    from training.runs.store import ModelStore
 
     started = time.perf_counter()
     store = ModelStore(store_root)
@@ -54,7 +55,7 @@ def measure(store_root: str, run_id: str | None) -> dict:
     rows = [
         {"measure": "MNIST test accuracy", "value": pct(float((test_p.argmax(1) == mnist.y_test).mean())),
          "goal": "≥ 99.6%"},
-        {"measure": "… from the image alone, without the four shifted views (`training.views`)",
+        {"measure": "… from the image alone, without the four shifted views (`training.data.shifts`)",
          "value": pct(float((predictor.image_logits(mnist.x_test).argmax(1) == mnist.y_test).mean())),
          "goal": ""},
         {"measure": "hard set accuracy, all 14 styles", "value": pct(hard["overall"]), "goal": "≥ 98%"},
@@ -94,9 +95,9 @@ def measure(store_root: str, run_id: str | None) -> dict:
     return {
         "title": "Robustness, calibration and doubt",
         "intro": (
-            f"Run {predictor.run_id}. The hard set is `scripts/hard_digits.py` (seed 0, 200 images per "
+            f"Run {predictor.run_id}. The hard set is `tests/kit/hard_digits.py` (seed 0, 200 images per "
             "style, labels by construction, never tuned to a model); non-digits are "
-            f"`scripts/nondigits.py` (seed {NONDIGIT_SEED}, {len(other_x) // len(KINDS)} per kind; "
+            f"`tests/kit/nondigits.py` (seed {NONDIGIT_SEED}, {len(other_x) // len(KINDS)} per kind; "
             "the rule's settings were chosen on seed 0). ECE uses 15 "
             "equal-width bins. A drawing is flagged when its calibrated top probability is below "
             f"{doubt.min_confidence:.3f} or its feature distance to the nearest digit is above "
@@ -114,7 +115,7 @@ def lookalike_rows(predictor, run_path, images: np.ndarray, labels: np.ndarray, 
     For a misread digit a high share means MNIST itself labels that shape so: its writers drew
     those digits alike. Digits read right give the share to compare with.
     """
-    from training.neighbours import index_for_run
+    from training.reading.for_run import index_for_run
 
     index = index_for_run(run_path, predictor)  # the run's own index, as the Draw page uses
     features = predictor.features(images)
@@ -137,7 +138,7 @@ def lookalike_rows(predictor, run_path, images: np.ndarray, labels: np.ndarray, 
 
 def nll_change(logits: np.ndarray, labels: np.ndarray, temperature: float) -> str:
     """'0.0502 → 0.0498': the mean negative log-likelihood at T = 1, then at the fitted T."""
-    from training.calibrate import negative_log_likelihood
+    from training.learn.calibrate import negative_log_likelihood
 
     return (f"{negative_log_likelihood(logits, labels):.4f} → "
             f"{negative_log_likelihood(logits, labels, temperature):.4f}")
@@ -146,8 +147,8 @@ def nll_change(logits: np.ndarray, labels: np.ndarray, temperature: float) -> st
 def ece_change_interval(logits: np.ndarray, labels: np.ndarray, temperature: float,
                         resamples: int = 1_000) -> tuple[float, float]:
     """95% bootstrap interval of ECE(fitted T) − ECE(T = 1): whether a change is more than noise."""
-    from training.calibrate import expected_calibration_error
-    from training.predict import softmax
+    from training.learn.calibrate import expected_calibration_error
+    from training.reading.predictor import softmax
 
     before, after = softmax(logits), softmax(logits / temperature)
     rng = np.random.default_rng(0)

@@ -13,11 +13,11 @@ import time
 
 
 def main(argv: list[str]) -> int:
-    from training.config import TrainConfig
-    from training.data import load_mnist
-    from training.progress import TrainingListener
-    from training.store import ModelStore
-    from training.train import train
+    from training.core.config import TrainConfig
+    from training.core.progress import TrainingListener
+    from training.data.mnist import load_mnist
+    from training.learn.train import train
+    from training.runs.store import ModelStore
 
     config = TrainConfig.for_architecture(**json.loads(argv[0]))
     store = ModelStore(argv[1])
@@ -34,16 +34,16 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     result = train(config, data, listener=listener)
     wall = time.perf_counter() - started
-    run = store.save(result)
+    run = store.save(result.model, result.record)
     print(
         json.dumps(
             {
                 "run_id": run.run_id,
                 "config": config.to_dict(),
-                "test_accuracy": result.test_accuracy,
-                "train_s": round(result.history[-1]["elapsed_s"], 1),
+                "test_accuracy": result.record.test_accuracy,
+                "train_s": round(result.record.history[-1]["elapsed_s"], 1),
                 "wall_s": round(wall, 1),
-                "epochs": result.epochs_completed,
+                "epochs": result.record.epochs_completed,
                 "val_accuracy": listener.val_accuracy,
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             }

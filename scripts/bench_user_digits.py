@@ -2,7 +2,7 @@
 
 `python -m scripts.bench_user_digits [STORE RUN_ID]` prints one JSON line (scripts/bench.py's
 generic section). With a run, it is fine-tuned (in a scratch copy of the store) on the block-letter
-hand of `scripts/user_style_digits.py`: 20 of each digit, every 5th held out; then on 100 and 500
+hand of `tests/kit/user_style_digits.py`: 20 of each digit, every 5th held out; then on 100 and 500
 digits for the time.
 """
 
@@ -27,7 +27,7 @@ COMMAND = "python -m scripts.bench_user_digits"
 # A second process saving drawings one transaction each, as another browser session would.
 WRITER = """
 import sys, numpy as np
-from training.user_digits import NewDigit, UserDigitStore
+from training.runs.user_digits import NewDigit, UserDigitStore
 store, rng = UserDigitStore(sys.argv[1]), np.random.default_rng(int(sys.argv[2]))
 for n in range(int(sys.argv[3])):
     store.add(NewDigit(rng.integers(0, 256, (28, 28), dtype=np.uint8), n % 10, drawing_png=b"x" * 3000))
@@ -39,11 +39,12 @@ def ms(seconds: float) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from scripts.drawn_digits import canvas_image, make_drawn_digits
-    from training.data import load_mnist
-    from training.preprocess import to_mnist
-    from training.user_digits import NewDigit, UserDigitStore, png_bytes
-    from training.user_digits_io import export_to, import_into
+    from tests.kit.drawn_digits import canvas_image, make_drawn_digits
+    from training.data.mnist import load_mnist
+    from training.data.preprocess import to_mnist
+    from training.runs.user_digit_records import NewDigit, png_bytes
+    from training.runs.user_digits import UserDigitStore
+    from training.runs.user_digits_io import export_to, import_into
 
     mnist = load_mnist()
     drawings, labels = make_drawn_digits(SAVES, seed=3)
@@ -119,7 +120,7 @@ def main(argv: list[str]) -> int:
     print(json.dumps({
         "title": "Your digits: the user-digit store",
         "intro": "A real SQLite file in WAL mode (synchronous=FULL) on this machine's disk; the drawings "
-                 "are 280×280 canvas PNGs from `scripts/drawn_digits.py` (seed 3).",
+                 "are 280×280 canvas PNGs from `tests/kit/drawn_digits.py` (seed 3).",
         "rows": rows,
         "notes": notes,
     }))
@@ -132,10 +133,11 @@ def finetune_rows(store_root: Path, run_id: str, mnist) -> list[dict]:
 
     import tensorflow  # noqa: F401  (imported once, outside the timings)
 
-    from scripts.user_style_digits import make_user_style_digits
-    from training.finetune import finetune
-    from training.store import ModelStore
-    from training.user_digits import NewDigit, UserDigitStore
+    from tests.kit.user_style_digits import make_user_style_digits
+    from training.learn.finetune import finetune
+    from training.runs.store import ModelStore
+    from training.runs.user_digit_records import NewDigit
+    from training.runs.user_digits import UserDigitStore
 
     command = f"{COMMAND} STORE RUN_ID"
     rows = []

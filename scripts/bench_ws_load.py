@@ -2,7 +2,7 @@
 
 `python -m scripts.bench_ws_load STORE_DIR RUN_ID` (an empty RUN_ID means the active run) starts
 `streamlit run` on loopback against the store and opens BENCH_WS_SESSIONS (20) sessions that speak
-Streamlit's own protocol (`scripts.streamlit_ws`), so the server, not a browser, is what saturates.
+Streamlit's own protocol (`tests.kit.streamlit_ws`), so the server, not a browser, is what saturates.
 A round is the three runs a browser causes: a stroke (the canvas's state with the PNG of a drawn
 digit, sent with the fragment's id; timed until its `script_finished`), Clear, and the emptied
 canvas the component sends back. Every session repeats rounds for BENCH_WS_SECONDS (60).
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import psutil
 
-from scripts import served_dashboard as served
-from scripts.draw_page_ws import (
+from tests.kit import served_dashboard as served
+from tests.kit.draw_page_ws import (
     ROUND_ERRORS,
     ROUND_TIMEOUT_S,
     Page,
@@ -36,7 +36,7 @@ from scripts.draw_page_ws import (
     draw_round,
     open_page,
 )
-from scripts.drawn_digits import make_drawn_digits
+from tests.kit.drawn_digits import make_drawn_digits
 
 SESSIONS = int(os.environ.get("BENCH_WS_SESSIONS", "20"))
 LOAD_S = float(os.environ.get("BENCH_WS_SECONDS", "60"))
@@ -214,8 +214,8 @@ def report(load: dict, memory: dict) -> dict:
     ]
     notes = [
         "One `streamlit run` server on loopback; each session is a websocket client speaking Streamlit's "
-        "protobuf protocol (scripts/streamlit_ws.py), no browser. The stroke's state carries a 280×280 PNG "
-        f"of a digit from scripts.drawn_digits ({DRAWINGS} drawings, seed 0).",
+        "protobuf protocol (tests/kit/streamlit_ws.py), no browser. The stroke's state carries a 280×280 PNG "
+        f"of a digit from tests.kit.drawn_digits ({DRAWINGS} drawings, seed 0).",
         "The round trip leaves out what a browser adds: the canvas's 200 ms debounce before it sends, and "
         "rendering the answer.",
         f"ForwardMsgs that came as references to the client's message cache: {load['refs_resolved']}.",

@@ -12,23 +12,24 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
-from scripts.dashboard_server import ROOT, serve
-from training.store import ModelStore
+from tests.kit.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.kit.dashboard_server import ROOT, serve
+from training.runs.store import ModelStore
 
 TIMEOUT_MS = 90_000
 
 
 def quick_store(folder: Path) -> ModelStore:
     """A store holding one CNN trained for a few seconds: 3 epochs on 6,000 images."""
-    from training.config import TrainConfig
-    from training.train import train
+    from training.core.config import TrainConfig
+    from training.learn.train import train
 
     store = ModelStore(folder)
     print("No saved run: training a quick model (3 epochs on 6,000 images)…", file=sys.stderr)
     config = TrainConfig(architecture="cnn", epochs=3, batch_size=64, learning_rate=3e-3, augment=False,
                          train_limit=6000, eval_limit=2000)
-    store.save(train(config))
+    result = train(config)
+    store.save(result.model, result.record)
     return store
 
 

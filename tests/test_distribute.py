@@ -13,13 +13,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 TRAIN_AND_REPORT = """
 import json, sys
-from training.config import TrainConfig
-from training.train import train
+from training.core.config import TrainConfig
+from training.learn.train import train
 config = TrainConfig(architecture="mlp", epochs=2, batch_size=int(sys.argv[1]), augment=False,
                      learning_rate=float(sys.argv[2]), train_limit=6000, eval_limit=2000)
 result = train(config)
-print(json.dumps({"replicas": result.replicas, "accuracy": result.test_accuracy,
-                  "loss": result.test_loss}))
+print(json.dumps({"replicas": result.record.replicas, "accuracy": result.record.test_accuracy,
+                  "loss": result.record.test_loss}))
 """
 
 

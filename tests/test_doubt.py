@@ -6,10 +6,11 @@ import json
 
 import numpy as np
 import pytest
-from cli_support import cli
 from PIL import Image
 
-from training.doubt import DoubtModel, judge, verdict_message
+from tests.kit.cli import cli
+from tests.kit.nondigits import nondigits_of_kind
+from training.reading.doubt import DoubtModel, judge, verdict_message
 
 
 def doubt_model(min_confidence: float = 0.8, max_distance: float = 10.0) -> DoubtModel:
@@ -58,17 +59,9 @@ def test_distances_are_to_the_nearest_digit_and_survive_a_save(tmp_path):
 
 @pytest.fixture(scope="module")
 def predictor(trained_store):
-    from training.predict import load_predictor
+    from training.reading.for_run import load_predictor
 
     return load_predictor(trained_store)
-
-
-def drawings(kind: str, count: int) -> np.ndarray:
-    """Non-digits of one kind from `scripts.nondigits` (its own seed, not the benchmark's)."""
-    from scripts.nondigits import MAKERS
-
-    rng = np.random.default_rng(7)
-    return np.stack([MAKERS[kind](rng) for _ in range(count)])
 
 
 def clear_digits(mnist, predictor, count: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +74,7 @@ def clear_digits(mnist, predictor, count: int = 20) -> tuple[np.ndarray, np.ndar
 
 
 def test_the_runs_temperature_is_stored_and_applied(trained_store, predictor, mnist):
-    from training.predict import softmax
+    from training.reading.predictor import softmax
 
     record = trained_store.get(trained_store.active_id()).record
     stored = record["temperature"] if isinstance(record, dict) else record.temperature
@@ -94,7 +87,7 @@ def test_the_runs_temperature_is_stored_and_applied(trained_store, predictor, mn
 
 def test_feature_blocks_are_whitened_apart_and_their_distances_add_up():
     """Two layers' features: a drawing odd in either block is far from every digit."""
-    from training.doubt import fit_doubt
+    from training.reading.doubt import fit_doubt
 
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(10), 100)
@@ -123,7 +116,7 @@ def test_a_convnets_doubt_rule_reads_its_last_conv_block_too(predictor):
 def test_dashes_pairs_and_scribbles_are_flagged_and_clear_digits_are_not(predictor, mnist):
     """The test model is small (one epoch on 6,000 images): the default model flags more (make bench)."""
     for kind, count, at_least in (("dash", 10, 9), ("two-digits", 10, 6), ("scribble", 20, 5)):
-        drawn = [predictor.classify(Image.fromarray(image, "L")) for image in drawings(kind, count)]
+        drawn = [predictor.classify(Image.fromarray(image, "L")) for image in nondigits_of_kind(kind, count)]
         assert sum(p.verdict.unsure for p in drawn) >= at_least, (kind, [p.message for p in drawn])
         for p in drawn:
             first, second = p.verdict.top_two
@@ -138,12 +131,12 @@ def test_dashes_pairs_and_scribbles_are_flagged_and_clear_digits_are_not(predict
 
 
 def test_cli_json_says_unsure_with_the_top_two_for_a_scribble_not_a_digit(trained_store, mnist, tmp_path):
-    from training.predict import load_predictor
+    from training.reading.for_run import load_predictor
 
     predictor = load_predictor(trained_store)
     images, labels = clear_digits(mnist, predictor, count=1)
     Image.fromarray(images[0]).resize((280, 280)).save(tmp_path / "digit.png")
-    flagged = next(image for image in drawings("scribble", 20)
+    flagged = next(image for image in nondigits_of_kind("scribble", 20)
                    if predictor.classify(Image.fromarray(image, "L")).verdict.unsure)
     Image.fromarray(flagged).save(tmp_path / "scribble.png")
     done = cli("training", "predict", "--json", "--models", str(trained_store.root),
@@ -161,8 +154,8 @@ def test_cli_json_says_unsure_with_the_top_two_for_a_scribble_not_a_digit(traine
 
 
 def test_the_draw_page_lines_say_the_doubt_first_and_the_best_guess_under_it():
-    from training.doubt import Verdict
-    from training.predict import Prediction
+    from training.reading.doubt import Verdict
+    from training.reading.predictor import Prediction
 
     def prediction(unsure: bool, far: bool = False) -> Prediction:
         verdict = Verdict(digit=4, top_two=(4, 9), unsure=unsure, not_a_digit=far)

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from scripts import dashboard_browser as browser_kit
+from tests.kit import dashboard_browser as browser_kit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,7 +26,7 @@ TRAIN_TIMEOUT_MS = 240_000
 @pytest.fixture
 def app_url(trained_store, tmp_path):
     """The dashboard served against a private copy of the trained store."""
-    from scripts.dashboard_server import serve
+    from tests.kit.dashboard_server import serve
 
     shutil.copytree(trained_store.root, tmp_path / "store")
     with serve(tmp_path / "store", train_limit=2000) as url:
@@ -36,7 +36,7 @@ def app_url(trained_store, tmp_path):
 @pytest.fixture
 def empty_app_url(tmp_path, mnist):
     """The dashboard served against an empty model store, training on 1,000 images."""
-    from scripts.dashboard_server import serve
+    from tests.kit.dashboard_server import serve
 
     with serve(tmp_path / "empty", train_limit=1000) as url:
         yield url

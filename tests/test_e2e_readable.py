@@ -1,7 +1,7 @@
 """Pages a person reads at a glance, in a real browser: readable curves, a true message for a blank
 upload, a zip that unpacks into one folder, and the answer in view on a phone-sized screen.
 
-Each test drives the real Streamlit server (scripts/dashboard_server.py) in Debian's Chromium.
+Each test drives the real Streamlit server (tests/kit/dashboard_server.py) in Debian's Chromium.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from scripts import dashboard_browser as browser_kit
+from tests.kit import dashboard_browser as browser_kit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,7 +41,7 @@ CURVE_CHARTS_JS = """() => [...document.querySelectorAll('[data-testid="stVegaLi
 @pytest.fixture(scope="module")
 def app_url(trained_store, tmp_path_factory):
     """The dashboard served against a private copy of the trained store (one run of one epoch)."""
-    from scripts.dashboard_server import serve
+    from tests.kit.dashboard_server import serve
 
     root = tmp_path_factory.mktemp("readable") / "store"
     shutil.copytree(trained_store.root, root)

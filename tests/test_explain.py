@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from tests.apptest_support import app, texts
+from tests.kit.apptest import app, texts
 
 pytest.importorskip("tensorflow")
 
@@ -50,8 +50,8 @@ def test_the_occlusion_map_lies_on_or_next_to_the_ink(trained_store, mnist):
     blind to the strokes would put about 25–35% of its mass there. Measured: median 86%, 5th
     percentile 77% (4 px patches). The 5th percentile's floor (65%) leaves room for a retrained model.
     """
-    from training.explain import occlusion_map
-    from training.predict import load_predictor
+    from training.reading.explain import occlusion_map
+    from training.reading.for_run import load_predictor
 
     model = load_predictor(trained_store).model
     fractions, areas = [], []
@@ -69,8 +69,8 @@ def test_the_occlusion_map_lies_on_or_next_to_the_ink(trained_store, mnist):
 
 
 def test_blanking_blank_paper_changes_nothing(trained_store):
-    from training.explain import occlusion_map
-    from training.predict import load_predictor
+    from training.reading.explain import occlusion_map
+    from training.reading.for_run import load_predictor
 
     image = np.zeros((28, 28), np.float32)
     image[6:22, 12:16] = 1.0  # a "1" in the middle columns
@@ -80,8 +80,8 @@ def test_blanking_blank_paper_changes_nothing(trained_store):
 
 def test_the_feature_map_view_has_one_panel_per_channel_of_each_block(trained_store, mnist):
     from dashboard.explain_ui import channel_grid, channel_panels, layer_caption
-    from training.explain import feature_maps
-    from training.predict import load_predictor
+    from training.reading.explain import feature_maps
+    from training.reading.for_run import load_predictor
 
     layers = feature_maps(load_predictor(trained_store).model, mnist.x_test[0] / 255.0)
     assert [(name, maps.shape) for name, maps in layers] == [
@@ -99,8 +99,8 @@ def test_the_feature_map_view_has_one_panel_per_channel_of_each_block(trained_st
 
 
 def test_one_pass_explains_like_the_two_separate_ones(trained_store, mnist):
-    from training.explain import explainer_for
-    from training.predict import load_predictor
+    from training.reading.explain import explainer_for
+    from training.reading.for_run import load_predictor
 
     explainer = explainer_for(load_predictor(trained_store).model)
     image = mnist.x_test[1] / 255.0
@@ -113,8 +113,8 @@ def test_one_pass_explains_like_the_two_separate_ones(trained_store, mnist):
 
 def test_the_mlp_shows_its_hidden_units():
     from dashboard.explain_ui import channel_panels
-    from training.explain import feature_maps
-    from training.models import build_mlp
+    from training.learn.models import build_mlp
+    from training.reading.explain import feature_maps
 
     layers = feature_maps(build_mlp(), np.zeros((28, 28), np.float32))
     assert [(name, maps.shape) for name, maps in layers] == [("hidden", (128,))]
@@ -161,10 +161,10 @@ def test_predict_explain_adds_the_pages_saliency_map_and_8_neighbours(trained_st
 
     from PIL import Image
 
-    from tests.cli_support import cli
-    from training.explain import occlusion_map
-    from training.predict import load_predictor
-    from training.preprocess import to_mnist
+    from tests.kit.cli import cli
+    from training.data.preprocess import to_mnist
+    from training.reading.explain import occlusion_map
+    from training.reading.for_run import load_predictor
 
     seven = tmp_path / "seven.png"
     seven.write_bytes(seven_png(mnist))

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.dashboard_browser import (
+from tests.kit.dashboard_browser import (
     EXCEPTION,
     exception_count,
     one_points,
     timed_prediction,
     wait_for_script,
 )
-from scripts.dashboard_server import serve
-from tests.test_run_insights import second_run
+from tests.kit.dashboard_server import serve
+from tests.kit.runs import second_run
 
 pytest.importorskip("tensorflow")
 

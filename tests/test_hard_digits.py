@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scripts.hard_digits import STYLES, make_hard_digits, per_style_accuracy
-from scripts.nondigits import KINDS, make_nondigits
+from tests.kit.hard_digits import STYLES, make_hard_digits, per_style_accuracy
+from tests.kit.nondigits import KINDS, make_nondigits
 
 
 def test_the_same_seed_gives_the_same_hard_digits_and_every_style_has_its_share():

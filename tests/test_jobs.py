@@ -9,18 +9,11 @@ import subprocess
 import sys
 import time
 
-from training.config import TrainConfig
-from training.events import append_event, read_events
-from training.jobs import (
-    EVENTS_FILE,
-    INTERRUPTED,
-    STOPPED,
-    TRAINING,
-    JobStore,
-    decide_activation,
-    fold_events,
-)
-from training.store import ModelStore
+from training.core.config import TrainConfig
+from training.core.events import append_event, read_events
+from training.jobs.job import INTERRUPTED, STOPPED, TRAINING, fold_events
+from training.jobs.store import EVENTS_FILE, JobStore, decide_activation
+from training.runs.store import ModelStore
 
 CONFIG = TrainConfig(architecture="mlp", epochs=3)
 

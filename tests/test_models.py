@@ -9,7 +9,7 @@ keras = pytest.importorskip("keras")
 
 
 def test_fused_batch_norm_trains_like_keras_batch_norm():
-    from training.models import FusedBatchNormalization
+    from training.learn.models import FusedBatchNormalization
 
     images = np.random.default_rng(0).normal(2.0, 3.0, size=(16, 14, 14, 8)).astype(np.float32)
     standard, fused = keras.layers.BatchNormalization(momentum=0.9), FusedBatchNormalization(momentum=0.9)
@@ -23,7 +23,7 @@ def test_fused_batch_norm_trains_like_keras_batch_norm():
 
 
 def test_a_model_built_for_training_is_handed_back_in_keras_layers_with_its_weights():
-    from training.models import FusedBatchNormalization, build_model, with_standard_layers
+    from training.learn.models import FusedBatchNormalization, build_model, with_standard_layers
 
     trained = build_model("cnn", for_training=True)
     assert any(isinstance(layer, FusedBatchNormalization) for layer in trained.layers)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.dashboard_server import free_ports
-from training.store import ModelStore
+from tests.kit.dashboard_server import free_ports
+from training.runs.store import ModelStore
 
 ROOT = Path(__file__).resolve().parent.parent
 # Per replica; two workers make a global batch of 128 at twice the rate, like one process below.
@@ -23,8 +23,7 @@ def start_worker(index: int, ports: list[int], models: Path, *extra: str,
                  timeout_s: int = 30) -> subprocess.Popen:
     tf_config = {"cluster": {"worker": [f"localhost:{port}" for port in ports]},
                  "task": {"type": "worker", "index": index}}
-    env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "PYTHONPATH": str(ROOT),
-           "MNIST_STUDIO_WORKER_TIMEOUT": str(timeout_s)}
+    env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "MNIST_STUDIO_WORKER_TIMEOUT": str(timeout_s)}
     return subprocess.Popen([sys.executable, "-m", "training", "train", *TRAIN_ARGS, *extra,
                              "--models", str(models)], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -46,17 +45,17 @@ def test_two_workers_train_one_run_that_matches_a_single_process(tmp_path, mnist
     assert "Traceback" not in chief_err + worker_err
 
     runs = ModelStore(tmp_path / "chief").runs()
-    assert len(runs) == 1 and runs[0].record["replicas"] == 2
+    assert len(runs) == 1 and runs[0].record.replicas == 2
     assert not (tmp_path / "worker" / "runs").exists()  # other workers save nothing
 
     single = subprocess.run([sys.executable, "-m", "training", "train", *TRAIN_ARGS, "--batch-size", "128",
                              "--learning-rate", "2e-3", "--models", str(tmp_path / "single")],
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            cwd=ROOT, env=dict(os.environ),
                             capture_output=True, text=True, timeout=300)
     assert single.returncode == 0, single.stderr[-3000:]
     alone = ModelStore(tmp_path / "single").runs()[0]
-    assert runs[0].test_accuracy == pytest.approx(alone.test_accuracy, abs=0.01)
-    assert runs[0].test_accuracy > 0.85
+    assert runs[0].record.test_accuracy == pytest.approx(alone.record.test_accuracy, abs=0.01)
+    assert runs[0].record.test_accuracy > 0.85
 
 
 @pytest.mark.slow

@@ -20,8 +20,8 @@ def majority(labels: np.ndarray) -> np.ndarray:
 
 def test_the_8_neighbours_mostly_carry_the_answer_on_200_correct_test_digits(trained_store, mnist):
     """For ≥ 95% of 200 correctly answered test digits, the 8 neighbours' majority label is the answer."""
-    from training.neighbours import COUNT, index_for_run
-    from training.predict import load_predictor
+    from training.reading.for_run import index_for_run, load_predictor
+    from training.reading.neighbours import COUNT
 
     predictor = load_predictor(trained_store)
     index = index_for_run(trained_store.active().path, predictor)
@@ -41,7 +41,7 @@ def test_the_8_neighbours_mostly_carry_the_answer_on_200_correct_test_digits(tra
 
 
 def test_the_index_is_saved_with_the_run_and_is_small(trained_store, mnist):
-    from training.neighbours import BUILD_IMAGES, NEIGHBOURS_FILE, NeighbourIndex
+    from training.reading.neighbours import BUILD_IMAGES, NEIGHBOURS_FILE, NeighbourIndex
 
     path = trained_store.active().path / NEIGHBOURS_FILE
     assert path.is_file()
@@ -58,26 +58,26 @@ def test_a_run_without_a_readable_index_still_gets_neighbours(store_copy, mnist,
                                                              damage):
     """A run saved before the index existed (or with a damaged one) gets one built on first use,
     in the background when asked not to wait, and cached outside the store."""
-    from training import neighbours
-    from training.predict import load_predictor
+    from training.reading import for_run
+    from training.reading.neighbours import NEIGHBOURS_FILE
 
     run = store_copy.active()
-    path = run.path / neighbours.NEIGHBOURS_FILE
+    path = run.path / NEIGHBOURS_FILE
     if damage == "missing":
         path.unlink()
     else:
         path.write_bytes(b"not an npz file")
-    monkeypatch.setattr(neighbours, "cache_folder", lambda: tmp_path / "cache")
-    neighbours.forget()
-    predictor = load_predictor(store_copy)
-    assert neighbours.index_for_run(run.path, predictor, wait=False) is None  # building, not waited for
-    index = neighbours.index_for_run(run.path, predictor)
+    monkeypatch.setattr(for_run, "neighbours_cache_folder", lambda: tmp_path / "cache")
+    for_run.forget_indexes()
+    predictor = for_run.load_predictor(store_copy)
+    assert for_run.index_for_run(run.path, predictor, wait=False) is None  # building, not waited for
+    index = for_run.index_for_run(run.path, predictor)
     assert index is not None
-    assert neighbours.cached_path(run.path).is_file()
+    assert for_run.neighbours_cache_path(run.path).is_file()
     assert not path.exists() if damage == "missing" else path.read_bytes() == b"not an npz file"
     features = predictor.features(mnist.x_test[:1])
     found = index.nearest(features[0])
     assert len(found) == 8
     answer = predictor.logits_batch(mnist.x_test[:1])[0].argmax()
     assert majority(np.array([[n.label for n in found]]))[0] == answer
-    neighbours.forget()
+    for_run.forget_indexes()

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_support import cli
 from PIL import Image, ImageDraw
 
-from training.preprocess import EmptyDrawingError
-from training.store import ModelStore, StoreError
+from tests.kit.cli import cli
+from training.data.preprocess import EmptyDrawingError
+from training.runs.store import ModelStore, StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,8 +22,8 @@ def untrained_predictor():
     """A Predictor around a freshly built CNN: random weights are enough to check the plumbing."""
     import keras
 
-    from training.models import build_model
-    from training.predict import Predictor
+    from training.learn.models import build_model
+    from training.reading.predictor import Predictor
 
     keras.utils.set_random_seed(0)
     return Predictor(build_model("cnn"))
@@ -36,8 +36,8 @@ def drawn_one() -> Image.Image:
 
 
 def test_probabilities_match_the_model_and_sum_to_one(untrained_predictor, mnist):
-    from training.predict import softmax
-    from training.views import VIEWS, shifted_views
+    from training.data.shifts import VIEWS, shifted_views
+    from training.reading.predictor import softmax
 
     images = mnist.x_test[:64].astype(np.float32) / 255
     batch = untrained_predictor.probabilities_batch(images)
@@ -75,7 +75,7 @@ def test_classify_preprocesses_any_drawing(untrained_predictor):
 
 
 def test_no_model_is_a_clear_error(tmp_path):
-    from training.predict import load_predictor
+    from training.reading.for_run import load_predictor
 
     with pytest.raises(StoreError, match="No trained model yet: run `python -m training train`"):
         load_predictor(ModelStore(tmp_path / "empty"))
@@ -83,8 +83,8 @@ def test_no_model_is_a_clear_error(tmp_path):
 
 @pytest.mark.slow
 def test_a_trained_model_reads_drawn_digits(trained_store):
-    from scripts.drawn_digits import evaluate_drawn, plain_resize
-    from training.predict import load_predictor
+    from tests.kit.drawn_digits import evaluate_drawn, plain_resize
+    from training.reading.for_run import load_predictor
 
     predictor = load_predictor(trained_store)
     assert predictor.run_id == trained_store.active_id()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from training.preprocess import CENTRE, EmptyDrawingError, load_image, to_mnist
+from training.data.preprocess import CENTRE, EmptyDrawingError, load_image, to_mnist
 
 CANVAS = 280
 
@@ -178,7 +178,7 @@ def test_bad_input_is_a_clear_value_error(image, message):
 
 
 def test_drawn_digits_preprocess_like_mnist():
-    from scripts.drawn_digits import STYLES, canvas_image, make_drawn_digits
+    from tests.kit.drawn_digits import STYLES, canvas_image, make_drawn_digits
 
     images, labels = make_drawn_digits(count=20, seed=3)
     assert images.shape == (20, CANVAS, CANVAS) and images.dtype == np.uint8

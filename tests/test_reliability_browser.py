@@ -14,8 +14,8 @@ import urllib.request
 
 import pytest
 
-from scripts import dashboard_browser as browser_kit
-from training.store import ACTIVE_FILE, ModelStore
+from tests.kit import dashboard_browser as browser_kit
+from training.runs.store import ACTIVE_FILE, ModelStore
 
 pytestmark = [pytest.mark.reliability, pytest.mark.browser, pytest.mark.slow]
 
@@ -102,8 +102,8 @@ def test_two_sessions_training_at_once_both_save_whole_runs_and_each_sees_both(s
 
     saved = new_runs(store, before)
     assert len(saved) == 2
-    assert {len(run.history) for run in saved} == {1}
-    assert not any(run.record["cancelled"] for run in saved)
+    assert {len(run.record.history) for run in saved} == {1}
+    assert not any(run.record.cancelled for run in saved)
     for run in saved:
         store.load_model(run.run_id)
     assert active_pointer(store) in {run.run_id for run in saved}
@@ -131,8 +131,8 @@ def test_stop_then_discard_saves_nothing_and_stop_then_keep_saves_a_cancelled_ru
 
     kept = new_runs(store, before)
     assert len(kept) == 1
-    assert kept[0].record["cancelled"] is True
-    assert kept[0].record["epochs_completed"] < 50
+    assert kept[0].record.cancelled is True
+    assert kept[0].record.epochs_completed < 50
     assert active_pointer(store) == kept[0].run_id
     store.load_model(kept[0].run_id)
 
@@ -168,7 +168,7 @@ def test_a_tab_closed_mid_training_leaves_the_server_and_the_store_whole(served_
         saved = new_runs(store, before)
     assert len(saved) <= 1
     if saved:
-        assert len(saved[0].history) == 3
+        assert len(saved[0].record.history) == 3
         store.load_model(saved[0].run_id)
     active_pointer(store)
 

@@ -17,11 +17,11 @@ import zipfile
 
 import numpy as np
 import pytest
-from apptest_support import app, texts
-from cli_support import ROOT, cli, one_line
 from PIL import Image
 
-from training.store import ModelStore
+from tests.kit.apptest import app, texts
+from tests.kit.cli import ROOT, cli, one_line
+from training.runs.store import ModelStore
 
 pytestmark = pytest.mark.reliability
 
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.reliability
 @pytest.mark.slow
 def test_training_killed_mid_epoch_leaves_the_store_as_it_was(store_copy):
     runs_before, active_before = [run.run_id for run in store_copy.runs()], store_copy.active_id()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     child = subprocess.Popen(
         [sys.executable, "-m", "training", "train", "--arch", "mlp", "--epochs", "50", "--limit", "20000",
          "--models", str(store_copy.root)],
@@ -58,7 +58,7 @@ def test_training_killed_mid_epoch_leaves_the_store_as_it_was(store_copy):
     assert problems == [] and [run.run_id for run in runs] == runs_before
     assert store_copy.active_id() == active_before
     assert sorted(path.name for path in (store_copy.root / "runs").iterdir()) == sorted(runs_before)
-    from training.predict import load_predictor
+    from training.reading.for_run import load_predictor
 
     probabilities = load_predictor(store_copy).probabilities(np.zeros((28, 28), np.float32))
     assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1.0)
@@ -139,7 +139,7 @@ def test_cli_web_export_with_a_damaged_run_is_one_line(store_copy, tmp_path, how
 
 @pytest.mark.slow
 def test_cli_train_refetches_a_truncated_mnist_cache_and_says_so_in_one_line(tmp_path):
-    from training.data import CACHE_FILE, cache_dir
+    from training.data.mnist import CACHE_FILE, cache_dir
 
     good = cache_dir() / CACHE_FILE
     if not good.is_file():

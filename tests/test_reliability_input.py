@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from apptest_support import app, texts
-from cli_support import cli
 from PIL import Image, ImageDraw
 
-from training.preprocess import EmptyDrawingError, load_image, to_mnist
+from tests.kit.apptest import app, texts
+from tests.kit.cli import cli
+from training.data.preprocess import EmptyDrawingError, load_image, to_mnist
 
 pytestmark = pytest.mark.reliability
 
@@ -102,7 +102,7 @@ def test_an_image_over_the_pixel_limit_is_refused_below_pillows_own_limit():
 
 
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
-    monkeypatch.setattr("training.ink.MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr("training.data.ink.MAX_FILE_BYTES", 1000)
     path = tmp_path / "big.png"
     path.write_bytes(encoded(Image.fromarray(seven(dark_on_light=True)), "PNG") + b"\0" * 2000)
     with pytest.raises(ValueError, match=r"too large .* the limit is"):
@@ -206,7 +206,7 @@ def started(monkeypatch):
     ("sidebar_learning_rate", float("inf")),
 ])
 def test_absurd_settings_are_clamped_and_never_trained_with(monkeypatch, tmp_path, started, key, value):
-    from training.config import TrainConfig
+    from training.core.config import TrainConfig
 
     at = app(monkeypatch, tmp_path / "empty").run()
     at.session_state[key] = value
@@ -224,7 +224,7 @@ def test_absurd_settings_are_clamped_and_never_trained_with(monkeypatch, tmp_pat
 
 
 def test_query_params_are_ignored(monkeypatch, tmp_path, started):
-    from training.config import ARCHITECTURE_DEFAULTS
+    from training.core.config import ARCHITECTURE_DEFAULTS
 
     at = app(monkeypatch, tmp_path / "empty")
     for name, value in {"sidebar_epochs": "1000000000", "epochs": "-1", "batch_size": "0",

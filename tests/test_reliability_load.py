@@ -1,6 +1,6 @@
 """Issue 6's load guarantee in the test suite: many sessions drawing at once over Streamlit's websocket.
 
-No browser (scripts/streamlit_ws.py speaks the protocol), so the sessions really overlap on the
+No browser (tests/kit/streamlit_ws.py speaks the protocol), so the sessions really overlap on the
 server: every answer must be the one the same drawing gets when nothing else runs.
 """
 
@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from scripts.draw_page_ws import canvas_state, draw_round, open_page
-from scripts.drawn_digits import make_drawn_digits
+from tests.kit.draw_page_ws import canvas_state, draw_round, open_page
+from tests.kit.drawn_digits import make_drawn_digits
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -22,7 +22,7 @@ ROUNDS = 4
 
 @pytest.fixture
 def served_url(store_copy):
-    from scripts.dashboard_server import serve
+    from tests.kit.dashboard_server import serve
 
     with serve(store_copy.root) as url:
         yield url

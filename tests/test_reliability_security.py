@@ -12,7 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from cli_support import ROOT, cli, one_line
+
+from tests.kit.cli import ROOT, cli, one_line
 
 pytestmark = pytest.mark.reliability
 

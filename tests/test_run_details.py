@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from apptest_support import app, texts
+from tests.kit.apptest import app, texts
 
 
 def test_the_gallery_says_how_many_it_shows_and_shows_more_on_request(monkeypatch, trained_store):
-    mistakes = len(trained_store.active().record["mistakes"])
+    mistakes = len(trained_store.active().record.mistakes)
     assert mistakes > 24  # the quick model of the fixture errs often enough to fill more than a page
     at = app(monkeypatch, trained_store.root).run()
     assert not at.exception
@@ -25,7 +25,8 @@ def test_runs_are_offered_by_date_architecture_and_accuracy(monkeypatch, trained
     picker = at.selectbox(key="train_view_run")
     assert picker.value == run.run_id
     label = picker.format_func(run.run_id)
-    assert re.fullmatch(rf"\d\d \w{{3}} \d\d:\d\d · CNN · {re.escape(f'{run.test_accuracy:.2%}')} · 1 epoch",
+    accuracy = re.escape(f"{run.record.test_accuracy:.2%}")
+    assert re.fullmatch(rf"\d\d \w{{3}} \d\d:\d\d · CNN · {accuracy} · 1 epoch",
                         label), label
     assert run.run_id not in label
 

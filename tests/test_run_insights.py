@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 
-from tests.apptest_support import app, texts
-
-
-def second_run(store, run_id: str = "20200101-000000-mlp-abcdef") -> str:
-    """A copy of the store's run under another id, with its own curves, accuracy and fine-tuning result."""
-    source = store.runs()[0]
-    target = source.path.parent / run_id
-    shutil.copytree(source.path, target)
-    record = json.loads((target / "record.json").read_text())
-    record.update(run_id=run_id, created_at="2020-01-01T00:00:00+00:00", test_accuracy=0.5, name="older")
-    record["history"] = [{"epoch": 1, "accuracy": 0.4, "val_accuracy": 0.45, "loss": 1.9, "val_loss": 1.7},
-                         {"epoch": 2, "accuracy": 0.5, "val_accuracy": 0.52, "loss": 1.4, "val_loss": 1.3}]
-    record["finetune"] = {"after": {"user_held_out_accuracy": 0.875, "mnist_test_accuracy": 0.5}}
-    (target / "record.json").write_text(json.dumps(record))
-    return run_id
+from tests.kit.apptest import app, texts
+from tests.kit.runs import second_run
 
 
 def test_per_digit_accuracy_and_confused_pairs_read_the_confusion_matrix():
@@ -55,8 +41,8 @@ def test_per_digit_accuracy_and_confused_pairs_read_the_confusion_matrix():
 def test_first_layer_filters_are_one_image_per_filter(trained_store):
     pytest.importorskip("tensorflow")
     from dashboard.run_insights import first_layer_filters
-    from training.models import build_mlp
-    from training.predict import load_predictor
+    from training.learn.models import build_mlp
+    from training.reading.for_run import load_predictor
 
     name, filters = first_layer_filters(load_predictor(trained_store).model)
     assert name == "conv1" and len(filters) == 16 and filters[0].shape == (3, 3)
@@ -106,7 +92,8 @@ def test_train_page_shows_per_digit_accuracy_and_compares_runs(monkeypatch, stor
     curves = next(chart for chart in charts if chart.get("title", {}).get("text") == "Validation accuracy")
     assert curves["encoding"]["color"]["sort"] == labels  # the legend in the order the runs were picked
     # Percentages, each cell with two decimals (not "99.6%" next to "99.69%").
-    assert list(table["test accuracy"]) == pytest.approx([store_copy.runs()[0].test_accuracy * 100, 50.0])
+    newest = store_copy.runs()[0].record
+    assert list(table["test accuracy"]) == pytest.approx([newest.test_accuracy * 100, 50.0])
     assert "digit 9" in table.columns and table["your held-out digits"].iloc[1] == pytest.approx(87.5)
     shown_table = next(frame for frame in at.dataframe if "digit 9" in frame.value.columns)
     assert '"%.2f%%"' in shown_table.proto.columns
@@ -116,17 +103,20 @@ def test_train_page_shows_per_digit_accuracy_and_compares_runs(monkeypatch, stor
 def test_compare_runs_names_the_training_images_and_user_digits_when_they_differ(tmp_path):
     """A 2,000-image run next to a full one: "Both runs: …" must not claim they were trained alike."""
     from dashboard.run_insights import compare_labels, run_settings
-    from training.store import Run
+    from training.core.config import TrainConfig
+    from training.runs.record import RunRecord
+    from training.runs.store import Run
 
-    def run(run_id: str, **config) -> Run:
-        settings = {"architecture": "cnn", "epochs": 2, "batch_size": 128, "learning_rate": 0.003,
-                    "augment": True, **config}
-        record = {"run_id": run_id, "created_at": "2026-11-30T12:00:00+00:00", "config": settings,
-                  "test_accuracy": 0.99, "name": run_id, "history": [{"epoch": 1}, {"epoch": 2}]}
+    def run(run_id: str, examples: dict | None = None, **config) -> Run:
+        settings = TrainConfig(epochs=2, **config)
+        record = RunRecord(run_id=run_id, created_at="2026-11-30T12:00:00+00:00", config=settings,
+                           test_accuracy=0.99, name=run_id, history=[{"epoch": 1}, {"epoch": 2}],
+                           examples=examples or {})
         return Run(run_id, tmp_path / run_id, record)
 
-    full, quick, mine = run("full"), run("quick", train_limit=2000), run("mine", user_digits_weight=5)
-    full.record["examples"] = {"train": 55_000, "validation": 5_000, "test": 10_000}  # as train() counts them
+    # The full run counts its images as train() does.
+    full = run("full", examples={"train": 55_000, "validation": 5_000, "test": 10_000})
+    quick, mine = run("quick", train_limit=2000), run("mine", user_digits_weight=5)
     labels, common = compare_labels([full, quick])
     assert labels == ["“full”: 55,000 images", "“quick”: 2,000 images"]
     assert "images" not in common and "2 ep" in common and "your digits" not in common

@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from training.store import ModelStore, StoreError
+from training.runs.store import ModelStore, StoreError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -21,10 +21,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRASHING_SAVE = textwrap.dedent(
     """
     import os, signal, sys
-    from training import store as store_module
-    from training.store import ModelStore
-    from training.train import TrainResult
-    from training.config import TrainConfig
+    from training.runs import store as store_module
+    from training.runs.store import ModelStore
+    from training.runs.record import RunRecord
 
     store = ModelStore(sys.argv[1])
     crash_at = sys.argv[2]
@@ -41,17 +40,15 @@ CRASHING_SAVE = textwrap.dedent(
                 f.write(b"PK half a model")
             die()
         model.save = half_save
-    elif crash_at == "record":
-        store_module._write_json = die
     elif crash_at == "rename":
         store_module.os.rename = die
-    elif crash_at == "pointer":
-        store_module._write_json_atomic = die
+    else:  # "record" or "pointer": killed as that JSON file is written
+        write_json = store_module.write_json_atomic
+        killed_file = store_module.RECORD_FILE if crash_at == "record" else store_module.ACTIVE_FILE
+        store_module.write_json_atomic = (
+            lambda path, value: die() if path.name == killed_file else write_json(path, value))
 
-    result = TrainResult(model=model, config=TrainConfig.from_dict(active.record["config"]),
-                         history=[], test_accuracy=0.5, test_loss=1.0, confusion_matrix=[],
-                         mistakes=[], duration_s=1.0, cancelled=False, dataset_sha256="x")
-    store.save(result)
+    store.save(model, RunRecord(config=active.record.config, test_accuracy=0.5))
     """
 )
 
@@ -81,18 +78,15 @@ def test_sigkill_during_save_never_lists_a_half_written_run(store_copy, crash_at
 @pytest.mark.slow
 def test_concurrent_saves_both_land_whole(store_copy):
     model_run = store_copy.active()
-    from training.config import TrainConfig
-    from training.train import TrainResult
+    from training.core.config import TrainConfig
+    from training.runs.record import RunRecord
 
     model = store_copy.load_model(model_run.run_id)
     results, errors = [], []
 
     def save():
         try:
-            result = TrainResult(model=model, config=TrainConfig(), history=[], test_accuracy=0.9,
-                                 test_loss=0.1, confusion_matrix=[], mistakes=[], duration_s=1.0,
-                                 cancelled=False, dataset_sha256="x")
-            results.append(store_copy.save(result))
+            results.append(store_copy.save(model, RunRecord(config=TrainConfig(), test_accuracy=0.9)))
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
 
@@ -165,7 +159,8 @@ def test_a_model_with_a_lambda_layer_is_refused(store_copy, tmp_path):
 
 def test_record_holds_what_a_user_needs_to_compare_runs(trained_store):
     run = trained_store.active()
-    record = run.record
+    record = json.loads((run.path / "record.json").read_text())
+    assert record["run_id"] == run.run_id == run.record.run_id
     assert record["config"]["architecture"] == "cnn"
     assert len(record["history"]) == record["epochs_completed"] == 1
     assert {"val_accuracy", "accuracy", "loss", "val_loss"} <= record["history"][0].keys()

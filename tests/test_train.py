@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.config import TrainConfig
-from training.progress import CancelToken, TrainingListener
-from training.train import evaluate, split, train
+from training.core.config import TrainConfig
+from training.core.progress import CancelToken, TrainingListener
+from training.learn.dataset import split
+from training.learn.measure import evaluate
+from training.learn.train import train
 
 
 class Recorder(TrainingListener):
@@ -43,11 +45,11 @@ def test_one_epoch_on_a_subset_learns_and_reports(mnist, architecture):
     assert [epoch for epoch, _ in recorder.epochs] == [1]
     metrics = recorder.epochs[0][1]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= metrics.keys()
-    assert result.history == [metrics]
-    assert result.test_accuracy > 0.80  # chance is 0.10
-    assert result.examples == {"train": 4000, "validation": 1000, "test": 1000}
-    assert sum(map(sum, result.confusion_matrix)) == 1000
-    assert not result.cancelled
+    assert result.record.history == [metrics]
+    assert result.record.test_accuracy > 0.80  # chance is 0.10
+    assert result.record.examples == {"train": 4000, "validation": 1000, "test": 1000}
+    assert sum(map(sum, result.record.confusion_matrix)) == 1000
+    assert not result.record.cancelled
 
 
 @pytest.mark.slow
@@ -58,8 +60,8 @@ def test_a_short_runs_validation_curve_agrees_with_its_test_accuracy(mnist):
     recorder = Recorder()
     result = train(config, mnist, listener=recorder)
     validation = [metrics["val_accuracy"] for _, metrics in recorder.epochs]
-    assert result.test_accuracy > 0.5
-    assert abs(validation[-1] - result.test_accuracy) < 0.1, (validation, result.test_accuracy)
+    assert result.record.test_accuracy > 0.5
+    assert abs(validation[-1] - result.record.test_accuracy) < 0.1, (validation, result.record.test_accuracy)
 
 
 @pytest.mark.slow
@@ -71,11 +73,11 @@ def test_cancel_stops_between_batches_and_keeps_a_usable_model(mnist):
     # A batch of 8 takes about a millisecond: the first throttled report comes after many batches,
     # and cancelling there must stop the run within the first epoch, not after fifty.
     result = train(config, mnist, listener=recorder, cancel=cancel)
-    assert result.cancelled
-    assert result.epochs_completed == 0  # only whole epochs are in the history
-    epoch, batch = result.stopped_at
+    assert result.record.cancelled
+    assert result.record.epochs_completed == 0  # only whole epochs are in the history
+    epoch, batch = result.record.stopped_at
     assert epoch == 1 and batch <= recorder.batches[-1].batch + 1  # within one batch of the request
-    assert 0 <= result.test_accuracy <= 1 and sum(map(sum, result.confusion_matrix)) == 500
+    assert 0 <= result.record.test_accuracy <= 1 and sum(map(sum, result.record.confusion_matrix)) == 500
 
 
 def test_validation_is_held_out_from_training_never_the_test_set(mnist):

@@ -14,9 +14,9 @@ import sys
 
 import pytest
 
-from scripts import dashboard_browser as browser_kit
-from training.events import read_events
-from training.jobs import EVENTS_FILE, JobStore
+from tests.kit import dashboard_browser as browser_kit
+from training.core.events import read_events
+from training.jobs.store import EVENTS_FILE, JobStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -76,7 +76,7 @@ def test_a_training_survives_a_reload_shows_in_a_second_tab_and_stops_from_there
     runs, problems = store.scan()
     assert problems == [] and len(runs) == 2
     kept = runs[0]
-    assert kept.record["cancelled"] is True and kept.record["stopped_at"][0] >= 1
+    assert kept.record.cancelled is True and kept.record.stopped_at[0] >= 1
     assert store.active_id() == kept.run_id  # asked for (the default), nobody chose otherwise
 
 
@@ -99,7 +99,7 @@ def test_a_choice_of_active_model_made_while_training_stands(served_store, new_p
 def test_a_command_line_training_shows_live_on_the_page_and_is_stopped_from_it(served_store, new_page):
     url, store = served_store
     page = new_page(url)
-    env = {**os.environ, "PYTHONPATH": ROOT}
+    env = dict(os.environ)
     cli = subprocess.Popen([sys.executable, "-m", "training", "train", "--arch", "mlp", "--epochs", "200",
                             "--limit", "3000", "--models", str(store.root)],
                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

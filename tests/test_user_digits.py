@@ -10,14 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training.user_digits import (
-    SCHEMA_VERSION,
-    NewDigit,
-    UserDigitsError,
-    UserDigitStore,
-    default_path,
-)
-from training.user_digits_io import ImportRefused, export_to, import_into
+from training.runs.user_digit_records import NewDigit
+from training.runs.user_digits import SCHEMA_VERSION, UserDigitsError, UserDigitStore, default_path
+from training.runs.user_digits_io import ImportRefused, export_to, import_into
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scripts import dashboard_browser as browser_kit
+from tests.kit import dashboard_browser as browser_kit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -17,7 +17,7 @@ TIMEOUT_MS = 60_000
 @pytest.fixture
 def served(trained_store, tmp_path, monkeypatch):
     """The dashboard on the trained store (read only here) with a private user-digit database."""
-    from scripts.dashboard_server import serve
+    from tests.kit.dashboard_server import serve
 
     database = tmp_path / "user_digits.sqlite3"
     monkeypatch.setenv("MNIST_STUDIO_USER_DIGITS", str(database))
@@ -26,7 +26,7 @@ def served(trained_store, tmp_path, monkeypatch):
 
 
 def test_draw_correct_the_label_and_see_it_on_my_digits(page, served):
-    from training.user_digits import UserDigitStore
+    from training.runs.user_digits import UserDigitStore
 
     url, database = served
     page.goto(f"{url}/draw")
@@ -73,9 +73,10 @@ def test_draw_correct_the_label_and_see_it_on_my_digits(page, served):
 
 def test_fine_tune_from_my_digits_and_see_the_numbers_before_and_after(page, store_copy, tmp_path,
                                                                        monkeypatch):
-    from scripts.dashboard_server import serve
-    from scripts.user_style_digits import make_user_style_digits
-    from training.user_digits import NewDigit, UserDigitStore
+    from tests.kit.dashboard_server import serve
+    from tests.kit.user_style_digits import make_user_style_digits
+    from training.runs.user_digit_records import NewDigit
+    from training.runs.user_digits import UserDigitStore
 
     database = tmp_path / "user_digits.sqlite3"
     monkeypatch.setenv("MNIST_STUDIO_USER_DIGITS", str(database))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from cli_support import cli, one_line
 from PIL import Image
 
-from training.user_digits import UserDigitStore
+from tests.kit.cli import cli, one_line
+from training.runs.user_digits import UserDigitStore
 
 
 def user_digits(database, *args: str):

@@ -6,9 +6,9 @@ import io
 
 import numpy as np
 import pytest
-from apptest_support import app, texts
 
-from training.user_digits import UserDigitStore
+from tests.kit.apptest import app, texts
+from training.runs.user_digits import UserDigitStore
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def png(array: np.ndarray, size: int = 112) -> bytes:
 
 
 def draw_page_with_upload(monkeypatch, trained_store, image: np.ndarray):
-    pytest.importorskip("training.predict")
+    pytest.importorskip("training.reading.predictor")
     at = app(monkeypatch, trained_store.root).run()
     at.switch_page("views/draw.py").run()
     at.file_uploader(key="draw_upload").upload("digit.png", png(255 - image), "image/png").run()
@@ -65,7 +65,7 @@ def test_right_saves_the_answer_and_a_digit_button_saves_the_correction(monkeypa
 
 def test_my_digits_page_shows_counts_and_deletes_one_and_all_with_confirmation(monkeypatch, tmp_path, mnist,
                                                                                 digits_db):
-    from training.user_digits import NewDigit
+    from training.runs.user_digit_records import NewDigit
 
     digits_db.add_many([NewDigit(mnist.x_test[i], int(mnist.y_test[i]), source="import") for i in range(12)])
     at = app(monkeypatch, tmp_path / "models").run()
@@ -137,12 +137,12 @@ def test_a_doubtful_answer_offers_no_right_button_only_the_digit_to_save(monkeyp
                                                                           digits_db):
     """"Right, it is a 2" under "This does not look like a digit" would save a dash as a 2."""
     from PIL import Image
-    from test_doubt import drawings
 
-    from training.predict import load_predictor
+    from tests.kit.nondigits import nondigits_of_kind
+    from training.reading.for_run import load_predictor
 
     predictor = load_predictor(trained_store)
-    dash = next(image for image in drawings("dash", 10)
+    dash = next(image for image in nondigits_of_kind("dash", 10)
                 if predictor.classify(Image.fromarray(image, "L")).verdict.unsure)
     at = draw_page_with_upload(monkeypatch, trained_store, dash)
     shown = texts(at)

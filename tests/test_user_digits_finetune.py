@@ -6,16 +6,17 @@ import json
 
 import numpy as np
 import pytest
-from cli_support import cli, one_line
 
-from training.user_digits import NewDigit, UserDigitStore
+from tests.kit.cli import cli, one_line
+from training.runs.user_digit_records import NewDigit
+from training.runs.user_digits import UserDigitStore
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def user_style():
-    from scripts.user_style_digits import make_user_style_digits
+    from tests.kit.user_style_digits import make_user_style_digits
 
     return make_user_style_digits(10, seed=0)
 
@@ -23,7 +24,7 @@ def user_style():
 @pytest.fixture(scope="module")
 def more_user_style():
     """Twice as many: 40 held out, so that learning the hand is more than one digit's luck."""
-    from scripts.user_style_digits import make_user_style_digits
+    from tests.kit.user_style_digits import make_user_style_digits
 
     return make_user_style_digits(20, seed=0)
 
@@ -36,8 +37,9 @@ def filled(path, user_style) -> UserDigitStore:
 
 def test_a_fine_tuned_run_learns_the_hand_and_records_what_it_used(store_copy, tmp_path, mnist,
                                                                   more_user_style):
-    from training.finetune import FineTuneSettings, finetune, save_finetuned
-    from training.predict import load_predictor
+    from training.core.config import FineTuneSettings
+    from training.learn.finetune import finetune, save_finetuned
+    from training.reading.for_run import load_predictor
 
     digits = filled(tmp_path / "user_digits.sqlite3", more_user_style)
     base = store_copy.active_id()
@@ -45,7 +47,7 @@ def test_a_fine_tuned_run_learns_the_hand_and_records_what_it_used(store_copy, t
     run = save_finetuned(store_copy, outcome)
 
     assert store_copy.active_id() == run.run_id != base
-    finetuned = run.record["finetune"]
+    finetuned = run.record.finetune
     held_out = {d.digit_id for d in digits.digits() if d.held_out}
     assert len(held_out) == 40 and set(finetuned["held_out_ids"]) == held_out
     assert set(finetuned["user_digit_ids"]) == {d.digit_id for d in digits.digits()} - held_out
@@ -57,7 +59,7 @@ def test_a_fine_tuned_run_learns_the_hand_and_records_what_it_used(store_copy, t
                   (("before", before), ("after", after))}
     assert read_right["after"] >= read_right["before"] + 2
     assert after["mnist_test_accuracy"] > 0.9
-    assert run.test_accuracy == after["mnist_test_accuracy"]
+    assert run.record.test_accuracy == after["mnist_test_accuracy"]
     assert json.loads((run.path / "record.json").read_text())["finetune"] == finetuned
 
     # The saved run is a model like any other: the held-out digits read as the record says.
@@ -90,14 +92,14 @@ def test_cli_finetune_prints_before_and_after_then_saves_and_activates(store_cop
 
 def test_the_train_page_shows_a_fine_tuned_runs_numbers_before_and_after(monkeypatch, store_copy, tmp_path,
                                                                          user_style):
-    from apptest_support import app, texts
+    from tests.kit.apptest import app, texts
 
     database = tmp_path / "user_digits.sqlite3"
     filled(database, user_style)
     done = cli("training", "user-digits", "--db", str(database), "--models", str(store_copy.root),
                "finetune", "--epochs", "1")
     assert done.returncode == 0, done.stderr[-2000:]
-    finetune = store_copy.active().record["finetune"]
+    finetune = store_copy.active().record.finetune
     at = app(monkeypatch, store_copy.root).run()  # the new, active run's results are shown
     assert not at.exception
     assert f"from `{finetune['base_run_id']}`" in texts(at)
@@ -121,7 +123,7 @@ def test_fine_tune_from_my_digits_page_runs_as_a_job_and_shows_before_and_after(
                                                                                  tmp_path, user_style):
     import time
 
-    from apptest_support import app
+    from tests.kit.apptest import app
 
     database = tmp_path / "user_digits.sqlite3"
     monkeypatch.setenv("MNIST_STUDIO_USER_DIGITS", str(database))
@@ -139,16 +141,15 @@ def test_fine_tune_from_my_digits_page_runs_as_a_job_and_shows_before_and_after(
     message = at.success[0].value
     assert "your held-out digits (20):" in message and "MNIST test" in message and "→" in message
     assert store_copy.active_id() != base
-    assert store_copy.get(store_copy.active_id()).record["finetune"]["base_run_id"] == base
+    assert store_copy.get(store_copy.active_id()).record.finetune["base_run_id"] == base
 
 
 @pytest.mark.slow
 def test_a_full_training_from_the_sidebar_can_include_the_users_digits(monkeypatch, tmp_path, user_style,
                                                                         mnist):
-    from apptest_support import app, texts
-    from test_dashboard import wait_for_job
-
-    from training.store import ModelStore
+    from tests.kit.apptest import app, texts
+    from tests.kit.runs import wait_for_job
+    from training.runs.store import ModelStore
 
     database = tmp_path / "user_digits.sqlite3"
     monkeypatch.setenv("MNIST_STUDIO_USER_DIGITS", str(database))
@@ -164,7 +165,7 @@ def test_a_full_training_from_the_sidebar_can_include_the_users_digits(monkeypat
     (job_id,) = at.session_state["train_my_jobs"]
     assert wait_for_job(tmp_path / "store", job_id).phase == "finished"
     at.run()
-    report = ModelStore(tmp_path / "store").get(job_id).info.extras["user_digits"]
+    report = ModelStore(tmp_path / "store").get(job_id).record.user_digits
     assert report["weight"] == 3 and report["trained"] == 80 and report["held_out"] == 20
     assert 0 <= report["held_out_accuracy"] <= 1
     assert "Trained with 80 of your digits (each counted 3×); on your 20 held-out digits" in texts(at)

@@ -15,9 +15,10 @@ import zipfile
 
 import numpy as np
 import pytest
-from cli_support import ROOT, cli, one_line
 
-from training.user_digits import NewDigit, UserDigitStore
+from tests.kit.cli import ROOT, cli, one_line
+from training.runs.user_digit_records import NewDigit
+from training.runs.user_digits import UserDigitStore
 
 pytestmark = pytest.mark.reliability
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.reliability
 WRITER = """
 import sys
 import numpy as np
-from training.user_digits import NewDigit, UserDigitStore
+from training.runs.user_digits import NewDigit, UserDigitStore
 path, seed, count, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 store = UserDigitStore(path)
 rng = np.random.default_rng(seed)
@@ -54,7 +55,7 @@ KILL_DELAYS_S = [0.0, 0.02, 0.05, 0.1]
 
 
 def start_writer(path, seed: int, count: int, mode: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = dict(os.environ)
     child = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(seed), str(count), mode],
                              cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline().strip() == "ready"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.views import SHIFTS, VIEWS, answer_logits, mean_over_views, shifted_views
+from training.data.shifts import SHIFTS, VIEWS, answer_logits, mean_over_views, shifted_views
 
 
 def test_each_view_moves_the_ink_one_pixel_and_blank_pixels_shift_in():

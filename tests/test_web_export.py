@@ -13,9 +13,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from cli_support import ROOT, cli
 
-from training.store import ModelStore
+from tests.kit.cli import ROOT, cli
+from training.runs.store import ModelStore
 from web_export import ZIP_FOLDER, ExportError, bundle_zip_bytes, export_run
 from web_export.bundle import NO_MODEL, TFJS_SCRIPTS, WASM_BINARY
 
@@ -70,8 +70,8 @@ def test_readme_and_manifest_name_the_run(exported_zip, trained_store):
     run = trained_store.active()
     archive = PageZip(exported_zip)
     readme = archive.read("README.txt").decode()
-    assert run.run_id in readme and run.architecture in readme
-    assert f"{run.test_accuracy:.2%}" in readme
+    assert run.run_id in readme and run.record.config.architecture in readme
+    assert f"{run.record.test_accuracy:.2%}" in readme
     assert "index.html" in readme and "http.server" in readme
     manifest = json.loads(archive.read("export.json"))
     assert manifest["run_id"] == run.run_id and manifest["quantize"] is None
@@ -221,7 +221,7 @@ def test_importing_web_export_loads_neither_streamlit_nor_tensorflow():
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=dict(os.environ),
         timeout=120,
     )
     assert result.returncode == 0, result.stderr

@@ -43,7 +43,7 @@ def server(site):
 @pytest.fixture(scope="module")
 def keras_model(trained_store):
     """The run as the dashboard uses it: Keras, with the run's temperature and doubt rule."""
-    from training.predict import load_predictor
+    from training.reading.for_run import load_predictor
 
     return load_predictor(trained_store)
 
@@ -169,7 +169,7 @@ def grid_in_page(page) -> np.ndarray:
 def test_painting_a_digit_with_the_mouse_shows_it(page, server, mnist, keras_model):
     from playwright.sync_api import expect
 
-    from training.preprocess import to_mnist
+    from training.data.preprocess import to_mnist
 
     open_page(page, server)
     prediction = page.locator("#prediction")
@@ -243,7 +243,7 @@ def preprocess_cases(mnist) -> list[np.ndarray]:
 
 
 def test_js_preprocessing_matches_python_to_mnist(page, server, mnist, keras_model):
-    preprocess = pytest.importorskip("training.preprocess")
+    preprocess = pytest.importorskip("training.data.preprocess")
     open_page(page, server)
     grids = preprocess_cases(mnist)
     in_page = page.evaluate(
@@ -302,7 +302,7 @@ def test_a_finger_paints_too(browser, site):
 
 def test_the_page_applies_the_runs_temperature_like_keras(page, site, mnist, keras_model, trained_store):
     """The temperature is folded into the exported graph: tf.js needs nothing new to apply it."""
-    from training.predict import softmax
+    from training.reading.predictor import softmax
 
     open_page(page, site.as_uri() + "/index.html")
     record = trained_store.get(trained_store.active_id()).record
@@ -317,14 +317,13 @@ def test_the_page_applies_the_runs_temperature_like_keras(page, site, mnist, ker
 
 
 def nondigit_grids(kind: str, count: int) -> np.ndarray:
-    """Non-digits from `scripts.nondigits`, reduced to 28×28 as the page's preprocessing sees them."""
+    """Non-digits from `tests.kit.nondigits`, reduced to 28×28 as the page's preprocessing sees them."""
     from PIL import Image
 
-    from scripts.nondigits import MAKERS
-    from training.preprocess import to_mnist
+    from tests.kit.nondigits import nondigits_of_kind
+    from training.data.preprocess import to_mnist
 
-    rng = np.random.default_rng(7)
-    return np.stack([to_mnist(Image.fromarray(MAKERS[kind](rng), "L")) for _ in range(count)])
+    return np.stack([to_mnist(Image.fromarray(image, "L")) for image in nondigits_of_kind(kind, count)])
 
 
 def test_the_page_flags_what_the_dashboard_flags_with_the_same_words(page, server, mnist, keras_model):
@@ -364,7 +363,7 @@ def test_painting_a_dash_says_so_instead_of_a_digit(page, server):
 
 # --- Where it looks: the occlusion heatmap (issue 16) -------------------------------------------
 
-# The page's occlusion map against training.explain's for the same 28×28 input, both divided by
+# The page's occlusion map against training.reading.explain's for the same 28×28 input, both divided by
 # their largest absolute value (as both pages draw them): tf.js and Keras logits differ by ~1e-5.
 HEATMAP_TOLERANCE = 1e-3
 
@@ -400,8 +399,8 @@ def heatmap_in_page(page) -> dict:
 
 
 def server_map(model, pixels: np.ndarray) -> tuple[np.ndarray, int]:
-    """training.explain's occlusion map of the top answer, normalised, and that answer."""
-    from training.explain import explainer_for
+    """training.reading.explain's occlusion map of the top answer, normalised, and that answer."""
+    from training.reading.explain import explainer_for
 
     pixels = np.asarray(pixels, np.float32).reshape(28, 28)
     saliency = explainer_for(model).occlusion_map(pixels)

@@ -1,9 +1,9 @@
-"""`python -m training train|predict`: see training/cli.py."""
+"""`python -m training train|predict`: see training/cli/main.py."""
 
 import os
 import sys
 
-from training.cli import main
+from training.cli.main import main
 
 try:
     sys.exit(main())

@@ -7,7 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from training.cli import OneLineErrorParser, native_stderr_silenced
+from training.cli.console import OneLineErrorParser, native_stderr_silenced
+from training.runs.store import ModelStore
+from web_export import ZIP_FOLDER, ExportError, export_run
 
 EXIT_ERROR = 1
 
@@ -47,8 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # TensorFlow's C++ start-up chatter would bury the one line this command prints.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from training.store import ModelStore
-    from web_export import ZIP_FOLDER, ExportError, export_run
 
     try:
         with native_stderr_silenced():

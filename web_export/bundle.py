@@ -10,10 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from training.store import ModelStore, Run, StoreError
+from training.core.errors import first_line
+from training.reading.for_run import doubt_for_run
+from training.reading.predictor import Predictor
+from training.runs.store import ModelStore, Run, StoreError
+from web_export.convert import QUANTIZE_CHOICES, convert_to_tfjs, output_columns
 
 if TYPE_CHECKING:
-    from training.doubt import DoubtModel
+    from training.reading.doubt import DoubtModel
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -51,7 +55,6 @@ class Bundle:
 
 def build_bundle(store: ModelStore, run_id: str | None = None, *, quantize: str | None = None) -> Bundle:
     """Convert a run (the active one when `run_id` is None) and gather the page around it."""
-    from web_export.convert import QUANTIZE_CHOICES, convert_to_tfjs, output_columns
 
     if quantize is not None and quantize not in QUANTIZE_CHOICES:
         raise ExportError(f"Unknown quantization {quantize!r}: use one of {', '.join(QUANTIZE_CHOICES)}.")
@@ -72,14 +75,14 @@ def build_bundle(store: ModelStore, run_id: str | None = None, *, quantize: str 
             convert_to_tfjs(model, model_dir, quantize=quantize, temperature=calibration["temperature"],
                             doubt=doubt)
         except Exception as error:
-            message = f"Converting {run.run_id} to TensorFlow.js failed: {_first_line(error)}"
+            message = f"Converting {run.run_id} to TensorFlow.js failed: {first_line(error)}"
             raise ExportError(message) from error
         model_files = {f"{MODEL_DIR}/{path.name}": path.read_bytes() for path in sorted(model_dir.iterdir())}
     files.update(model_files)
     manifest = {
         "run_id": run.run_id,
-        "architecture": run.architecture,
-        "test_accuracy": run.test_accuracy,
+        "architecture": run.record.config.architecture,
+        "test_accuracy": run.record.test_accuracy,
         "quantize": quantize,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **calibration,
@@ -95,17 +98,15 @@ def build_bundle(store: ModelStore, run_id: str | None = None, *, quantize: str 
 def _calibration(run: Run, model) -> tuple[dict, DoubtModel]:
     """The run's temperature and doubt rule: named in the manifest, folded into the graph.
 
-    The page's answer averages the logits of five views (`training.views`) and divides the mean by
+    The page's answer averages the logits of five views (`training.data.shifts`) and divides the mean by
     the manifest's temperature; the graph's own probabilities (T folded in) are one view's.
     """
-    from training.doubt import doubt_for_run
-    from training.predict import Predictor, run_temperature
 
-    temperature = run_temperature(run)
+    temperature = run.record.temperature
     doubt = doubt_for_run(run.path, Predictor(model, run.run_id, temperature))
     return {
         "temperature": temperature,
-        # The page flags a drawing as the dashboard does (training.doubt.judge).
+        # The page flags a drawing as the dashboard does (training.reading.doubt.judge).
         "doubt": {"min_confidence": doubt.min_confidence, "max_distance": doubt.max_distance},
     }, doubt
 
@@ -156,8 +157,8 @@ Paint a digit on the 28x28 grid; the model guesses which digit it is, live.
 Everything runs locally with TensorFlow.js: the page makes no network requests.
 
 Model: run {run.run_id}
-  architecture:  {run.architecture}
-  test accuracy: {run.test_accuracy:.2%} (on the MNIST test images)
+  architecture:  {run.record.config.architecture}
+  test accuracy: {run.record.test_accuracy:.2%} (on the MNIST test images)
   format:        TensorFlow.js graph model, {weights}
 
 How to open it
@@ -214,7 +215,3 @@ def _shown(path: Path) -> str:
     except ValueError:
         return str(path)
 
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__

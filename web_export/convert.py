@@ -7,10 +7,12 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from training.reading.doubt import doubt_feature_tensor
+
 if TYPE_CHECKING:  # TensorFlow and tensorflowjs are imported only when a conversion happens.
     import keras
 
-    from training.doubt import DoubtModel
+    from training.reading.doubt import DoubtModel
 
 QUANTIZE_CHOICES = ("float16", "uint8")
 
@@ -29,18 +31,17 @@ def with_softmax(model: keras.Model, temperature: float = 1.0,
                  doubt: DoubtModel | None = None) -> keras.Model:
     """The model with its calibration folded in: calibrated probabilities of the image as given.
 
-    The page reads its answer from the logits column instead (the mean over `training.views`' five
+    The page reads its answer from the logits column instead (the mean over `training.data.shifts`' five
     shifts, divided by the manifest's temperature); the probabilities serve any other reader.
 
     Logits are divided by `temperature` (a Rescaling layer) before the softmax. With `doubt`, ten
     more outputs follow the ten probabilities: the squared distance of the features to each digit
     (their minimum is `DoubtModel.distances`), from Dense, Multiply and Concatenate layers only.
     The model's own logits (not divided by the temperature) come last: the page's occlusion map
-    measures their drop, as `training.explain` does. `output_columns` says where each part lies.
+    measures their drop, as `training.reading.explain` does. `output_columns` says where each part lies.
     """
     import keras
 
-    from training.doubt import doubt_feature_tensor
 
     inputs = keras.Input(shape=(28, 28), name="image")
     features, _ = doubt_feature_tensor(model)
@@ -87,7 +88,7 @@ def convert_to_tfjs(model: keras.Model, out_dir: Path, *, quantize: str | None =
 
     A graph model is used because tfjs 4.22 cannot load the layers-model JSON that tensorflowjs
     writes for a Keras 3 model (its InputLayer lacks `batchInputShape`); the graph model
-    converted from `model.export()` matches Keras to ~1e-6.
+    converted from `model.export()` matches Keras to within float32 rounding.
     """
     if quantize is not None and quantize not in QUANTIZE_CHOICES:
         raise ValueError(f"quantize must be one of {', '.join(QUANTIZE_CHOICES)} or None, not {quantize!r}")

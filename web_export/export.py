@@ -9,12 +9,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from training.store import ModelStore
+from training.runs.store import ModelStore
 from web_export.bundle import MANIFEST_FILE, Bundle, ExportError, build_bundle
 
 __all__ = ["ZIP_FOLDER", "ExportError", "bundle_zip_bytes", "export_run"]
 
-# Every file of a zip sits in this one folder, so that unzipping makes one folder, not 14 loose files.
+# Every file of a zip sits in this one folder, so that unzipping makes one folder, not a heap of loose files.
 ZIP_FOLDER = "mnist-studio-page"
 
 

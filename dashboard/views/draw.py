@@ -5,12 +5,13 @@ import streamlit as st
 from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
-from dashboard import charts
+from dashboard import charts, display
 from dashboard.common import cached_predictor, get_store, store_root
 from dashboard.explain_ui import explanation_ui
 from dashboard.labelling import forget_saved_note, labelling_ui, saved_note
-from training.preprocess import EmptyDrawingError, load_image
-from training.store import StoreError
+from training.core.errors import first_line
+from training.data.preprocess import EmptyDrawingError, load_image
+from training.runs.store import StoreError
 
 CANVAS_SIZE = 280
 HINT = "Draw a digit in the black square: the prediction updates after each stroke."
@@ -37,7 +38,7 @@ def active_predictor():
             return None
         return cached_predictor(store_root(), run.run_id), f"Model: {run.summary()}"
     except (StoreError, ImportError, ValueError, OSError) as error:
-        st.error(f"The model could not be loaded: {charts.first_line(error)}")
+        st.error(f"The model could not be loaded: {first_line(error)}")
         return None
 
 
@@ -49,7 +50,7 @@ def chosen_run_problem(store) -> str | None:
     try:
         store.get(chosen)
     except StoreError as error:
-        return charts.first_line(error)
+        return first_line(error)
     return None
 
 
@@ -112,13 +113,13 @@ def prediction_ui(predictor, image, key: str) -> None:
                 st.info(HINT if key == "canvas" else NO_DIGIT, icon=":material/gesture:")
             return
         except ValueError as error:
-            st.error(f"This image cannot be classified: {charts.first_line(error)}")
+            st.error(f"This image cannot be classified: {first_line(error)}")
             return
         if key == "canvas":
             forget_saved_note()
         # The answer first: on a phone the columns stack, and the answer is what the user waits for.
         answer, seen = st.columns([2, 1])
-        seen.container(border=True, width="content").image(charts.upscale(prediction.image28, 5),
+        seen.container(border=True, width="content").image(display.upscale(prediction.image28, 5),
                                                            caption="What it sees")
         answer.markdown(f"### {prediction.message}")  # the digit, or doubt in words
         answer.markdown(prediction.detail)
@@ -159,7 +160,7 @@ def upload_ui(predictor) -> None:
     try:
         image = load_image(upload.getvalue())
     except ValueError as error:
-        st.error(f"{upload.name}: {charts.first_line(error)}")
+        st.error(f"{upload.name}: {first_line(error)}")
         return
     left, right = st.columns([1, 1], gap="large")
     # A border, so that a white image still shows on the white page.

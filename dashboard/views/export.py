@@ -2,14 +2,15 @@
 
 import streamlit as st
 
-from dashboard import charts
+from dashboard import display
 from dashboard.common import get_store, store_root
-from training.store import ModelStore, StoreError
+from training.core.errors import first_line
+from training.runs.store import ModelStore, StoreError
 
 try:
     from web_export import ZIP_FOLDER, ExportError, bundle_zip_bytes
 except ImportError as error:  # the page explains instead of failing
-    bundle_zip_bytes, ExportError, IMPORT_ERROR = None, RuntimeError, charts.first_line(error)
+    bundle_zip_bytes, ExportError, IMPORT_ERROR = None, RuntimeError, first_line(error)
     ZIP_FOLDER = ""
 else:
     IMPORT_ERROR = None
@@ -35,13 +36,13 @@ def export_ui(run) -> None:
     try:
         data = export_zip(store_root(), run.run_id, quantize)
     except (ExportError, StoreError, ValueError, OSError) as error:
-        st.error(f"Could not export this model: {charts.first_line(error)}")
+        st.error(f"Could not export this model: {first_line(error)}")
         return
     suffix = f"-{quantize}" if quantize else ""
-    st.download_button(f"Download the web page ({charts.format_bytes(len(data))})", data,
+    st.download_button(f"Download the web page ({display.format_bytes(len(data))})", data,
                        file_name=f"mnist-studio-{run.run_id}{suffix}.zip", mime="application/zip",
                        key="export_download", type="primary", icon=":material/download:")
-    st.caption(f"Zip size: {charts.format_bytes(len(data))}. It unzips into one folder, {ZIP_FOLDER}; "
+    st.caption(f"Zip size: {display.format_bytes(len(data))}. It unzips into one folder, {ZIP_FOLDER}; "
                "open the index.html in it: the page draws and classifies digits with TensorFlow.js, "
                "with no server and no network.")
 
@@ -55,7 +56,7 @@ else:
         active = get_store().active()
     except StoreError as error:
         active = None
-        st.error(charts.first_line(error))
+        st.error(first_line(error))
     if active is None:
         st.info("There is no trained model to export yet. Train one on the Train page first.")
         st.page_link("views/train.py", label="Go to the Train page", icon=":material/model_training:")

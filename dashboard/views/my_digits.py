@@ -8,10 +8,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts
+from dashboard import display
 from dashboard.labelling import DIGIT_NAMES, user_digit_store
-from training.user_digits import UserDigitsError
-from training.user_digits_io import ImportRefused, export_bytes, import_into
+from training.core.errors import first_line
+from training.jobs.finetune import numbers_table, start_finetune_job
+from training.jobs.store import JobStore
+from training.runs.store import ModelStore, StoreError
+from training.runs.user_digits import UserDigitsError
+from training.runs.user_digits_io import ImportRefused, export_bytes, import_into
 
 # A digit's gallery shows its newest this many; the rest are counted (and exported, and trained on).
 GALLERY_LIMIT = 40
@@ -38,7 +42,7 @@ def transfer_ui(store, total: int) -> None:
         if total == 0:
             st.caption("Nothing to export yet.")
         else:
-            # Built when clicked (a zip of thousands of PNGs takes a second), not on every rerun.
+            # Built when clicked (a zip of thousands of PNGs is slow to build), not on every rerun.
             noun = "digit" if total == 1 else "digits"
             st.download_button(f"Download {total} {noun} as .npz", partial(export_bytes, store, "npz"),
                                help="NumPy arrays: x, the 28×28 images (uint8), and y, their labels",
@@ -87,7 +91,7 @@ def gallery_ui(store, counts: dict[int, int]) -> None:
             row = saved[start:start + TILES_PER_ROW]
             for column, item in zip(st.columns(TILES_PER_ROW), row, strict=False):
                 with column.container(key=f"my_digits_tile_{item.digit_id}"):
-                    pixels = charts.upscale(item.image28.astype(np.float32) / 255, 3)
+                    pixels = display.upscale(item.image28.astype(np.float32) / 255, 3)
                     st.image(pixels, caption="held out" if item.held_out else "train")
                     st.button(":material/delete:", key=f"my_digits_delete_{item.digit_id}",
                               help="Delete this digit", on_click=delete_one, args=(store, item.digit_id))
@@ -97,7 +101,6 @@ def gallery_ui(store, counts: dict[int, int]) -> None:
 
 def finetune_ui(store, total: int) -> None:
     """Start a fine-tune of the active model on these digits, follow it, show before → after."""
-    from training.store import ModelStore, StoreError
 
     models = ModelStore()
     st.subheader("Fine-tune on my digits")
@@ -105,12 +108,11 @@ def finetune_ui(store, total: int) -> None:
                "MNIST is not forgotten. The held-out digits are never trained on: they measure it.")
     if st.button("Fine-tune on my digits", key="my_digits_finetune", icon=":material/model_training:",
                  disabled=total == 0):
-        from training.finetune_job import start_finetune_job
 
         try:
             spec = start_finetune_job(models, store)
         except (StoreError, ValueError, OSError) as error:
-            st.error(f"Cannot fine-tune: {charts.first_line(error)}")
+            st.error(f"Cannot fine-tune: {first_line(error)}")
         else:
             st.session_state.my_digits_job = spec.job_id
     job_id = st.session_state.get("my_digits_job")
@@ -121,14 +123,11 @@ def finetune_ui(store, total: int) -> None:
 @st.fragment(run_every=1.0)
 def finetune_progress(models, job_id: str) -> None:
     """The fine-tune's progress from its event log; its before → after numbers once it is done."""
-    from training.finetune import numbers_table
-    from training.jobs import JobStore
-    from training.store import StoreError
 
     try:
         view = JobStore(models).view(job_id)
     except StoreError as error:
-        st.error(charts.first_line(error))
+        st.error(first_line(error))
         return
     if view.running:
         progress = view.progress
@@ -153,7 +152,7 @@ def delete_one(store, digit_id: int) -> None:
     try:
         store.delete(digit_id)
     except UserDigitsError as error:
-        st.session_state.my_digits_problem = f"Not deleted: {charts.first_line(error)}"
+        st.session_state.my_digits_problem = f"Not deleted: {first_line(error)}"
 
 
 def delete_all_ui(store, total: int) -> None:
@@ -184,7 +183,7 @@ if problem:
 try:
     counts, held_out = store.counts(), store.held_out_counts()
 except UserDigitsError as error:
-    st.error(f"Your saved digits cannot be read: {charts.first_line(error)}")
+    st.error(f"Your saved digits cannot be read: {first_line(error)}")
     st.stop()
 total = sum(counts.values())
 try:
@@ -200,4 +199,4 @@ try:
         delete_all_ui(store, total)
         gallery_ui(store, counts)
 except UserDigitsError as error:
-    st.error(f"Your saved digits cannot be used: {charts.first_line(error)}")
+    st.error(f"Your saved digits cannot be used: {first_line(error)}")

@@ -7,7 +7,7 @@ from dashboard.job_panels import jobs_ui
 from dashboard.run_admin import run_admin_ui
 from dashboard.run_details import active_model_ui, run_picker_ui, run_results_ui, runs_table_ui
 from dashboard.run_insights import compare_runs_ui
-from training.config import DEFAULT_ARCHITECTURE, TrainConfig
+from training.core.config import DEFAULT_ARCHITECTURE, TrainConfig
 
 
 def first_run_ui() -> None:

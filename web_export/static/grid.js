@@ -70,7 +70,7 @@
     const cell = cellAt(event);
     stroke = { value, last: cell };
     // The heatmap goes while a stroke is drawn and comes back for the new drawing when it ends:
-    // its batch holds the page for tens of milliseconds, which a stroke in progress must not wait for.
+    // its batch holds the page, and a stroke in progress must not wait for it.
     if (heatmap) { heatmap = null; setHeatmapState('busy'); }
     setLine(cell, cell, value);
     changed();

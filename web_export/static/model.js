@@ -88,7 +88,7 @@ window.MnistModel = (() => {
     return { values, width };
   }
 
-  // The image and its four 1-pixel shifts, as training/views.py makes them (blank pixels shift in).
+  // The image and its four 1-pixel shifts, as training/data/shifts.py makes them (blank pixels shift in).
   const SHIFTS = [[0, 0], [0, 1], [0, -1], [1, 0], [-1, 0]];
 
   function shiftedViews(pixels, flat, offset) {
@@ -147,7 +147,7 @@ window.MnistModel = (() => {
     return (await predictBatch([pixels]))[0];
   }
 
-  // The same rule and words as the dashboard (training/doubt.py): doubt when the top probability
+  // The same rule and words as the dashboard (training/reading/doubt.py): doubt when the top probability
   // is low, "not a digit" when the drawing is far from every digit the model knows.
   function verdict(probabilities, distance) {
     const rule = (window.MODEL_DATA.exportInfo || {}).doubt;

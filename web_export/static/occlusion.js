@@ -1,13 +1,13 @@
-// Where the model looks: occlusion sensitivity, a port of training/explain.py (same patches, same
+// Where the model looks: occlusion sensitivity, a port of training/reading/explain.py (same patches, same
 // fill, same logits), computed as ONE batched forward pass of the occluded copies.
 'use strict';
 
 window.MnistOcclusion = (() => {
   const SIZE = 28;
   // A square of PATCH×PATCH pixels is blanked (set to 0, paper) at every STRIDE-th position:
-  // 9 × 9 = 81 patches (training/explain.py). The drawing itself goes first in the batch, then one copy per patch
+  // 9 × 9 = 81 patches (training/reading/explain.py). The drawing itself goes first in the batch, then one copy per patch
   // that covers some ink: blanking a patch of bare paper leaves the drawing as it was, so its
-  // drop is 0 without asking the model (about half the patches of an MNIST digit touch ink).
+  // drop is 0 without asking the model (many patches of an MNIST digit touch no ink).
   const PATCH = 4;
   const STRIDE = 3;
 

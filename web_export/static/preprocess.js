@@ -1,4 +1,4 @@
-// MNIST-style centring of the grid, a port of training/preprocess.py's `to_mnist` for 2-D arrays:
+// MNIST-style centring of the grid, a port of training/data/preprocess.py's `to_mnist` for 2-D arrays:
 // find the ink, drop stray specks, scale up, bring the pen to MNIST's width, then scale the longer
 // side to 20 px and put the centre of mass at MNIST's centre. Pillow's resampling is ported too,
 // so the page and the dashboard feed the model the same 28×28 image.

@@ -1,0 +1,1 @@
+"""The test kit: helpers the tests (and the benchmarks in scripts/) import: servers, browsers, digit sets."""
