@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.cli.console import format_duration  # noqa: F401 - one format for the CLI and the pages
+from training.core.progress import format_duration  # noqa: F401 - one format for the CLI and the pages
 
 
 def format_bytes(size: int) -> str:

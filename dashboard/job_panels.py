@@ -12,8 +12,8 @@ import streamlit as st
 
 from dashboard.common import get_jobs
 from dashboard.run_details import FOCUS_KEY, curves_ui
-from training.cli.console import format_duration
 from training.core.errors import first_line
+from training.core.progress import format_duration
 from training.jobs.job import (
     DISCARDED,
     EVALUATING,

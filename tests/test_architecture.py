@@ -59,6 +59,13 @@ def test_the_library_never_imports_streamlit_or_the_dashboard():
     assert wrong == []
 
 
+def test_the_dashboard_uses_the_library_not_the_command_line():
+    wrong = [f"{path.relative_to(ROOT)}:{line} imports {module}"
+             for path in (ROOT / "dashboard").rglob("*.py") for line, module in imported_modules(path)
+             if module.startswith("training.cli")]
+    assert wrong == []
+
+
 def test_product_code_never_imports_the_test_kit_or_benchmarks():
     wrong = [f"{path.relative_to(ROOT)}:{line} imports {module}" for path in product_files()
              for line, module in imported_modules(path) if module.split(".")[0] in ("tests", "scripts")]

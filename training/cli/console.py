@@ -1,37 +1,19 @@
-"""A terminal progress bar with rate and ETA for training, as a TrainingListener."""
+"""The terminal: a progress bar with rate and ETA, one-line usage errors, TensorFlow's chatter kept off."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-from training.core.progress import BatchProgress, TrainingListener
+from training.core.progress import BatchProgress, TrainingListener, format_duration
 
 EXIT_USAGE = 2
 MODELS_HELP = "model store folder (default: $MNIST_STUDIO_MODELS or ./models)"
 BAR_WIDTH = 24
-
-
-def format_duration(seconds: float | None) -> str:
-    """Short human duration: '45 s', '3 min 05 s', '1 h 02 min'; '…' when unknown.
-
-    The one format for durations, in the terminal and on the pages alike.
-    """
-    if seconds is None or not math.isfinite(seconds):
-        return "…"
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 class ConsoleProgress(TrainingListener):

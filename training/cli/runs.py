@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from training.cli.console import MODELS_HELP, format_duration
+from training.cli.console import MODELS_HELP
+from training.core.progress import format_duration
 from training.jobs.job import STOPPED
 from training.jobs.store import JobStore
 from training.runs.store import ModelStore, StoreError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 
@@ -58,3 +59,20 @@ class CancelToken:
     @property
     def cancelled(self) -> bool:
         return self._event.is_set()
+
+
+def format_duration(seconds: float | None) -> str:
+    """Short human duration: '45 s', '3 min 05 s', '1 h 02 min'; '…' when unknown.
+
+    The one format for durations, in the terminal and on the pages alike.
+    """
+    if seconds is None or not math.isfinite(seconds):
+        return "…"
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
