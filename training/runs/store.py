@@ -188,7 +188,7 @@ class ModelStore:
         """Give a run a name (shown next to its id); the record is replaced atomically."""
         run = self.get(run_id)
         name = " ".join(str(name).split())[:80]
-        write_json_atomic(run.path / RECORD_FILE, {**_read_json(run.path / RECORD_FILE), "name": name})
+        write_json_atomic(run.path / RECORD_FILE, replace(run.record, name=name).to_dict())
         return self._read_run(run.path)
 
     def set_active(self, run_id: str, *, by: str = "user") -> None:
