@@ -10,8 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
-
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Call `write` on a temporary file in `path`'s folder, sync it, then rename it to `path`."""
@@ -31,6 +29,9 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
 
 def write_npz_atomic(path: Path, *, compressed: bool = False, **arrays: object) -> None:
     """Save `arrays` as a NumPy archive at `path`, atomically."""
+    # NumPy only here: the store and the job logs write JSON, and their commands start without it.
+    import numpy as np
+
     write_atomic(path, lambda f: (np.savez_compressed if compressed else np.savez)(f, **arrays))
 
 
