@@ -10,7 +10,7 @@ PORT ?= 8501
 .PHONY: run test test-fast lint bench screenshots setup setup-dev browser node clean
 
 run: setup
-	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
+	$(PY) -m streamlit run dashboard/server.py --server.port $(PORT)
 
 test: setup-dev browser node
 	$(PY) -m ruff check .

@@ -1,6 +1,6 @@
 """MNIST Studio dashboard: the entry point routes to the Train, Draw and Export pages.
 
-Run with `streamlit run dashboard/app.py`. Environment:
+Served by `streamlit run dashboard/server.py` (`make run`). Environment:
   MNIST_STUDIO_MODELS       the model store's folder (default ./models).
   MNIST_STUDIO_TRAIN_LIMIT  testing/demo knob: train and evaluate on the first N images only.
 """

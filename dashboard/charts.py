@@ -25,6 +25,9 @@ CURVE_LABELS = {
 }
 HIGHLIGHT = "#e4572e"
 MUTED = "#9aa5b1"
+GUESS = "#f2b49f"  # the highlight, paler: one of two digits the page is not sure between
+# How the probability bars follow the answer above them (`probability_chart`).
+EMPHASES = ("answer", "unsure", "guess")
 CURVE_HEIGHT = 240  # the plot area's height in pixels, axes and legend come on top
 # Runs side by side need colours told apart at a glance, not shades of one blue.
 RUN_COLOURS = alt.Scale(scheme="tableau10")
@@ -121,23 +124,37 @@ def confusion_chart(matrix: Sequence[Sequence[int]]) -> alt.LayerChart:
     return (cells + labels).properties(height=360, width=360)
 
 
-def probability_chart(probabilities: Sequence[float]) -> alt.Chart:
-    """Bars of the ten class probabilities, digits 0–9 on an ordinal x axis, the top one highlighted."""
+def probability_chart(probabilities: Sequence[float], *, emphasis: str = "answer") -> alt.Chart:
+    """Bars of the ten class probabilities, digits 0–9 on an ordinal x axis.
+
+    Args:
+        probabilities: (10,) the answer's probabilities, digits in order.
+        emphasis: what the page answered above the chart. "answer": a digit, its bar highlighted.
+            "unsure": not sure which of two, both bars in a softer colour. "guess": the drawing does
+            not look like a digit, so no bar is highlighted and the title says the bars are a guess.
+    """
     values = np.asarray(probabilities, dtype=np.float64).reshape(-1)
     if values.shape != (10,):
         raise ValueError(f"expected 10 probabilities, got {values.shape}")
-    top = int(values.argmax())
+    if emphasis not in EMPHASES:
+        raise ValueError(f"emphasis must be one of {', '.join(EMPHASES)}, not {emphasis!r}")
+    order = np.argsort(-values, kind="stable")
+    marked = {"answer": order[:1], "unsure": order[:2], "guess": order[:0]}[emphasis]
+    colour = GUESS if emphasis == "unsure" else HIGHLIGHT
     frame = pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": values,
-                          "top": [d == top for d in range(10)]})
+                          "marked": [d in marked for d in range(10)]})
+    title = (alt.TitleParams("Only a guess: the drawing does not look like a digit", fontWeight="normal",
+                             color="#6b7280", anchor="start", offset=8)
+             if emphasis == "guess" else alt.Undefined)
     return (
-        alt.Chart(frame)
+        alt.Chart(frame, title=title)
         .mark_bar()
         .encode(
             x=alt.X("digit:O", title="digit", sort=[str(d) for d in range(10)],
                     axis=alt.Axis(labelAngle=0, labelOverlap=False)),
             y=alt.Y("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1]),
                     axis=alt.Axis(format="%")),
-            color=alt.condition(alt.datum.top, alt.value(HIGHLIGHT), alt.value(MUTED)),
+            color=alt.condition(alt.datum.marked, alt.value(colour), alt.value(MUTED)),
             tooltip=["digit:O", alt.Tooltip("probability:Q", format=".2%")],
         )
         .properties(height=240)

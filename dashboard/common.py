@@ -18,6 +18,8 @@ from training.runs.store import STORE_ENV, ModelStore, StoreError
 TRAIN_LIMIT_ENV = "MNIST_STUDIO_TRAIN_LIMIT"
 # The jobs this browser session started (the Train button stays disabled while one runs).
 MY_JOBS_KEY = "train_my_jobs"
+# What "all" means: MNIST's training images less the validation split.
+ALL_TRAINING_IMAGES = 60_000 - VALIDATION_SIZE
 
 
 def store_root() -> str:
@@ -41,13 +43,14 @@ def train_limit() -> int | None:
 
 
 def with_limits(config: TrainConfig) -> TrainConfig:
-    """Apply $MNIST_STUDIO_TRAIN_LIMIT to a configuration (to training and evaluation alike)."""
+    """Apply $MNIST_STUDIO_TRAIN_LIMIT to a configuration (to training and evaluation alike): a
+    training never uses more images than the limit, nor more than it was set to use."""
     limit = train_limit()
     if limit is None:
         return config
     values = config.to_dict()
-    values["train_limit"] = min(limit, 60_000 - VALIDATION_SIZE)
-    values["eval_limit"] = min(limit, 10_000)
+    values["train_limit"] = min(limit, config.train_limit or ALL_TRAINING_IMAGES)
+    values["eval_limit"] = min(limit, config.eval_limit or 10_000)
     return TrainConfig.from_dict(values)
 
 

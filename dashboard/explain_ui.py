@@ -19,6 +19,12 @@ from training.reading.for_run import index_for_run
 from training.runs.store import StoreError
 
 OVERLAY_SCALE = 8  # 28×28 → 224×224, each input pixel a crisp 8×8 square
+# The exported page's colours (web_export/static/grid.js): red where hiding a region lowers the
+# answer, blue where it raises it; at most this much tint, so the digit still shows under it.
+LOWERS = np.array([220, 38, 38], np.float32) / 255
+RAISES = np.array([37, 99, 235], np.float32) / 255
+TINT = 0.85
+LEGEND_HEIGHT = 12
 GRID_WIDTH = 480  # about the answer column's width: wider only costs encoding time and bytes
 GAP = 1
 GAP_COLOUR = (70, 90, 140)
@@ -69,10 +75,23 @@ def runner_up_line(second: int, gap: float, prediction) -> str:
     return f"**Runner-up: {second}**, {gap:.1%} behind {prediction.digit} ({shares})"
 
 
+def saliency_colours(grey: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """RGB in 0..1 (…, 3): `grey` (0..1) tinted red where `weight` (-1..1) is positive, blue where negative.
+
+    The tint's strength is |weight|: grey where blanking changed nothing, nearly pure red or blue at
+    the strongest, as on the exported page (web_export/static/grid.js), so the two maps read alike.
+    """
+    weight = np.clip(np.asarray(weight, np.float32), -1, 1)[..., np.newaxis]
+    grey = np.asarray(grey, np.float32)[..., np.newaxis]
+    colour = np.where(weight > 0, LOWERS, RAISES)
+    strength = TINT * np.abs(weight)
+    return grey * (1 - strength) + colour * strength
+
+
 def saliency_overlay(image28: np.ndarray, saliency: np.ndarray, scale: int = OVERLAY_SCALE) -> np.ndarray:
     """RGB uint8 (28·scale)²: the digit in grey, red where blanking lowered the answer, blue where it rose.
 
-    Both colours are scaled by the largest absolute value, so the strongest region is fully saturated.
+    Both colours are scaled by the largest absolute value, so the strongest region is the most tinted.
     """
     image28 = np.clip(np.asarray(image28, dtype=np.float32), 0, 1)
     saliency = np.asarray(saliency, dtype=np.float32)
@@ -81,12 +100,16 @@ def saliency_overlay(image28: np.ndarray, saliency: np.ndarray, scale: int = OVE
     top = float(np.abs(saliency).max())
     weight = saliency / top if top > 0 else np.zeros_like(saliency)
     grey = 0.15 + 0.45 * image28  # the digit dimmed, so that the colour reads on top of it
-    red = np.clip(weight, 0, 1)
-    blue = np.clip(-weight, 0, 1)
-    rgb = np.stack([grey + (1 - grey) * red, grey * (1 - red) * (1 - blue), grey + (1 - grey) * blue],
-                   axis=-1)
-    pixels = np.rint(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+    pixels = np.rint(np.clip(saliency_colours(grey, weight), 0, 1) * 255).astype(np.uint8)
     return pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def saliency_legend(width: int = 28 * OVERLAY_SCALE, height: int = LEGEND_HEIGHT) -> np.ndarray:
+    """RGB uint8 (height, width): the overlay's colour scale over its background, from the strongest
+    raise (blue, left) through no change (grey) to the strongest drop (red, right)."""
+    weights = np.broadcast_to(np.linspace(-1, 1, width, dtype=np.float32), (height, width))
+    colours = saliency_colours(np.full((height, width), 0.15, np.float32), weights)
+    return np.rint(np.clip(colours, 0, 1) * 255).astype(np.uint8)
 
 
 def channel_panels(activations: np.ndarray) -> list[np.ndarray]:
@@ -212,6 +235,26 @@ def explanation_ui(predictor, prediction, key: str, *, full: bool = True) -> Non
             EXPLAINING.release()
 
 
+def where_it_looks_ui(prediction, saliency: np.ndarray, key: str) -> None:
+    """The occlusion map over the drawing, its colour scale with what each end means, and a caption."""
+    digit = prediction.digit
+    with st.container(key=f"draw_where_{key}"):
+        st.markdown("**Where it looks**")
+        st.image(png(saliency_overlay(prediction.image28, saliency)), width=28 * OVERLAY_SCALE,
+                 output_format="PNG", alt=f"Where the model looks for {digit}: red and blue over the drawing")
+        # The colour scale right under the map, as wide, with what its two ends and middle mean.
+        with st.container(key=f"draw_where_scale_{key}", width=28 * OVERLAY_SCALE, gap=None):
+            st.image(png(saliency_legend()), width=28 * OVERLAY_SCALE, output_format="PNG",
+                     alt="Colour scale: blue, grey, red")
+            with st.container(horizontal=True, horizontal_alignment="distribute", gap=None, wrap=False):
+                st.caption(f"raises {digit}", width="content")
+                st.caption("no change", width="content")
+                st.caption(f"lowers {digit}", width="content")
+        st.caption(f"Occlusion sensitivity: how much the score of {digit} changes when each part of the "
+                   f"drawing is hidden. Red where it drops (the parts that make it read as {digit}), blue "
+                   "where it rises; the stronger the colour, the larger the change.")
+
+
 def explanation_details_ui(predictor, prediction, key: str) -> None:
     """Where it looks, it looks like these, what each layer sees."""
     try:
@@ -220,11 +263,7 @@ def explanation_details_ui(predictor, prediction, key: str) -> None:
     except (ValueError, OSError) as error:
         st.caption(f"No explanation for this drawing: {error}")
         return
-    st.markdown("**Where it looks**")
-    st.image(png(saliency_overlay(prediction.image28, saliency)), width=28 * OVERLAY_SCALE,
-             output_format="PNG",
-             caption=f"Occlusion sensitivity: red regions, when blanked, lower the score of "
-                     f"{prediction.digit} the most (blue ones raise it).")
+    where_it_looks_ui(prediction, saliency, key)
     neighbours_ui(predictor, prediction, key)
     with st.expander("What each layer sees", icon=":material/layers:"):
         if not layers:

@@ -12,6 +12,11 @@ from training.runs.user_digits import UserDigitsError, UserDigitStore
 DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 
+def a_digit(digit: int) -> str:
+    """The digit with its article, as it is read aloud: "an 8" (eight), "a 1" (one), "a 7"."""
+    return f"an {digit}" if digit == 8 else f"a {digit}"
+
+
 def user_digit_store() -> UserDigitStore:
     """The user-digit database: $MNIST_STUDIO_USER_DIGITS, else next to the model store."""
     return UserDigitStore()
@@ -36,8 +41,9 @@ def labelling_ui(prediction, image, key: str, run_id: str | None) -> None:
     with st.container(key=f"draw_labelling_{key}"):
         args = (prediction, image, key, run_id)
         if not doubt:  # confirming a "Not sure" or "not a digit" answer would save a guess as a digit
-            st.button(f"Right, it is a {prediction.digit}", key=f"draw_right_{key}", icon=":material/check:",
-                      on_click=_save_right, args=args, help="Save this drawing, labelled with this answer")
+            st.button(f"Right, it is {a_digit(prediction.digit)}", key=f"draw_right_{key}",
+                      icon=":material/check:", on_click=_save_right, args=args,
+                      help="Save this drawing, labelled with this answer")
         st.pills(pills_label(prediction), list(range(10)), key=f"draw_label_{key}",
                  on_change=_save_chosen, args=args, help="Save this drawing with the digit you click")
         problem = st.session_state.pop(f"draw_label_problem_{key}", None)
@@ -87,7 +93,7 @@ def _save(label: int, prediction, image, key: str, run_id: str | None) -> None:
         st.session_state[f"draw_label_problem_{key}"] = f"Not saved: {first_line(error)}"
         return
     note = (f"This {DIGIT_NAMES[label]} was already saved." if saved is None
-            else f"Saved as a {label} ({DIGIT_NAMES[label]}).")
+            else f"Saved as {a_digit(label)} ({DIGIT_NAMES[label]}).")
     if key == "canvas":
         # Said on the emptied canvas's side until the next stroke: a toast can be lost in the
         # rerun the emptied canvas starts, and the user looks where the answer was.

@@ -11,7 +11,6 @@ from training.core.config import (
     ARCHITECTURE_DEFAULTS,
     DEFAULT_ARCHITECTURE,
     MAX_USER_DIGITS_WEIGHT,
-    VALIDATION_SIZE,
     TrainConfig,
 )
 from training.runs.user_digits import UserDigitsError, UserDigitStore, default_path
@@ -23,7 +22,7 @@ LEARNING_RATES = sorted({1e-4, 3e-4, 1e-3, 3e-3, 1e-2}
                         | {d["learning_rate"] for d in ARCHITECTURE_DEFAULTS.values()})
 MIN_EPOCHS, MAX_EPOCHS = 1, 100
 # How many training images: a quick run shows curves growing within seconds.
-TRAINING_IMAGES = {None: f"All {60_000 - VALIDATION_SIZE:,}", 10_000: "10,000 (quick)",
+TRAINING_IMAGES = {None: f"All {common.ALL_TRAINING_IMAGES:,}", 10_000: "10,000 (quick)",
                    2_000: "2,000 (seconds)"}
 STARTED_KEY = "sidebar_started"
 
@@ -70,6 +69,15 @@ def _sanitise_settings() -> None:
                                    else min(choices, key=lambda choice: abs(choice - number)))
     if not isinstance(state.get("sidebar_augment"), bool):
         state.sidebar_augment = defaults["augment"]
+
+
+def training_image_choices(limit: int | None) -> dict[int | None, str]:
+    """The "Training images" choices, each named by what a training will really use: under
+    $MNIST_STUDIO_TRAIN_LIMIT "all" is the limit, and no choice offers more (`common.with_limits`)."""
+    if limit is None or limit >= common.ALL_TRAINING_IMAGES:
+        return TRAINING_IMAGES
+    fewer = {count: label for count, label in TRAINING_IMAGES.items() if count is not None and count < limit}
+    return {None: f"{limit:,} (this server's limit)", **fewer}
 
 
 def _trainable_user_digits() -> int:
@@ -128,7 +136,9 @@ def training_controls_ui() -> bool:
         st.session_state.sidebar_architecture = DEFAULT_ARCHITECTURE
         _apply_defaults(DEFAULT_ARCHITECTURE)
     _sanitise_settings()
-    if st.session_state.get("sidebar_images") not in TRAINING_IMAGES:
+    limit = common.train_limit()
+    choices = training_image_choices(limit)
+    if st.session_state.get("sidebar_images") not in choices:
         st.session_state.sidebar_images = None
 
     with st.sidebar:
@@ -136,8 +146,7 @@ def training_controls_ui() -> bool:
         st.selectbox("Architecture", list(ARCHITECTURE_NAMES), key="sidebar_architecture",
                      format_func=ARCHITECTURE_NAMES.get, on_change=_on_architecture_change)
         st.number_input("Epochs", min_value=MIN_EPOCHS, max_value=MAX_EPOCHS, step=1, key="sidebar_epochs")
-        st.selectbox("Training images", list(TRAINING_IMAGES), key="sidebar_images",
-                     format_func=TRAINING_IMAGES.get,
+        st.selectbox("Training images", list(choices), key="sidebar_images", format_func=choices.get,
                      help="Fewer images train in seconds, at a lower accuracy.")
         st.select_slider("Batch size", BATCH_SIZES, key="sidebar_batch_size")
         st.select_slider("Learning rate", LEARNING_RATES, key="sidebar_learning_rate",
@@ -156,6 +165,8 @@ def training_controls_ui() -> bool:
             st.error(st.session_state.sidebar_error)
         if busy:
             st.caption("Training… follow it on the Train page. Closing the tab does not stop it.")
-        if common.train_limit():
-            st.caption(f"Quick mode: $MNIST_STUDIO_TRAIN_LIMIT={common.train_limit()} images.")
+        if limit:
+            st.caption(f"Quick mode ($MNIST_STUDIO_TRAIN_LIMIT={limit}): trainings use at most "
+                       f"{min(limit, common.ALL_TRAINING_IMAGES):,} training images and are tested on "
+                       f"the first {min(limit, 10_000):,} test images.")
     return bool(st.session_state.pop(STARTED_KEY, False))

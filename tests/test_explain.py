@@ -131,8 +131,28 @@ def test_runner_up_and_overlay():
     saliency[10, 10] = 2.0
     overlay = saliency_overlay(np.zeros((28, 28)), saliency)
     assert overlay.shape == (224, 224, 3)
-    assert tuple(overlay[80, 80]) == (255, 0, 38)  # the strongest pixel is fully red, as an 8×8 square
-    assert tuple(overlay[87, 87]) == tuple(overlay[80, 80]) and tuple(overlay[88, 88]) != (255, 0, 38)
+    red = tuple(overlay[80, 80])  # the strongest pixel, as an 8×8 square
+    assert red[0] > 180 and red[1] < 60 and red[2] < 60, red
+    assert tuple(overlay[87, 87]) == red and tuple(overlay[88, 88]) != red
+
+
+def test_the_heatmap_is_red_and_blue_on_the_strokes_too_and_its_scale_runs_blue_to_red():
+    """Red where hiding lowers the answer, as the caption says, over ink as over the background
+    (the strokes once came out magenta: the blue channel kept the ink's grey)."""
+    from dashboard.explain_ui import saliency_legend, saliency_overlay
+
+    ink = np.zeros((28, 28), np.float32)
+    ink[5:20, 10:14] = 1.0
+    saliency = np.zeros((28, 28), np.float32)
+    saliency[10, 11], saliency[25, 25] = 2.0, -2.0  # on the ink, and off it
+    overlay = saliency_overlay(ink, saliency, scale=1)
+    red, blue = overlay[10, 11].astype(int), overlay[25, 25].astype(int)
+    assert red[0] > 180 and red[1] < 60 and red[2] < 60, red
+    assert blue[2] > 180 and blue[0] < 60, blue
+    legend = saliency_legend(width=100, height=4)
+    assert legend.shape == (4, 100, 3)
+    assert legend[0, 0, 2] > 180 and legend[0, -1, 0] > 180  # blue (raises) on the left, red on the right
+    assert legend[0, 50].max() - legend[0, 50].min() < 40  # grey, no change, in the middle
 
 
 def test_draw_page_explains_an_answer(monkeypatch, trained_store, mnist):
@@ -144,7 +164,8 @@ def test_draw_page_explains_an_answer(monkeypatch, trained_store, mnist):
     assert [expander.label for expander in at.expander] == ["What each layer sees"]
     assert "bright where the filter finds its pattern" in shown  # what the panels mean, in words
     captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
-    assert any("Occlusion sensitivity" in caption for caption in captions)
+    assert "Occlusion sensitivity: how much the score of 7 changes" in shown
+    assert "raises 7" in shown and "lowers 7" in shown  # the colour scale's ends
     assert [caption.split(" ·")[0] for caption in captions if "feature maps" in caption] == [
         "conv1 → relu1", "conv2 → relu2", "conv3 → relu3"]
     # It looks like these: one row of 8 training digits, each captioned with its label, mostly 7s.

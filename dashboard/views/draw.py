@@ -123,10 +123,20 @@ def prediction_ui(predictor, image, key: str) -> None:
                                                            caption="What it sees")
         answer.markdown(f"### {prediction.message}")  # the digit, or doubt in words
         answer.markdown(prediction.detail)
-        st.altair_chart(charts.probability_chart(prediction.probabilities), key=f"draw_chart_{key}")
+        st.altair_chart(charts.probability_chart(prediction.probabilities, emphasis=emphasis(prediction)),
+                        key=f"draw_chart_{key}")
         labelling_ui(prediction, image, key, predictor.run_id)
         # Computed only now, after the answer and the chart are on the page: it never delays them.
         explanation_ui(predictor, prediction, key, full=st.session_state.get(EXPLAIN_KEY, True))
+
+
+def emphasis(prediction) -> str:
+    """How the bars follow the answer: one digit highlighted, two when unsure, none when not a digit
+    (its top bar, however tall, is only the likeliest of ten digits it does not look like)."""
+    verdict = prediction.verdict
+    if verdict is not None and verdict.not_a_digit:
+        return "guess"
+    return "unsure" if verdict is not None and verdict.unsure else "answer"
 
 
 @st.fragment

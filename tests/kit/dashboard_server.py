@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "dashboard" / "app.py"
+# The server entry (dashboard/server.py) serves dashboard/app.py; see its docstring for why.
+APP = ROOT / "dashboard" / "server.py"
 
 
 def free_port() -> int:
@@ -52,7 +53,7 @@ def wait_until_healthy(url: str, process: subprocess.Popen, timeout_s: float = 9
 @contextlib.contextmanager
 def serve(store_root: Path | str, *, train_limit: int | None = None,
           port: int | None = None, log_path: Path | None = None) -> Iterator[str]:
-    """Run `streamlit run dashboard/app.py` against a model store; yields the base URL.
+    """Run `streamlit run dashboard/server.py` against a model store; yields the base URL.
 
     Args:
         store_root: the model store folder (MNIST_STUDIO_MODELS).
