@@ -1,4 +1,4 @@
-"""`python -m training predict`: the digit in each image file, with doubt and (asked) explanations."""
+"""`python -m training predict`: the digit (or `--number`, the number) in each image file, with doubt."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ import numpy as np
 
 from training.cli.console import MODELS_HELP, native_stderr_silenced
 from training.data.preprocess import EmptyDrawingError, to_mnist
+from training.data.segment import MAX_PARTS, TooManyPartsError
 from training.reading.explain import explainer_for
 from training.reading.explain_text import explanation_lines
 from training.reading.for_run import NO_MODEL_MESSAGE, index_for_run, load_predictor
-from training.reading.predictor import prediction_fields
-from training.runs.store import ModelStore, StoreError
+from training.reading.numbers import number_fields, read_number
+from training.reading.predictor import Predictor, prediction_fields
+from training.runs.store import ModelStore, Run, StoreError
 
 # Files are preprocessed and classified this many at a time, printing as it goes.
 PREDICT_CHUNK = 256
@@ -26,12 +28,14 @@ PREDICT_CHUNK = 256
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     """Register `predict` on the `python -m training` command list."""
     predict = commands.add_parser(
-        "predict", help="read the digit in image files with a stored model",
+        "predict", help="read the digit (or the number) in image files with a stored model",
         description="Read the handwritten digit in each image file (any size; light or dark ink, "
-                    "transparent backgrounds too), preprocessed like MNIST.",
+                    "transparent backgrounds too), preprocessed like MNIST; with --number, a whole "
+                    "number, each of its digits read the same way.",
         epilog="Exit status: 0 when every file could be read, 1 when some file could not be read "
-               "or there is no model, 2 for a usage error. An empty drawing is read but has no "
-               "digit: it is reported as empty and does not change the exit status.")
+               f"(or, with --number, held more than {MAX_PARTS} digits) or there is no model, 2 for a "
+               "usage error. An empty drawing is read but has no digit: it is reported as empty and "
+               "does not change the exit status.")
     predict.add_argument("files", nargs="+", type=Path, metavar="FILE", help="PNG, JPEG, ... images")
     predict.add_argument("--model", default=None, metavar="RUN_ID",
                          help="a run of the store (default: the active model)")
@@ -47,8 +51,23 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                               "labels of the 8 nearest MNIST training digits in the model's last hidden "
                               "layer; with --json, as \"saliency\" (28x28) and \"neighbours\" "
                               "([{\"index\", \"label\"}], index into the official training set)")
-    predict.set_defaults(run=lambda args: run_predict(args.files, run_id=args.model, models=args.models,
-                                                      as_json=args.json, explain=args.explain))
+    predict.add_argument("--number", action="store_true",
+                         help=f"read a whole number (up to {MAX_PARTS} digits, left to right) in each image; "
+                              'with --json: {"file", "number", "unsure", "digits": [{"digit", '
+                              '"probabilities", "unsure", "top_two", "box": [x0, y0, x1, y1]}]} (a digit '
+                              'as --json prints one, and its box in the image\'s pixels), plus "message" '
+                              'when unsure; or {"file", "error": "empty" | "unreadable" | '
+                              '"too_many_parts", "message"}')
+    predict.set_defaults(run=lambda args: _run(args, predict))
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.number and args.explain:
+        parser.error("--explain reads one digit; it cannot be used with --number")
+    if args.number:
+        return run_predict_number(args.files, run_id=args.model, models=args.models, as_json=args.json)
+    return run_predict(args.files, run_id=args.model, models=args.models, as_json=args.json,
+                       explain=args.explain)
 
 
 def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, as_json: bool,
@@ -58,23 +77,13 @@ def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, a
     With `explain`, each answer also carries `saliency`: the 28×28 occlusion map of its digit, and
     `neighbours`: the 8 nearest MNIST training digits (index into the training set, label).
     """
-
-
     store = ModelStore(models)
     try:
-        # Checked before TensorFlow is imported, so that a missing model is reported at once.
-        run_id = run_id or store.active_id()
-        if run_id is None:
-
-            raise StoreError(NO_MODEL_MESSAGE)
-        run_path = store.get(run_id).path
+        run = chosen_run(store, run_id)
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-
-    import numpy as np
-
-
+    run_id, run_path = run.run_id, run.path
     all_read = True
     # TensorFlow's C++ start-up chatter would bury the lines this command prints: fd 2 is quiet
     # until the model is loaded (nothing is printed before that).
@@ -118,24 +127,66 @@ def run_predict(files: list[Path], *, run_id: str | None, models: Path | None, a
                         result["neighbours"] = next(nearest)
                 _print_prediction(result, as_json)
                 if explain and not as_json and "saliency" in result:
-
                     lines = explanation_lines(image28, np.array(result["saliency"]), result["digit"],
                                               [n["label"] for n in result["neighbours"]])
                     print("\n".join(lines), flush=True)
     return 0 if all_read else 1
 
 
+def chosen_run(store: ModelStore, run_id: str | None) -> Run:
+    """The run asked for, or the active one; checked before TensorFlow is imported, so that a
+    missing model is reported at once.
+
+    Raises:
+        StoreError: there is no model, or no such run.
+    """
+    run_id = run_id or store.active_id()
+    if run_id is None:
+        raise StoreError(NO_MODEL_MESSAGE)
+    return store.get(run_id)
+
+
+def run_predict_number(files: list[Path], *, run_id: str | None, models: Path | None, as_json: bool) -> int:
+    """Print the number in each file, in order: a line each, or one JSON object per line."""
+    store = ModelStore(models)
+    try:
+        run = chosen_run(store, run_id)
+        # TensorFlow's C++ start-up chatter would bury the lines this command prints.
+        with native_stderr_silenced():
+            predictor = load_predictor(store, run.run_id)
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    all_read = True
+    for path in files:
+        result = number_result(predictor, path)
+        all_read &= result.get("error", "empty") == "empty"
+        _print_number(result, as_json)
+    return 0 if all_read else 1
+
+
+def number_result(predictor: Predictor, path: Path) -> dict:
+    """What `predict --number --json` prints for one file: its number, or why there is none."""
+    result: dict = {"file": str(path)}
+    try:
+        result.update(number_fields(read_number(predictor, path)))
+    except EmptyDrawingError:
+        result["error"] = "empty"
+    except TooManyPartsError as error:
+        result.update(error="too_many_parts", message=str(error))
+    except ValueError as error:
+        result.update(error="unreadable", message=str(error))
+    return result
+
+
 def saliency_rows(predictor, image28, digit: int) -> list[list[float]]:
     """The occlusion map of `digit` for one 28×28 image, as 28 rows of 28 numbers (4 decimals)."""
-
     saliency = explainer_for(predictor.model).occlusion_map(image28, target=digit)
     return [[round(float(value), 4) for value in row] for row in saliency]
 
 
 def neighbour_lists(predictor, run_path: Path, images: list) -> list[list[dict]]:
     """For each 28×28 image, its 8 nearest MNIST training digits as [{"index", "label"}], nearest first."""
-
-
     index = index_for_run(run_path, predictor)  # built now (seconds) for a run saved without one
     features = predictor.features(np.stack(images))
     return [[{"index": n.index, "label": n.label} for n in index.nearest(row)] for row in features]
@@ -158,3 +209,12 @@ def _print_prediction(result: dict, as_json: bool) -> None:
         else:
             print(f"{result['file']}: {digit} ({probabilities[digit]:.1%} sure)")
         print("  " + "  ".join(f"{d}: {p:5.1%}" for d, p in enumerate(probabilities)), flush=True)
+
+
+def _print_number(result: dict, as_json: bool) -> None:
+    if as_json or "error" in result:
+        _print_prediction(result, as_json)
+    elif result["unsure"]:  # "2026 (Not sure about the 3rd digit — 2 or 7)": the number, then the doubt
+        print(f"{result['file']}: {result['number']} ({result['message']})", flush=True)
+    else:
+        print(f"{result['file']}: {result['number']}", flush=True)

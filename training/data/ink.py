@@ -204,7 +204,7 @@ def drop_specks(ink: np.ndarray) -> np.ndarray:
     # A few pixels of ink is a tap or a smudge, not a digit.
     if total < max(4.0, 1e-4 * height * width):
         raise EmptyDrawingError()
-    groups = _label(grow((mass > 0).astype(np.float32), GROUP_CELLS) > 0)
+    groups = label_components(grow((mass > 0).astype(np.float32), GROUP_CELLS) > 0)
     inked = mass > 0
     group_mass = np.bincount(groups[inked], weights=mass[inked], minlength=groups.max() + 1)
     keep_group = group_mass >= SPECK_SHARE * total
@@ -216,8 +216,9 @@ def drop_specks(ink: np.ndarray) -> np.ndarray:
     return np.where(keep_pixels, ink, 0).astype(np.float32)
 
 
-def _label(mask: np.ndarray) -> np.ndarray:
-    """8-connected components: each True cell gets the smallest flat index in its component."""
+def label_components(mask: np.ndarray) -> np.ndarray:
+    """8-connected components: each True cell gets the smallest flat index in its component
+    (False cells get 0 too: read the labels where the mask is True)."""
     height, width = mask.shape
     none = height * width  # larger than every index: the background's label
     labels = np.where(mask, np.arange(none).reshape(height, width), none)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from training.data.ink import EmptyDrawingError, ImageLike, drop_specks, grow, ink_map, load_image
 
-__all__ = ["EmptyDrawingError", "ImageLike", "load_image", "to_mnist"]
+__all__ = ["EmptyDrawingError", "ImageLike", "ink_to_mnist", "load_image", "to_mnist"]
 
 SIZE = 28
 INK_BOX = 20
@@ -42,9 +42,16 @@ def to_mnist(image: ImageLike) -> np.ndarray:
         EmptyDrawingError: there is no ink.
         ValueError: the input is not an image (wrong shape, NaN, unreadable file).
     """
-    ink = ink_map(image)
-    ink = drop_specks(ink)
-    return _normalise(ink)
+    return ink_to_mnist(ink_map(image))
+
+
+def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
+    """`to_mnist` from an ink map (`training.data.ink.ink_map`, or one digit's part of it).
+
+    Raises:
+        EmptyDrawingError: there is too little ink to be a digit.
+    """
+    return _normalise(drop_specks(ink))
 
 
 # --- Size, position and pen width --------------------------------------------------------------

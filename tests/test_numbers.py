@@ -1,0 +1,293 @@
+"""Reading whole numbers: the digits found left to right, each read as one digit is, doubt said where.
+
+Numbers are composed from MNIST *test* digits (never training ones): with gaps, or touching and
+overlapping by up to 15% of a digit's width. The floors on shares were set below what the quickly
+trained model of `trained_store` reads (see the report of issue 29).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.kit.cli import cli
+from tests.kit.composed_numbers import compose, composed_numbers, side_by_side
+from tests.kit.drawn_digits import TEMPLATES
+from tests.kit.nondigits import nondigits_of_kind
+from training.data.ink import EmptyDrawingError, ink_map, label_components
+from training.data.segment import TooManyPartsError, find_parts
+
+
+def first_of(mnist, digit: int, skip: int = 0) -> np.ndarray:
+    """A test-split image of `digit` (the `skip`-th one)."""
+    return mnist.x_test[np.flatnonzero(mnist.y_test == digit)[skip]]
+
+
+def five_with_a_lifted_bar(size: int = 200, pen: int = 14) -> np.ndarray:
+    """A 5 whose bar was drawn after lifting the pen: two separate strokes, white on black."""
+    body, _ = TEMPLATES[5][0]
+    bar = [(0.3, -0.12), (0.95, -0.15)]  # starts right of the stem, above it: the ink does not meet
+
+    def place(x: float, y: float) -> tuple[float, float]:
+        return size * (0.3 + 0.4 * x), size * (0.25 + 0.6 * y)
+
+    image = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(image)
+    for stroke in (body, bar):
+        draw.line([place(x, y) for x, y in stroke], fill=255, width=pen, joint="curve")
+    return np.asarray(image)
+
+
+def with_a_faint_speck(digit: np.ndarray) -> np.ndarray:
+    """A 28×28 digit at 3 times the size, and far right of it a speck of a fortieth of its ink:
+    a single digit's reading keeps it, the search for digits drops it."""
+    canvas = np.zeros((84, 220), np.uint8)
+    canvas[:, :84] = np.asarray(Image.fromarray(digit).resize((84, 84), Image.BILINEAR))
+    canvas[40:44, 200:204] = min(255, round(255 * ink_map(canvas).sum() / 40 / 16))
+    return canvas
+
+
+def read_right(predictor, mnist, digit: int) -> np.ndarray:
+    """The first test-split image of `digit` that the model reads right on its own."""
+    return next(image for image in mnist.x_test[mnist.y_test == digit][:50]
+                if predictor.classify(image).digit == digit)
+
+
+def centred_in(box: tuple, truth: tuple) -> bool:
+    """Whether the middle of `box` lies within the columns of `truth`."""
+    return truth[0] <= (box[0] + box[2]) / 2 < truth[2]
+
+
+# --- The shapes alone, without a model --------------------------------------------------------------
+
+
+def test_digits_with_gaps_are_found_left_to_right(mnist):
+    numbers = composed_numbers(mnist.x_test, mnist.y_test, 20, kind="gaps", seed=3)
+    found = [find_parts(ink_map(number.image)) for number in numbers]
+    right = [len(parts) == len(number.text)
+             and all(centred_in(part.box, truth) for part, truth in zip(parts, number.boxes, strict=True))
+             for parts, number in zip(found, numbers, strict=True)]
+    assert sum(right) >= 18, right
+
+
+def test_a_five_whose_bar_was_drawn_apart_is_one_part():
+    five = five_with_a_lifted_bar()
+    assert len(np.unique(label_components(five > 0)[five > 0])) == 2  # two strokes that do not touch
+    parts = find_parts(ink_map(five))
+    rows, columns = np.flatnonzero(five.any(axis=1)), np.flatnonzero(five.any(axis=0))
+    assert [part.box for part in parts] == [(columns[0], rows[0], columns[-1] + 1, rows[-1] + 1)]
+
+
+def test_too_many_parts_and_blank_images_are_refused(mnist):
+    digits = [first_of(mnist, digit % 10) for digit in range(13)]
+    with pytest.raises(TooManyPartsError, match=r"^too many parts to read as a number: 13 \(at most 12"):
+        find_parts(ink_map(side_by_side(digits)))
+    assert len(find_parts(ink_map(side_by_side(digits[:12])))) == 12
+    with pytest.raises(EmptyDrawingError):
+        find_parts(np.zeros((60, 200), np.float32))
+
+
+# --- With the quickly trained model -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def predictor(trained_store):
+    from training.reading.for_run import load_predictor
+
+    return load_predictor(trained_store)
+
+
+@pytest.mark.slow
+def test_numbers_with_gaps_read_whole_and_right(predictor, mnist):
+    from training.reading.numbers import read_number
+
+    numbers = composed_numbers(mnist.x_test, mnist.y_test, 30, kind="gaps", seed=2)
+    readings = [read_number(predictor, number.image) for number in numbers]
+    right = [reading.number == number.text for reading, number in zip(readings, numbers, strict=True)]
+    # What the model reads in each digit alone: the number mode should lose little to finding them.
+    alone = ["".join(str(predictor.classify(mnist.x_test[i]).digit) for i in number.sources)
+             for number in numbers]
+    as_alone = [reading.number == text for reading, text in zip(readings, alone, strict=True)]
+    assert sum(right) >= 19, [reading.number for reading in readings]
+    assert sum(as_alone) >= 25
+    for reading, number in zip(readings, numbers, strict=True):
+        if len(reading.digits) == len(number.text):
+            assert [centred_in(digit.box, truth) for digit, truth in zip(reading.digits, number.boxes,
+                                                                        strict=True)].count(False) == 0
+
+
+@pytest.mark.slow
+def test_touching_digits_are_cut_into_two_boxes(predictor, mnist):
+    from training.reading.numbers import read_number
+
+    rng = np.random.default_rng(4)
+    pairs = []
+    while len(pairs) < 30:  # pairs whose ink is one piece: only a cut can tell the digits apart
+        chosen = rng.choice(len(mnist.x_test), 2, replace=False)
+        pair = compose(list(mnist.x_test[chosen]), [int(mnist.y_test[i]) for i in chosen], rng,
+                       kind="touching", scale=2)
+        ink = ink_map(pair.image) > 0
+        if len(np.unique(label_components(ink)[ink])) == 1:
+            pairs.append(pair)
+    readings = [read_number(predictor, pair.image) for pair in pairs]
+    split = [len(reading.digits) == 2 and all(centred_in(digit.box, truth) for digit, truth
+                                               in zip(reading.digits, pair.boxes, strict=True))
+             for reading, pair in zip(readings, pairs, strict=True)]
+    assert sum(split) >= 15, [reading.number for reading in readings]
+
+
+@pytest.mark.slow
+def test_a_42_reads_42_with_two_boxes_left_to_right(predictor, mnist):
+    from training.reading.numbers import read_number
+
+    four, two = (read_right(predictor, mnist, digit) for digit in (4, 2))
+    number = compose([four, two], [4, 2], np.random.default_rng(0), scale=3, polarity="black-on-white")
+    reading = read_number(predictor, number.image)
+    assert reading.number == "42" and not reading.unsure
+    left, right = (digit.box for digit in reading.digits)
+    assert left[2] <= right[0]
+    for box, truth in zip((left, right), number.boxes, strict=True):
+        assert max(abs(a - b) for a, b in zip(box, truth, strict=True)) <= 3  # pixels of the image
+
+
+@pytest.mark.slow
+def test_boxes_are_in_the_pixels_of_an_image_too_large_to_read_whole(predictor, mnist):
+    from training.data.ink import MAX_SIDE
+    from training.reading.numbers import read_number
+
+    digits = [read_right(predictor, mnist, digit) for digit in (3, 1, 4)]
+    number = compose(digits, [3, 1, 4], np.random.default_rng(1), scale=16)
+    assert number.image.shape[1] > MAX_SIDE  # read at a smaller size, answered at this one
+    reading = read_number(predictor, number.image)
+    assert len(reading.digits) == 3
+    for digit, truth in zip(reading.digits, number.boxes, strict=True):
+        assert max(abs(a - b) for a, b in zip(digit.box, truth, strict=True)) <= 16  # a pixel, read small
+
+
+@pytest.mark.slow
+def test_a_five_with_a_lifted_bar_stays_one_digit(predictor, mnist):
+    from training.reading.numbers import read_number
+
+    five = five_with_a_lifted_bar()
+    alone = read_number(predictor, five)
+    assert len(alone.digits) == 1
+    number = read_number(predictor, side_by_side([first_of(mnist, 3), five, first_of(mnist, 2)]))
+    assert len(number.digits) == 3
+    assert number.digits[1].box[1] == min(digit.box[1] for digit in number.digits)  # the bar is in it
+
+
+@pytest.mark.slow
+def test_a_mark_that_is_no_digit_makes_the_number_unsure_and_says_where(predictor, mnist):
+    from training.reading.numbers import read_number
+
+    marks = [mark for kind in ("letter", "scribble") for mark in nondigits_of_kind(kind, 15)]
+    # Marks the doubt rule flags on their own, each put between a 4 and a 2.
+    flagged = [mark for mark in marks if predictor.classify(mark).verdict.not_a_digit]
+    readings = [read_number(predictor, side_by_side([first_of(mnist, 4), mark, first_of(mnist, 2)]))
+                for mark in flagged]
+    said = [reading.unsure and "2nd" in reading.message for reading in readings]
+    assert len(flagged) >= 10
+    assert sum(said) >= 0.6 * len(flagged), [reading.message for reading in readings]
+
+
+@pytest.mark.slow
+def test_one_digit_in_number_mode_is_the_single_digit_answer(predictor, mnist):
+    from training.reading.numbers import read_number
+
+    images = [*mnist.x_test[:100], 255 - mnist.x_test[100], five_with_a_lifted_bar(),
+              with_a_faint_speck(mnist.x_test[0])]
+    readings = [read_number(predictor, image).digits for image in images]
+    # A digit much wider than high may be cut in two when the model reads it poorly.
+    assert sum(len(digits) == 1 for digits in readings) >= 97
+    assert len(readings[-1]) == len(readings[-2]) == len(readings[-3]) == 1
+    for image, digits in zip(images, readings, strict=True):
+        if len(digits) == 1:
+            single = predictor.classify(image)
+            assert digits[0].digit == single.digit and digits[0].verdict == single.verdict
+            np.testing.assert_array_equal(digits[0].probabilities, single.probabilities)
+
+
+@pytest.mark.slow
+def test_blank_and_oversized_images_are_clear_errors(predictor):
+    from training.reading.numbers import read_number
+
+    with pytest.raises(EmptyDrawingError):
+        read_number(predictor, np.full((80, 300), 255, np.uint8))
+    huge = np.broadcast_to(np.uint8(0), (8000, 8000))  # no memory: the size is refused first
+    with pytest.raises(ValueError, match=r"^the image is too large: 8000×8000 pixels"):
+        read_number(predictor, huge)
+
+
+# --- The command line --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def number_files(tmp_path, mnist):
+    """2026 (black on white), a blank page, 13 digits, a file that is not an image, 4?2 with a letter."""
+    files = {name: tmp_path / f"{name}.png" for name in ("2026", "blank", "thirteen", "text", "letter")}
+    digits = [first_of(mnist, int(d)) for d in "2026"]
+    Image.fromarray(255 - side_by_side(digits)).save(files["2026"])
+    Image.new("L", (300, 80), 255).save(files["blank"])
+    Image.fromarray(side_by_side([first_of(mnist, d % 10) for d in range(13)])).save(files["thirteen"])
+    files["text"].write_text("not an image")
+    return files
+
+
+@pytest.mark.slow
+def test_cli_number_json_lines(store_copy, number_files):
+    names = ("2026", "blank", "thirteen", "text")
+    result = cli("training", "predict", "--number", "--json", *(str(number_files[n]) for n in names),
+                 env={"MNIST_STUDIO_MODELS": str(store_copy.root)})
+    assert result.returncode == 1, result.stderr  # some files held no number that could be read
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["file"] for line in lines] == [str(number_files[n]) for n in names]
+    number = lines[0]
+    expected = {"file", "number", "unsure", "digits"} | ({"message"} if number["unsure"] else set())
+    assert set(number) == expected
+    assert len(number["digits"]) == 4
+    assert number["number"] == "".join(str(digit["digit"]) for digit in number["digits"])
+    width, height = Image.open(number_files["2026"]).size
+    for digit in number["digits"]:
+        assert {"digit", "probabilities", "box", "unsure", "top_two"} <= set(digit)
+        assert sum(digit["probabilities"]) == pytest.approx(1.0)
+        assert int(np.argmax(digit["probabilities"])) == digit["digit"]
+        x0, y0, x1, y1 = digit["box"]
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+    assert [digit["box"][0] for digit in number["digits"]] == sorted(d["box"][0] for d in number["digits"])
+    assert lines[1] == {"file": str(number_files["blank"]), "error": "empty"}
+    assert lines[2]["error"] == "too_many_parts" and "at most 12 digits" in lines[2]["message"]
+    assert lines[3]["error"] == "unreadable" and "not a readable image" in lines[3]["message"]
+
+
+@pytest.mark.slow
+def test_cli_number_lines_say_where_the_doubt_is(store_copy, predictor, number_files, mnist):
+    from training.reading.numbers import read_number
+
+    # The first letter that makes "4?2" unsure, as the library reads it.
+    for mark in nondigits_of_kind("letter", 15):
+        image = side_by_side([first_of(mnist, 4), mark, first_of(mnist, 2)])
+        Image.fromarray(image).save(number_files["letter"])
+        reading = read_number(predictor, number_files["letter"])
+        if reading.unsure:
+            break
+    files = [str(number_files[n]) for n in ("2026", "letter", "blank")]
+    result = cli("training", "predict", "--number", *files, env={"MNIST_STUDIO_MODELS": str(store_copy.root)})
+    assert result.returncode == 0, result.stderr
+    first, second, third = result.stdout.splitlines()
+    assert first.startswith(f"{files[0]}: ") and first.removeprefix(f"{files[0]}: ")[:4].isdigit()
+    assert second == f"{files[1]}: {reading.number} ({reading.message})"
+    assert third == f"{files[2]}: empty drawing, no digit to read"
+    result = cli("training", "predict", "--number", "--explain", files[0],
+                 env={"MNIST_STUDIO_MODELS": str(store_copy.root)})
+    assert result.returncode == 2 and "--explain reads one digit" in result.stderr
+
+
+def test_ordinals_name_positions():
+    from training.reading.numbers import ordinal
+
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]
+

@@ -1,0 +1,151 @@
+"""Read a whole number: its digits found (`training.data.segment`), each read as one digit is."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from training.core.probabilities import softmax
+from training.data.ink import MAX_PIXELS, EmptyDrawingError, ImageLike, ink_map, load_image
+from training.data.preprocess import ink_to_mnist
+from training.data.segment import MAX_PARTS, Scorer, find_parts
+from training.reading.doubt import Verdict
+from training.reading.predictor import Predictor, prediction_fields
+
+Box = tuple[int, int, int, int]
+# How fast a part's score falls with its distance from the digits, in doubt thresholds: two
+# touching digits lie further from every digit than each of them does.
+FAR = 2.0
+
+
+@dataclass(frozen=True)
+class DigitReading:
+    """One digit of a number: what it reads as, and where it is in the image."""
+
+    digit: int
+    probabilities: np.ndarray  # (10,), calibrated, as for a single digit
+    box: Box  # x0, y0, x1, y1 in the input image's pixels; x1 and y1 exclusive, as Pillow's crop
+    verdict: Verdict
+    image28: np.ndarray  # (28, 28): the digit as the model saw it
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    """The digits of a number, left to right, and whether to trust them."""
+
+    digits: tuple[DigitReading, ...]
+
+    @property
+    def number(self) -> str:
+        """The digits read, best guesses included: "2026"."""
+        return "".join(str(digit.digit) for digit in self.digits)
+
+    @property
+    def unsure(self) -> bool:
+        """True when some digit is doubted or some part is no digit at all."""
+        return any(digit.verdict.unsure for digit in self.digits)
+
+    @property
+    def message(self) -> str:
+        """The sentence to show: the number, or where the doubt is."""
+        doubts = [_doubt(position, digit.verdict) for position, digit in enumerate(self.digits, start=1)
+                  if digit.verdict.unsure]
+        if not doubts:
+            return f"Predicted number: {self.number}"
+        sentence = "; ".join(doubts)
+        return sentence[0].upper() + sentence[1:]
+
+
+def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PARTS) -> NumberReading:
+    """Find the digits of a number in an image of any width and read each like `Predictor.classify`.
+
+    A number of one digit reads exactly as `classify` reads the image.
+
+    Raises:
+        EmptyDrawingError: there is no ink to read.
+        ValueError: not an image, too large, or more than `max_digits` parts.
+    """
+    if isinstance(image, str | Path | bytes):
+        image = load_image(image)
+    width, height = (image.shape[1], image.shape[0]) if isinstance(image, np.ndarray) else image.size
+    if width * height > MAX_PIXELS:  # files are refused when opened; arrays here
+        raise ValueError(f"the image is too large: {width}×{height} pixels (the limit is "
+                         f"{MAX_PIXELS // 10**6} million)")
+    ink = ink_map(image)
+    parts = find_parts(ink, part_scorer(predictor), max_digits)
+    whole = len(parts) == 1
+    images, boxes = [], []
+    for part in parts:
+        try:
+            images.append(ink_to_mnist(ink if whole else part.ink))
+        except EmptyDrawingError:  # a mark too faint to read is no digit of the number
+            continue
+        boxes.append(_scaled(part.box, width / ink.shape[1], height / ink.shape[0], (width, height)))
+    if not images:
+        raise EmptyDrawingError()
+    probabilities, verdicts = predictor.judge_batch(np.stack(images))
+    return NumberReading(tuple(
+        DigitReading(digit=verdict.digit, probabilities=row, box=box, verdict=verdict, image28=image28)
+        for row, verdict, box, image28 in zip(probabilities, verdicts, boxes, images, strict=True)))
+
+
+def part_scorer(predictor: Predictor) -> Scorer:
+    """How surely ink crops are one digit each with `predictor` (`training.data.segment.Scorer`):
+    the top calibrated probability, times how near the crop lies to the digits the model knows
+    (the doubt rule's distance: e^-FAR at its threshold, 1 on a digit's mean)."""
+
+    def score(inks: list[np.ndarray]) -> np.ndarray:
+        if not inks:
+            return np.zeros(0)
+        images, readable = [], []
+        for ink in inks:
+            try:
+                images.append(ink_to_mnist(ink))
+                readable.append(True)
+            except EmptyDrawingError:  # too little ink to be a digit
+                images.append(np.zeros((28, 28), np.float32))
+                readable.append(False)
+        logits, features = predictor.logits_and_doubt_features(np.stack(images))
+        top = softmax(logits / predictor.temperature).max(axis=1)
+        doubt = predictor.doubt
+        nearness = 1.0 if doubt is None else np.exp(-FAR * doubt.distances(features) / doubt.max_distance)
+        return np.where(readable, top * nearness, 0.0)
+
+    return score
+
+
+def number_fields(reading: NumberReading) -> dict:
+    """A number's answer as `predict --number --json` prints it.
+
+    `digits` holds each digit's fields as `predict --json` prints one digit, and its `box`; an
+    unsure number also carries the sentence saying where the doubt is (`message`).
+    """
+    fields = {"number": reading.number, "unsure": reading.unsure,
+              "digits": [{**prediction_fields(digit.probabilities, digit.verdict), "box": list(digit.box)}
+                         for digit in reading.digits]}
+    if reading.unsure:
+        fields["message"] = reading.message
+    return fields
+
+
+def ordinal(position: int) -> str:
+    """1 → "1st", 2 → "2nd", 11 → "11th", 23 → "23rd"."""
+    suffix = "th" if 10 <= position % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(position % 10, "th")
+    return f"{position}{suffix}"
+
+
+def _doubt(position: int, verdict: Verdict) -> str:
+    if verdict.not_a_digit:
+        return f"the {ordinal(position)} part does not look like a digit"
+    first, second = verdict.top_two
+    return f"not sure about the {ordinal(position)} digit — {first} or {second}"
+
+
+def _scaled(box: Box, scale_x: float, scale_y: float, size: tuple[int, int]) -> Box:
+    """A box in the ink map's pixels → the input image's (the ink map of a large image is smaller)."""
+    x0, y0, x1, y1 = box
+    return (math.floor(x0 * scale_x), math.floor(y0 * scale_y),
+            min(size[0], math.ceil(x1 * scale_x)), min(size[1], math.ceil(y1 * scale_y)))
