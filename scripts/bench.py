@@ -123,6 +123,7 @@ EXTRA_SECTIONS = [
     "scripts.bench_multi_worker",
     "scripts.bench_user_digits",
     "scripts.bench_robustness",
+    "scripts.bench_real_writers",
     "scripts.bench_explain",
 ]
 

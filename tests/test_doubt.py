@@ -175,3 +175,22 @@ def test_the_draw_page_lines_say_the_doubt_first_and_the_best_guess_under_it():
                          image28=np.zeros((28, 28), np.float32), verdict=None)
     assert certain.detail == "Probability **over 99.9%**"
 
+
+
+@pytest.mark.slow
+def test_writers_outside_mnist_are_doubted_less_than_by_a_clean_only_rule(predictor, mnist):
+    """The confidence threshold is read off validation digits varied as training varies them: with
+    clean ones only, ordinary digits written unlike MNIST were doubted (one in seven)."""
+    from tests.kit.optdigits import optdigits_inputs
+    from training.core.config import VALIDATION_SIZE
+    from training.reading.doubt import HESITANT_RATE
+    from training.reading.predictor import softmax
+
+    clean = softmax(predictor.logits_batch(mnist.x_train[-VALIDATION_SIZE:]) / predictor.temperature)
+    clean_only = np.quantile(clean.max(axis=1), HESITANT_RATE)
+    assert predictor.doubt.min_confidence < clean_only
+    images, _ = optdigits_inputs(range(300))
+    probabilities, verdicts = predictor.judge_batch(images)
+    flagged = np.mean([verdict.unsure for verdict in verdicts])
+    hesitant_if_clean_only = (probabilities.max(axis=1) < clean_only).mean()
+    assert flagged < hesitant_if_clean_only

@@ -15,6 +15,7 @@ import numpy as np
 
 from training.core.config import VALIDATION_SIZE
 from training.core.probabilities import softmax
+from training.data.augment import distorted_digits
 from training.data.mnist import cache_dir, load_mnist
 from training.reading import doubt, neighbours
 from training.reading.doubt import DoubtModel, fit_doubt
@@ -22,6 +23,8 @@ from training.reading.neighbours import NeighbourIndex, build_index
 from training.reading.predictor import Predictor
 from training.runs.store import MODEL_FILE, ModelStore, StoreError
 
+# The validation digits' distortions for the doubt rule: fixed, so a run's rule can be fitted again.
+DISTORTION_SEED = 2
 NO_MODEL_MESSAGE = "No trained model yet: run `python -m training train` or use the dashboard's Train page."
 
 
@@ -43,13 +46,15 @@ def load_predictor(store: ModelStore, run_id: str | None = None) -> Predictor:
 # --- The doubt rule ---------------------------------------------------------------------------------
 
 def fit_doubt_for(predictor: Predictor) -> DoubtModel:
-    """Fit a run's DoubtModel from MNIST (the training images, then the validation split)."""
+    """Fit a run's DoubtModel from MNIST: the statistics on training images, the distance threshold
+    on the validation split, the confidence threshold on the validation split as training varies it."""
     data = load_mnist()
     train_images = data.x_train[: min(doubt.FIT_IMAGES, len(data.x_train) - VALIDATION_SIZE)]
     train_features = predictor.doubt_features(train_images)
-    validation_logits, validation_features = predictor.logits_and_doubt_features(
-        data.x_train[-VALIDATION_SIZE:])
-    confidence = softmax(validation_logits / predictor.temperature).max(axis=1)
+    validation = data.x_train[-VALIDATION_SIZE:]
+    validation_features = predictor.doubt_features(validation)
+    varied = distorted_digits(validation, seed=DISTORTION_SEED)
+    confidence = softmax(predictor.logits_batch(varied) / predictor.temperature).max(axis=1)
     return fit_doubt(train_features, data.y_train[: len(train_images)], validation_features, confidence,
                      blocks=predictor.doubt_blocks)
 
@@ -71,7 +76,8 @@ def doubt_for_run(run_path: Path, predictor: Predictor) -> DoubtModel:
 
 def doubt_cache_path(run_path: Path) -> Path:
     # New settings, new file.
-    settings = f"v{doubt.FORMAT}-k{doubt.COMPONENTS}-n{doubt.FIT_IMAGES}-q{doubt.FLAG_RATE}"
+    settings = (f"v{doubt.FORMAT}-k{doubt.COMPONENTS}-n{doubt.FIT_IMAGES}-q{doubt.FLAG_RATE}"
+                f"-h{doubt.HESITANT_RATE}-d{DISTORTION_SEED}")
     return cache_dir() / "doubt" / f"{Path(run_path).name}-{_model_stamp(run_path)}-{settings}.npz"
 
 
