@@ -19,9 +19,8 @@ MAX_SHIFT_PX = 2.5
 MAX_ROTATION_DEG = 12.0
 SCALE_RANGE = (0.85, 1.15)
 MAX_SHEAR = 0.25
-# Wide and narrow hands: the width/height ratio is multiplied by up to this much either way (narrow
-# 2s, 3s and 7s by other writers were read as 1s with less).
-MAX_ASPECT = 2.2
+# Wide and narrow hands: the width/height ratio is multiplied by up to this much either way.
+MAX_ASPECT = 1.5
 # Share of images drawn with a thinner or a thicker pen than the original.
 THIN_PEN_RATE = 0.2
 THICK_PEN_RATE = 0.2

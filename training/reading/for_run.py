@@ -15,7 +15,6 @@ import numpy as np
 
 from training.core.config import VALIDATION_SIZE
 from training.core.probabilities import softmax
-from training.data.augment import distorted_digits
 from training.data.mnist import cache_dir, load_mnist
 from training.reading import doubt, neighbours
 from training.reading.doubt import DoubtModel, fit_doubt
@@ -53,6 +52,10 @@ def fit_doubt_for(predictor: Predictor) -> DoubtModel:
     train_features = predictor.doubt_features(train_images)
     validation = data.x_train[-VALIDATION_SIZE:]
     validation_features = predictor.doubt_features(validation)
+    # Imported here, as the Predictor imports Keras: the commands that only read a file start
+    # without TensorFlow.
+    from training.data.augment import distorted_digits
+
     varied = distorted_digits(validation, seed=DISTORTION_SEED)
     confidence = softmax(predictor.logits_batch(varied) / predictor.temperature).max(axis=1)
     return fit_doubt(train_features, data.y_train[: len(train_images)], validation_features, confidence,
