@@ -166,8 +166,8 @@ def stopped_job_ui(view: JobView, active: Run | None) -> None:
 
 
 def active_line(run: Run) -> str:
-    """'“name” (20240101-…): CNN, 99.67%': the active run, as the news and the stopped panel name it."""
-    return f"{run_label(run)} (`{run.run_id}`)"
+    """The active run as the news and the stopped panel name it: its label, then its id."""
+    return f"{run_label(run)} · `{run.run_id}`"
 
 
 def news_line(view: JobView) -> str | None:
