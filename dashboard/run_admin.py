@@ -9,13 +9,18 @@ from training.core.errors import first_line
 from training.runs.store import ModelStore, Run, StoreError
 
 CONFIRM_KEY = "train_confirm_delete"
+ADMIN_MENU_KEY = "train_admin_run"
 
 
 def run_admin_ui(store: ModelStore, runs: list[Run]) -> None:
     """An expander to name a run or delete it (the active run only after choosing another)."""
     by_id = {run.run_id: run for run in runs}
     with st.expander("Rename or delete a run"):
-        run_id = st.selectbox("Run", list(by_id), key="train_admin_run",
+        # Set on every run, so that the browser never keeps a renamed run's old label (see
+        # run_details.run_picker_ui); the first run when the chosen one is gone.
+        chosen = st.session_state.get(ADMIN_MENU_KEY)
+        st.session_state[ADMIN_MENU_KEY] = chosen if chosen in by_id else runs[0].run_id
+        run_id = st.selectbox("Run", list(by_id), key=ADMIN_MENU_KEY,
                               format_func=lambda run_id: run_label(by_id[run_id]))
         run = by_id[run_id]
         name, save = st.columns([4, 1], vertical_alignment="bottom")

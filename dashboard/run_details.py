@@ -74,6 +74,7 @@ def active_model_ui(store: ModelStore, runs: list[Run]) -> None:
     The menu's key names the active run, so that when a training (or another tab) changes it the
     page shows a new menu instead of writing into the old one: a browser that had not yet seen the
     change would send the old menu's value back as if the user had chosen it, and undo the training.
+    Its value is set on every run for the same reason (see `run_picker_ui`).
     """
     ids = [run.run_id for run in runs]
     by_id = {run.run_id: run for run in runs}
@@ -82,18 +83,19 @@ def active_model_ui(store: ModelStore, runs: list[Run]) -> None:
 
     def on_change() -> None:
         chosen = st.session_state[key]
-        # A menu drawn for another active run is stale, and choosing the run that is already active
-        # changes nothing: neither is a person's choice, which would stop running trainings from
-        # activating their runs (a browser can send a menu's value back while the job panels rerun).
-        if active_id != store.active_id() or chosen == active_id:
+        # A menu drawn for another active run is stale, choosing the run that is already active
+        # changes nothing, and a label that names no run is a renamed run's old label: none is a
+        # person's choice, which would stop running trainings from activating their runs (a
+        # browser can send a menu's value back while the job panels rerun).
+        if active_id != store.active_id() or chosen == active_id or chosen not in by_id:
             return
         try:
             store.set_active(chosen)
         except StoreError as error:
             st.session_state.train_active_error = str(error)
 
+    st.session_state[key] = active_id if active_id in ids else None
     st.selectbox("Active model (used by Draw and Export)", ids, key=key,
-                 index=ids.index(active_id) if active_id in ids else None,
                  format_func=lambda run_id: by_id[run_id].summary(), on_change=on_change)
     if error := st.session_state.pop("train_active_error", None):
         st.error(error)
@@ -113,7 +115,11 @@ def run_label(run: Run) -> str:
 
 
 def run_picker_ui(runs: list[Run], default_id: str | None) -> Run:
-    """Pick the run whose curves and results to show; follows a just-saved run, kept across pages."""
+    """Pick the run whose curves and results to show; follows a just-saved run, kept across pages.
+
+    The choice is set as the menu's value on every run: the browser keeps the label it showed, and
+    after a rename (the name is in the label) it would send back a label that names no run.
+    """
     ids = [run.run_id for run in runs]
     by_id = {run.run_id: run for run in runs}
     focus = st.session_state.pop(FOCUS_KEY, None)
@@ -178,13 +184,17 @@ def finetune_numbers_ui(finetune: dict | None) -> None:
         return "–" if value is None else f"{value:.2%}"
 
     held = len(finetune.get("held_out_ids") or [])
+    unmeasured = "" if held else " (none of your digits was held out then, so not on your hand)"
     st.markdown(f"**Fine-tuned** from `{finetune.get('base_run_id', '?')}` on "
                 f"{len(finetune.get('user_digit_ids') or [])} of your digits; measured on digits it never "
-                "trained on:")
+                f"trained on{unmeasured}:")
+    rows = [("MNIST test (10,000)", "mnist_test_accuracy")]
+    if held:
+        rows.insert(0, (f"your held-out digits ({held})", "user_held_out_accuracy"))
     st.table(pd.DataFrame({
-        "measured on": [f"your held-out digits ({held})", "MNIST test (10,000)"],
-        "before": [pct(before.get("user_held_out_accuracy")), pct(before.get("mnist_test_accuracy"))],
-        "after": [pct(after.get("user_held_out_accuracy")), pct(after.get("mnist_test_accuracy"))],
+        "measured on": [name for name, _ in rows],
+        "before": [pct(before.get(key)) for _, key in rows],
+        "after": [pct(after.get(key)) for _, key in rows],
     }).set_index("measured on"))
 
 

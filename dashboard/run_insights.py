@@ -175,8 +175,14 @@ def compare_frame(runs: list[Run], labels: list[str]) -> pd.DataFrame:
 
 
 def compare_runs_ui(runs: list[Run]) -> None:
-    """Pick two or more saved runs: their curves overlaid, their accuracies side by side."""
+    """Pick two or more saved runs (the two newest at first): their curves overlaid, their accuracies
+    side by side."""
     by_id = {run.run_id: run for run in runs}
+    # Set on every run, so that the browser never keeps a renamed run's old label (see
+    # run_details.run_picker_ui); runs deleted since drop out.
+    chosen = st.session_state.get(COMPARE_KEY)
+    st.session_state[COMPARE_KEY] = ([run_id for run_id in chosen if run_id in by_id] if chosen is not None
+                                     else list(by_id)[:2])
     chosen = st.multiselect("Runs to compare", list(by_id), key=COMPARE_KEY,
                             format_func=lambda run_id: run_settings(by_id[run_id]),
                             placeholder="Pick two or more runs")

@@ -99,8 +99,8 @@ def user_digits_ui() -> None:
         st.session_state.sidebar_user_digits = False
         return
     st.toggle(f"Include my digits ({available})", key="sidebar_user_digits",
-              help="Your saved digits join the training images; every 5th of each digit is held out "
-                   "to measure the model on, never trained on.")
+              help="Your saved digits join the training images; the 2nd, 7th, 12th … of each digit is "
+                   "held out to measure the model on, never trained on.")
     if st.session_state.get("sidebar_user_digits"):
         st.number_input("… each one counted this many times", min_value=1, max_value=MAX_USER_DIGITS_WEIGHT,
                         value=5, step=1, key="sidebar_user_weight")

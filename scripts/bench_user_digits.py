@@ -2,7 +2,7 @@
 
 `python -m scripts.bench_user_digits [STORE RUN_ID]` prints one JSON line (scripts/bench.py's
 generic section). With a run, it is fine-tuned (in a scratch copy of the store) on the block-letter
-hand of `tests/kit/user_style_digits.py`: 20 of each digit, every 5th held out; then on 100 and 500
+hand of `tests/kit/user_style_digits.py`: 20 of each digit, 4 of each held out; then on 100 and 500
 digits for the time.
 """
 

@@ -214,7 +214,7 @@ def test_training_from_the_sidebar_saves_an_active_run(monkeypatch, tmp_path, mn
     assert wait_for_job(tmp_path / "store", job_id).phase == "finished"
     at.run()
     assert not at.exception
-    assert f"Run {job_id} finished: test accuracy" in texts(at) and "It is now the active model." in texts(at)
+    assert f"Run {job_id} finished: test accuracy" in texts(at) and "It was made active." in texts(at)
     from training.runs.store import ModelStore
 
     runs = ModelStore(tmp_path / "store").runs()

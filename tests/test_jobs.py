@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from training.core.config import TrainConfig
 from training.core.events import append_event, read_events
 from training.jobs.job import INTERRUPTED, STOPPED, TRAINING, fold_events
@@ -92,9 +94,9 @@ def test_the_active_model_changes_only_as_asked(store_copy):
                                                                  "as asked.")
     spec = jobs.create(CONFIG, activate=True)
     time.sleep(0.01)
-    store_copy.set_active(first)  # a person chooses while the training runs: that choice stands
+    store_copy.set_active(first)  # a person chooses while the training runs: that choice is kept
     activated, note = decide_activation(store_copy, spec, first)
-    assert not activated and "that choice stands" in note
+    assert not activated and "that choice was kept" in note
 
     later = jobs.create(CONFIG, activate=True)  # another training activating its run is no choice
     store_copy.set_active(first, by="training")
@@ -109,3 +111,72 @@ def test_events_fold_without_a_store(tmp_path):
                "activated": True}]
     view = fold_events(spec, events)
     assert view.phase == "finished" and view.outcome["test_accuracy"] == 0.97 and view.ended_at == 3.0
+
+
+def stopped_job(store: ModelStore) -> str:
+    """A stopped job whose partial model (a copy of the store's run, worse) waits to be kept."""
+    import shutil
+
+    from training.jobs.store import PARTIAL_DIR
+
+    jobs = JobStore(store)
+    spec = jobs.create(CONFIG)
+    partial = jobs.folder(spec.job_id) / PARTIAL_DIR
+    shutil.copytree(store.active().path, partial)
+    record = json.loads((partial / "record.json").read_text())
+    (partial / "record.json").write_text(json.dumps(dict(record, run_id=spec.job_id, test_accuracy=0.5)))
+    append_event(jobs.folder(spec.job_id) / EVENTS_FILE, "stopped", stopped_at=[1, 5], batches_per_epoch=10,
+                 test_accuracy=0.5)
+    return spec.job_id
+
+
+def test_keeping_a_partial_model_leaves_the_active_model_unless_asked(store_copy):
+    jobs = JobStore(store_copy)
+    better = store_copy.active_id()
+    kept = stopped_job(store_copy)
+    said = jobs.keep(kept)
+    assert store_copy.active_id() == better and store_copy.has_run(kept)
+    assert said == (f"Kept the partial model as {kept}. It was not made active: {better} stayed the "
+                    "active model.")
+    assert jobs.view(kept).outcome["activated"] is False
+
+    chosen = stopped_job(store_copy)
+    assert jobs.keep(chosen, activate=True).endswith("It was made active, as asked.")
+    assert store_copy.active_id() == chosen and jobs.view(chosen).outcome["activated"] is True
+    assert store_copy.user_choice_time() is not None  # a person's choice: a running training leaves it
+
+
+def test_runs_keep_on_the_command_line_leaves_the_better_active_model_and_says_so(store_copy):
+    from tests.kit.cli import cli
+
+    better = store_copy.active_id()
+    kept = stopped_job(store_copy)
+    done = cli("training", "runs", "--keep", kept, "--models", str(store_copy.root))
+    assert done.returncode == 0, done.stderr
+    assert f"It was not made active: {better} stayed the active model." in done.stdout
+    assert f"`python -m training runs --activate {kept}`" in done.stdout
+    assert store_copy.active_id() == better and store_copy.has_run(kept)
+
+    chosen = stopped_job(store_copy)
+    done = cli("training", "runs", "--keep", chosen, "--activate", chosen, "--models", str(store_copy.root))
+    assert done.returncode == 0 and "It was made active, as asked." in done.stdout, done.stderr
+    assert store_copy.active_id() == chosen
+
+
+def test_dismissed_news_is_dismissed_for_every_reader_and_a_stopped_job_cannot_be(store_copy):
+    from training.runs.store import StoreError
+
+    jobs = JobStore(store_copy)
+    kept = stopped_job(store_copy)
+    with pytest.raises(StoreError, match="keep or discard it first"):
+        jobs.dismiss(kept)
+    jobs.keep(kept)
+    assert not jobs.view(kept).dismissed
+    jobs.dismiss(kept)
+    assert JobStore(ModelStore(store_copy.root)).view(kept).dismissed  # any other reader sees it
+    assert store_copy.has_run(kept)
+
+    failed = jobs.create(CONFIG)
+    append_event(jobs.folder(failed.job_id) / EVENTS_FILE, "failed", error="out of memory")
+    jobs.dismiss(failed.job_id)  # nothing left to see: the job goes
+    assert failed.job_id not in [view.job_id for view in jobs.views()]

@@ -63,12 +63,12 @@ def test_the_same_image_is_saved_once(store, mnist):
     assert sum(store.counts().values()) == 3
 
 
-def test_every_fifth_digit_of_each_label_is_held_out_and_deletes_do_not_shift_it(store, mnist):
+def test_the_2nd_digit_of_each_label_then_every_5th_is_held_out_and_deletes_do_not_shift_it(store, mnist):
     store.add_many(digits(mnist.x_train[:600], mnist.y_train[:600]))
     counts, held_out = store.counts(), store.held_out_counts()
-    assert held_out == {d: counts[d] // 5 for d in range(10)}
+    assert held_out == {d: 1 + (counts[d] - 2) // 5 for d in range(10)}
     sevens = store.digits(7)
-    assert [d.held_out for d in sevens] == [(n + 1) % 5 == 0 for n in range(len(sevens))]
+    assert [d.held_out for d in sevens] == [(n + 1) % 5 == 2 for n in range(len(sevens))]
     # Deleting a trainable digit never turns another one into a held-out one, or back.
     store.delete(sevens[0].digit_id)
     assert [d.held_out for d in store.digits(7)] == [d.held_out for d in sevens[1:]]
@@ -76,6 +76,29 @@ def test_every_fifth_digit_of_each_label_is_held_out_and_deletes_do_not_shift_it
     _, _, ids_train = store.arrays(held_out=False)
     assert not set(ids_held) & set(ids_train) and len(ids_held) + len(ids_train) == 599
     assert np.bincount(y_held, minlength=10).tolist() == [held_out[d] for d in range(10)]
+
+
+def test_two_of_a_digit_give_a_measure_and_an_older_database_catches_up(store, mnist):
+    """Two of each digit: one trained on, one measured. A database saved under the old rule (every
+    5th held out) holds out the newest of each digit it has two or more of, once, when opened."""
+    x, y = mnist.x_train[:400], mnist.y_train[:400]
+    pairs = [int(i) for digit in range(10) for i in np.flatnonzero(y == digit)[:2]]
+    store.add_many(digits(x[pairs], y[pairs]))
+    assert store.held_out_counts() == dict.fromkeys(range(10), 1)
+    assert [d.held_out for d in store.digits(3)] == [False, True]
+
+    old = UserDigitStore(store.path.parent / "old.sqlite3")
+    threes, sevens = ([int(i) for i in np.flatnonzero(y == digit)[:4]] for digit in (3, 7))
+    old.add_many(digits(x[threes[:3] + sevens[:1]], y[threes[:3] + sevens[:1]]))
+    with sqlite3.connect(old.path) as connection:  # as the old rule (schema 1) left them
+        connection.execute("UPDATE digits SET held_out = 0")
+        connection.execute("PRAGMA user_version = 1")
+    # Opened again: the newest of the three 3s is held out; one 7 alone gives no measure.
+    assert old.held_out_counts() == {**dict.fromkeys(range(10), 0), 3: 1}
+    assert [d.held_out for d in old.digits(3)] == [False, False, True]
+    old.add_many(digits(x[[threes[3], sevens[1]]], y[[threes[3], sevens[1]]]))
+    assert [d.held_out for d in old.digits(3)] == [False, False, True, False]
+    assert [d.held_out for d in old.digits(7)] == [False, True]
 
 
 def test_bad_digits_are_refused_and_nothing_of_the_batch_is_written(store, mnist):
@@ -239,3 +262,30 @@ def test_an_export_replaces_the_file_whole(store, tmp_path, mnist):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.npz")] == []
     with pytest.raises(ValueError, match=r"\.npz or \.zip"):
         export_to(store, tmp_path / "out.csv")
+
+
+def test_before_fine_tuning_the_advice_says_what_it_is_measured_on_and_how_many_more_would_help():
+    from training.jobs.finetune import numbers_table
+    from training.runs.holdout import MEANINGFUL_HELD_OUT, measure_advice, saves_until_meaningful
+
+    none = dict.fromkeys(range(10), 0)
+    # One of each: the next of each is held out; then four more each bring a second held out.
+    assert saves_until_meaningful(dict.fromkeys(range(10), 1), none) == 10 + 10 * 5
+    two_each, one_held = dict.fromkeys(range(10), 2), dict.fromkeys(range(10), 1)
+    assert saves_until_meaningful(two_each, one_held) == 50
+    advice = measure_advice(two_each, one_held)
+    assert "your 10 held-out digits" in advice and "10 points" in advice and "50 more digits" in advice
+    assert "None of your digits is held out yet" in measure_advice(dict.fromkeys(range(10), 1), none)
+    enough = dict.fromkeys(range(10), 2 * 5)
+    assert saves_until_meaningful(enough, dict.fromkeys(range(10), 2)) == 0
+    assert measure_advice(enough, dict.fromkeys(range(10), 2)).endswith(
+        f"your {MEANINGFUL_HELD_OUT} held-out digits, never trained on.")
+
+    measured = numbers_table(
+        {"user_held_out": 10, "user_held_out_accuracy": 0.6, "mnist_test_accuracy": 0.98},
+        {"user_held_out_accuracy": 0.9, "mnist_test_accuracy": 0.97})
+    assert measured[0] == "your held-out digits (10): 60.00% → 90.00%"
+    unmeasured = numbers_table(
+        {"user_held_out": 0, "user_held_out_accuracy": None, "mnist_test_accuracy": 0.98},
+        {"user_held_out_accuracy": None, "mnist_test_accuracy": 0.97})
+    assert "none yet, so not measured" in unmeasured[0] and not any("n/a" in line for line in unmeasured)

@@ -81,10 +81,12 @@ def test_cli_finetune_prints_before_and_after_then_saves_and_activates(store_cop
     result = cli(*arguments, env={"TF_CPP_MIN_LOG_LEVEL": "0"})  # TensorFlow's logging as a user has it
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("Accuracy before → after")
-    assert "your held-out digits (20):" in lines[1] and "→" in lines[1]
-    assert "MNIST test" in lines[2] and "→" in lines[2]
-    assert "Fine-tuned on 80 of your digits" in lines[3] and "(active)" in lines[3]
+    # Before the wait: what the result will be measured on.
+    assert lines[0] == "It will be measured on your 20 held-out digits, never trained on."
+    assert lines[1].startswith("Accuracy before → after")
+    assert "your held-out digits (20):" in lines[2] and "→" in lines[2]
+    assert "MNIST test" in lines[3] and "→" in lines[3]
+    assert "Fine-tuned on 80 of your digits" in lines[4] and "(active)" in lines[4]
     assert store_copy.active_id() != base
     assert "Traceback" not in result.stderr
     assert "cuInit" not in result.stderr  # TensorFlow's "CUDA error" on a machine without a GPU alarms

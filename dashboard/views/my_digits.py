@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import display
 from dashboard.labelling import DIGIT_NAMES, user_digit_store
 from training.core.errors import first_line
-from training.jobs.finetune import numbers_table, start_finetune_job
+from training.jobs.finetune import measure_advice_for, numbers_table, start_finetune_job
 from training.jobs.store import JobStore
 from training.runs.store import ModelStore, StoreError
 from training.runs.user_digits import UserDigitsError
@@ -28,7 +28,7 @@ def counts_ui(counts: dict[int, int], held_out: dict[int, int]) -> None:
     noun = "digit" if total == 1 else "digits"
     st.markdown(f"**{total}** {noun} saved, **{sum(held_out.values())}** of them held out: never "
                 "trained on, only used to measure how well a model reads your hand "
-                "(every 5th of each digit).")
+                "(the 2nd, 7th, 12th … of each digit).")
     table = pd.DataFrame([[counts[d] for d in range(10)], [held_out[d] for d in range(10)]],
                          index=["saved", "held out"], columns=[str(d) for d in range(10)])
     st.table(table)
@@ -106,6 +106,8 @@ def finetune_ui(store, total: int) -> None:
     st.subheader("Fine-tune on my digits")
     st.caption("Starts from the active model and trains on your digits mixed with MNIST images, so that "
                "MNIST is not forgotten. The held-out digits are never trained on: they measure it.")
+    if total:
+        st.markdown(measure_advice_for(store))
     if st.button("Fine-tune on my digits", key="my_digits_finetune", icon=":material/model_training:",
                  disabled=total == 0):
 

@@ -41,8 +41,8 @@ TEMPLATES: dict[int, list[list[tuple[float, float]]]] = {
 def make_user_style_digits(per_digit: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """`per_digit` of each digit in this hand, as the model sees them: (N, 28, 28) uint8 and labels (N,).
 
-    Labels cycle 0..9 in saving order, so every 5th of each digit (the store's held-out ones) is
-    spread over the whole set.
+    Labels cycle 0..9 in saving order, so the store's held-out ones (the 2nd, 7th, … of each digit)
+    are spread over the whole set.
     """
     from training.data.preprocess import to_mnist
 

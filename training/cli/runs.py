@@ -25,7 +25,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                       help=MODELS_HELP)
     runs.add_argument("--activate", default=None, metavar="RUN_ID", help="make this run the active one")
     runs.add_argument("--keep", default=None, metavar="RUN_ID",
-                      help="save a stopped training's partial model as a run")
+                      help="save a stopped training's partial model as a run; the active model stays "
+                           "(add --activate RUN_ID to make the kept run active)")
     runs.add_argument("--discard", default=None, metavar="RUN_ID",
                       help="forget a stopped training's partial model")
     runs.set_defaults(run=lambda args: run_list(models=args.models, activate=args.activate, keep=args.keep,
@@ -56,10 +57,13 @@ def run_list(*, models: Path | None, activate: str | None, keep: str | None = No
     store = ModelStore(models)
     jobs = JobStore(store)
     try:
-        if activate:
-            store.set_active(activate)
         if keep:
-            print(jobs.keep(keep))
+            # A partial model replaces the active one only when asked for by name.
+            print(jobs.keep(keep, activate=activate == keep))
+            if activate != keep and store.active_id() != keep:
+                print(f"Make it the active model with `python -m training runs --activate {keep}`.")
+        if activate and activate != keep:
+            store.set_active(activate)
         if discard:
             jobs.discard(discard)
             print(f"Discarded the partial model of {discard}.")

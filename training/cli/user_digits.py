@@ -13,7 +13,7 @@ from training.cli.console import EXIT_USAGE, MODELS_HELP, ConsoleProgress, nativ
 from training.core.config import FineTuneSettings
 from training.core.errors import first_line
 from training.data.mnist import MnistUnavailableError
-from training.jobs.finetune import numbers_table
+from training.jobs.finetune import measure_advice_for, numbers_table
 from training.runs.store import ModelStore, StoreError
 from training.runs.user_digits import UserDigitsError, UserDigitStore, default_path
 from training.runs.user_digits_io import ImportRefused, digit_from_image, export_to, import_into
@@ -24,8 +24,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "user-digits", help="your own labelled digits: list, add, import, export, finetune, clear",
         description="The digits you saved (on the Draw page or here), used to measure and fine-tune "
-                    "the model on your handwriting. Every 5th digit of each label is held out: "
-                    "never trained on, only measured.")
+                    "the model on your handwriting. The 2nd, 7th, 12th … digit of each label is held "
+                    "out: never trained on, only measured.")
     _where_options(parser, default=None)
     # Accepted after the action too (`user-digits list --db FILE`), where people also put them;
     # SUPPRESS keeps an action's missing option from overwriting the one given before it.
@@ -180,6 +180,7 @@ def _finetune(digits, models: Path | None, epochs: int | None, activate: bool) -
             raise StoreError("No trained model yet: run `python -m training train` first.")
         if not digits.arrays(held_out=False)[1].size:
             raise ValueError("there are no saved digits to learn from: add some first")
+        print(measure_advice_for(digits), flush=True)  # before the wait, while it can still be acted on
         with native_stderr_silenced():
             # TensorFlow's start-up chatter stays out of the terminal, and so does cuInit's error
             # line on a machine without a GPU.

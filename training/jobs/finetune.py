@@ -7,6 +7,7 @@ from dataclasses import replace
 from training.core.config import FineTuneSettings
 from training.jobs.job import JobSpec
 from training.jobs.store import JobStore
+from training.runs.holdout import measure_advice
 from training.runs.store import ModelStore, StoreError
 from training.runs.user_digits import UserDigitStore
 
@@ -38,12 +39,24 @@ def start_finetune_job(store: ModelStore, digits: UserDigitStore, *,
 
 
 def numbers_table(before: dict, after: dict) -> list[str]:
-    """Held-out user accuracy and MNIST test accuracy, before → after, one line each."""
-    def pct(value: float | None) -> str:
-        return "n/a" if value is None else f"{value:.2%}"
+    """Held-out user accuracy and MNIST test accuracy, before → after, one line each.
 
-    held = before.get("user_held_out", 0)
-    return [f"your held-out digits ({held}): {pct(before['user_held_out_accuracy'])} → "
-            f"{pct(after['user_held_out_accuracy'])}",
-            f"MNIST test (10,000):       {pct(before['mnist_test_accuracy'])} → "
-            f"{pct(after['mnist_test_accuracy'])}"]
+    Without held-out digits the first line says why there is no number, never "n/a → n/a".
+    """
+    lines = []
+    held, mine = before.get("user_held_out") or 0, (before.get("user_held_out_accuracy"),
+                                                   after.get("user_held_out_accuracy"))
+    if held and None not in mine:
+        lines.append(f"your held-out digits ({held}): {mine[0]:.2%} → {mine[1]:.2%}")
+    else:
+        lines.append("your held-out digits: none yet, so not measured on your hand (the 2nd digit "
+                     "you save of each kind is held out)")
+    mnist = (before.get("mnist_test_accuracy"), after.get("mnist_test_accuracy"))
+    if None not in mnist:
+        lines.append(f"MNIST test (10,000):       {mnist[0]:.2%} → {mnist[1]:.2%}")
+    return lines
+
+
+def measure_advice_for(digits: UserDigitStore) -> str:
+    """What a fine-tune on these digits will be measured on, and how many more would help, in a line."""
+    return measure_advice(digits.counts(), digits.held_out_counts())

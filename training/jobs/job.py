@@ -63,6 +63,8 @@ class JobView:
     stop_requested: bool = False
     error: str | None = None
     outcome: dict[str, Any] = field(default_factory=dict)
+    # Its news was dismissed (in any tab, or the CLI): no page shows it again.
+    dismissed: bool = False
 
     @property
     def job_id(self) -> str:
@@ -95,7 +97,8 @@ def fold_events(spec: JobSpec, events: list[dict[str, Any]], *, stop_requested: 
     """The job's state after its events, in order (the last event of a kind wins)."""
     state: dict[str, Any] = {"phase": STARTING, "status": "Starting…", "history": [], "progress": None,
                              "epochs": spec.config.epochs, "batches": 0, "pid": None,
-                             "started_at": None, "ended_at": None, "error": None, "outcome": {}}
+                             "started_at": None, "ended_at": None, "error": None, "outcome": {},
+                             "dismissed": False}
     for event in events:
         kind = event["event"]
         if kind == "started":
@@ -124,6 +127,8 @@ def fold_events(spec: JobSpec, events: list[dict[str, Any]], *, stop_requested: 
             state.update(phase=DISCARDED, ended_at=event.get("time"), status="Discarded the partial model.")
         elif kind == "failed":
             state.update(phase=FAILED, ended_at=event.get("time"), error=str(event.get("error", "")))
+        elif kind == "dismissed":
+            state["dismissed"] = True
     if state["phase"] in RUNNING_PHASES and events and not _alive(state["pid"], spec.job_id):
         started_long_ago = time.time() - spec.created_at > 60
         if state["pid"] is not None or started_long_ago:

@@ -36,7 +36,9 @@ from training.reading.predictor import Predictor
 from training.runs.store import ModelStore
 from training.runs.user_digits import UserDigitStore, default_path
 
-# Batch progress goes to the log at most this often: viewers poll about once a second.
+# Batch progress goes to the log at most this often. The Train page reads it twice as often
+# (dashboard/job_panels.py POLL_SECONDS), and the stop file is looked at before every step, so a Stop
+# lands within about one progress update of the batch the page showed.
 LOG_PROGRESS_INTERVAL_S = 0.5
 TENSORBOARD_DIR = "tensorboard"
 
@@ -49,6 +51,7 @@ class EventLogListener(TrainingListener):
         self.tensorboard = tensorboard
         self._writer = None
         self._last_progress = 0.0
+        self._unlogged: BatchProgress | None = None
 
     def on_status(self, message: str) -> None:
         append_event(self.events, "status", message=message)
@@ -60,21 +63,29 @@ class EventLogListener(TrainingListener):
 
     def on_batch(self, progress: BatchProgress) -> None:
         now = time.monotonic()
+        self._unlogged = progress
         if now - self._last_progress >= LOG_PROGRESS_INTERVAL_S:
             self._last_progress = now
-            append_event(self.events, "progress", epoch=progress.epoch, epochs=progress.epochs,
-                         batch=progress.batch, batches=progress.batches,
-                         elapsed_s=round(progress.elapsed_s, 2),
-                         eta_s=None if progress.eta_s is None else round(progress.eta_s, 1),
-                         metrics={key: round(value, 5) for key, value in progress.metrics.items()})
+            self._log_progress()
         self.also.on_batch(progress)
 
+    def _log_progress(self) -> None:
+        progress, self._unlogged = self._unlogged, None
+        if progress is None:
+            return
+        append_event(self.events, "progress", epoch=progress.epoch, epochs=progress.epochs,
+                     batch=progress.batch, batches=progress.batches, elapsed_s=round(progress.elapsed_s, 2),
+                     eta_s=None if progress.eta_s is None else round(progress.eta_s, 1),
+                     metrics={key: round(value, 5) for key, value in progress.metrics.items()})
+
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
+        self._unlogged = None  # the whole epoch is done: its last batch needs no line of its own
         append_event(self.events, "epoch", metrics=metrics)
         self._write_scalars(epoch, metrics)
         self.also.on_epoch_end(epoch, metrics)
 
     def on_evaluate_begin(self) -> None:
+        self._log_progress()  # the last batch trained (where a stopped run stopped), then the measuring
         append_event(self.events, "evaluating")
         self.also.on_evaluate_begin()
 

@@ -1,10 +1,10 @@
 """Trainings as jobs of the model store: a process trains and writes an event log, anyone reads it.
 
 A job lives in `<store>/jobs/<job_id>/`: `spec.json` (what to train), `events.jsonl` (what
-happened, appended by the training process), `stop` (present once someone asked it to stop) and,
-for a stopped job, `partial/` (its model, waiting to be kept or discarded). The job's id is the id
-its run gets when saved. Nothing about a training lives in a viewer, so a reload, a second tab,
-the CLI or a restarted server all see the same jobs.
+happened, appended by the training process and by whoever keeps, discards or dismisses it), `stop`
+(present once someone asked it to stop) and, for a stopped job, `partial/` (its model, waiting to
+be kept or discarded). The job's id is the id its run gets when saved. Nothing about a training
+lives in a viewer, so a reload, a second tab, the CLI or a restarted server all see the same jobs.
 """
 
 from __future__ import annotations
@@ -144,17 +144,27 @@ class JobStore:
         """Ask a job to stop after its current batch (from any process)."""
         (self.folder(job_id) / STOP_FILE).touch()
 
-    def keep(self, job_id: str) -> str:
-        """Save a stopped job's partial model as a run; returns a sentence saying what happened."""
+    def keep(self, job_id: str, *, activate: bool = False) -> str:
+        """Save a stopped job's partial model as a run; returns a sentence saying what happened.
+
+        A partial model is rarely the better one: the active model stays unless `activate` says
+        the person asked for this run to replace it.
+        """
         view = self.view(job_id)
         partial = self.folder(job_id) / PARTIAL_DIR
         if view.phase != STOPPED or not partial.is_dir():
             raise StoreError(f"job {job_id} has no partial model to keep")
-        run = self.store.adopt(partial, activate=False)
-        activated, note = decide_activation(self.store, view.spec, run.run_id)
-        append_event(self.folder(job_id) / EVENTS_FILE, "kept", run_id=run.run_id, activated=activated,
-                     note=note, test_accuracy=run.record.test_accuracy)
-        return note
+        run = self.store.adopt(partial, activate=activate)
+        active = self.store.active_id()
+        if activate:
+            note = "It was made active, as asked."
+        elif active == run.run_id:
+            note = "It is the active model: there is no other run."
+        else:
+            note = f"It was not made active: {active} stayed the active model."
+        append_event(self.folder(job_id) / EVENTS_FILE, "kept", run_id=run.run_id,
+                     activated=active == run.run_id, note=note, test_accuracy=run.record.test_accuracy)
+        return f"Kept the partial model as {run.run_id}. {note}"
 
     def discard(self, job_id: str) -> None:
         """Forget a stopped job's partial model."""
@@ -165,26 +175,34 @@ class JobStore:
         append_event(self.folder(job_id) / EVENTS_FILE, "discarded")
 
     def dismiss(self, job_id: str) -> None:
-        """Remove an ended job from the list (its run, if any, stays in the store)."""
+        """Take an ended job's news off every page, for every viewer.
+
+        A job that saved a run is marked dismissed in its log (swept later, like any ended job);
+        one with nothing left to see (failed, interrupted, discarded) goes at once.
+        """
         view = self.view(job_id)
-        if view.running:
-            raise StoreError(f"job {job_id} is still running; stop it first")
-        shutil.rmtree(self.folder(job_id), ignore_errors=True)
+        if view.running or view.phase == STOPPED:
+            raise StoreError(f"job {job_id} is still {view.phase}; stop it, then keep or discard it first")
+        if view.phase in (FINISHED, KEPT):
+            append_event(self.folder(job_id) / EVENTS_FILE, "dismissed")
+        else:
+            shutil.rmtree(self.folder(job_id), ignore_errors=True)
 
 
 def decide_activation(store: ModelStore, spec: JobSpec, run_id: str) -> tuple[bool, str]:
     """Make the run active only if the user asked for it and has not chosen a run since it began.
 
     Another training finishing meanwhile is not a choice: the later run still becomes active.
-    The note is one sentence about the run ("It ..."), said after the line that names it.
+    The note is one sentence about the run, in the past tense ("It was ..."): it is read later,
+    when other runs may have been made active since.
     """
     if not spec.activate:
         return False, "The active model was left as it was, as asked."
     chosen, chosen_at = store.chosen_id(), store.user_choice_time()
     if chosen is not None and chosen_at is not None and chosen_at > spec.created_at:
         return False, (f"It was not made active: {chosen} was chosen as the active model while it "
-                       "trained, and that choice stands.")
+                       "trained, and that choice was kept.")
     store.set_active(run_id, by="training")
-    return True, "It is now the active model."
+    return True, "It was made active."
 
 

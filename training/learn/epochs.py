@@ -59,6 +59,9 @@ def run_epochs(step: TrainingStep, iterator: Iterator, epochs: int, batches: int
             totals.add(loss_sum, correct, count)
             if stop:
                 cancel.cancel()  # another worker may have asked: this one stops with it
+                # Where it stopped, reported at once: a viewer says so before the partial model is
+                # measured, and never names an older batch as the one it stopped at.
+                listener.on_batch(clock.progress(epoch, batch, totals.metrics()))
                 return history, (epoch, batch)
             if clock.due():
                 listener.on_batch(clock.progress(epoch, batch, totals.metrics()))

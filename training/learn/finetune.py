@@ -77,11 +77,15 @@ def finetune(store: ModelStore, digits: UserDigitStore, *, data: Mnist | None = 
     x_user, y_user, trained_ids = digits.arrays(held_out=False)
     x_held, y_held, held_out_ids = digits.arrays(held_out=True)
     if len(x_user) == 0:
-        raise ValueError("there are no saved digits to learn from (every 5th of each digit is held "
-                         "out): save some on the Draw page or with `user-digits add`")
+        raise ValueError("there are no saved digits to learn from (the held-out ones are never trained "
+                         "on): save some on the Draw page or with `user-digits add`")
     base = store.get(base_run_id) if base_run_id else store.active()
     if base is None:
         raise StoreError("No trained model yet: train one first, then fine-tune it on your digits.")
+    # A digit the base model was itself fine-tuned on (held out only since an older database caught
+    # up with the hold-out rule) would flatter its "before": it is not a measure of this fine-tune.
+    unseen = ~np.isin(held_out_ids, (base.record.finetune or {}).get("user_digit_ids") or [])
+    x_held, y_held, held_out_ids = x_held[unseen], y_held[unseen], held_out_ids[unseen]
     listener.on_status(f"Fine-tuning {base.run_id} on {len(x_user)} of your digits "
                        f"({len(x_held)} held out)…")
     if data is None:

@@ -1,8 +1,8 @@
 """The user-digit store: the person's own labelled digits in one SQLite file, safe for two writers.
 
 Each saved digit keeps the drawing as PNG bytes, the 28×28 uint8 image the model saw (ink 255 on
-0, as in MNIST), its label, the model's answer, the run that answered and when. Every 5th digit
-of each label is held out: never trained on, only used to measure accuracy on the person's hand.
+0, as in MNIST), its label, the model's answer, the run that answered and when. Some digits are
+held out when saved (`runs/holdout.py`): never trained on, only used to measure the person's hand.
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from training.core.errors import first_line
+from training.runs.holdout import holds_out
 from training.runs.store import ModelStore
 from training.runs.user_digit_records import NewDigit, SaveReport, UserDigit, as_image28
 
 USER_DIGITS_ENV = "MNIST_STUDIO_USER_DIGITS"
 DB_NAME = "user_digits.sqlite3"
-SCHEMA_VERSION = 1
-# The n-th digit saved with a label is held out when n is a multiple of this (stratified by digit).
-HOLDOUT_EVERY = 5
+SCHEMA_VERSION = 2
 # A second writer waits this long for the first one's transaction before giving up.
 BUSY_TIMEOUT_MS = 15_000
 
@@ -48,8 +47,15 @@ MIGRATIONS: list[str] = [
         held_out INTEGER NOT NULL CHECK (held_out IN (0, 1))
     );
     CREATE INDEX digits_by_label ON digits (label, id);
-    -- How many digits each label has ever had: the held-out choice never shifts after a delete.
+    -- How many digits each label has ever had (each digit's label_seq).
     CREATE TABLE label_counters (label INTEGER PRIMARY KEY, saved INTEGER NOT NULL);
+    """,
+    # The 2nd digit of a label is held out now (runs/holdout.py), no longer only every 5th: a database
+    # saved before holds out the newest digit of each label with two or more and none held out, so
+    # that its owner gets a measure without saving more.
+    """
+    UPDATE digits SET held_out = 1 WHERE id IN (
+        SELECT MAX(id) FROM digits GROUP BY label HAVING COUNT(*) >= 2 AND SUM(held_out) = 0);
     """,
 ]
 
@@ -93,18 +99,24 @@ class UserDigitStore:
         added: list[int] = []
         with self._transaction() as connection:
             counters = dict(connection.execute("SELECT label, saved FROM label_counters"))
+            # Each label's saved and held-out digits, as the hold-out rule counts them.
+            saved = {label: [total, held] for label, total, held in connection.execute(
+                "SELECT label, COUNT(*), SUM(held_out) FROM digits GROUP BY label")}
             for row in rows:
                 if connection.execute("SELECT 1 FROM digits WHERE content_hash = ?",
                                       (row["content_hash"],)).fetchone():
                     continue
                 seq = counters.get(row["label"], 0) + 1
                 counters[row["label"]] = seq
+                total, held = saved.setdefault(row["label"], [0, 0])
+                held_out = holds_out(total, held)
+                saved[row["label"]] = [total + 1, held + held_out]
                 cursor = connection.execute(
                     "INSERT INTO digits (label, image28, drawing_png, prediction, probabilities, run_id,"
                     " source, created_at, content_hash, label_seq, held_out) VALUES (:label, :image28,"
                     " :drawing_png, :prediction, :probabilities, :run_id, :source, :created_at,"
                     " :content_hash, :label_seq, :held_out)",
-                    {**row, "label_seq": seq, "held_out": int(seq % HOLDOUT_EVERY == 0)})
+                    {**row, "label_seq": seq, "held_out": int(held_out)})
                 added.append(int(cursor.lastrowid))
             connection.executemany("INSERT OR REPLACE INTO label_counters (label, saved) VALUES (?, ?)",
                                    sorted(counters.items()))
