@@ -112,9 +112,9 @@ def test_a_42_written_in_number_mode_reads_42_with_two_boxes(page, served):
 def test_touching_digits_are_split(page, served):
     url, _ = served
     open_number_mode(page, url)
-    # A 4 and a 2 whose strokes run into each other: one blot of ink, two digits.
+    # A 4 and a 2 joined along the line as in running handwriting: one blot of ink, two digits.
     strokes = digit_strokes(TEMPLATES[4][0], 0.3) + digit_strokes(TEMPLATES[2][0], 0.3 + DIGIT_WIDTH * 0.95)
-    strokes.append([(0.3 + DIGIT_WIDTH * 0.8, 0.5), (0.3 + DIGIT_WIDTH * 1.15, 0.5)])  # they touch
+    strokes.append([(0.3 + DIGIT_WIDTH * 0.7, 0.8), (0.3 + DIGIT_WIDTH * 1.2, 0.8)])  # foot to base
     write(page, strokes)
     expect(views(page)).to_have_count(2)
     assert number_shown(page) == "42"
