@@ -9,6 +9,7 @@ from dashboard import charts, display
 from dashboard.common import cached_predictor, get_store, store_root
 from dashboard.explain_ui import explanation_ui
 from dashboard.labelling import forget_saved_note, labelling_ui, saved_note
+from dashboard.number_mode import number_mode_ui
 from training.core.errors import first_line
 from training.data.preprocess import EmptyDrawingError, load_image
 from training.runs.store import StoreError
@@ -18,6 +19,7 @@ HINT = "Draw a digit in the black square: the prediction updates after each stro
 NO_DIGIT = "No digit was found in this image: it holds no ink (it is blank or one even colour)."
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 EXPLAIN_KEY = "draw_explain"  # the Explain toggle: on unless the user turns it off
+MODES = ("One digit", "A number")
 
 
 def active_predictor():
@@ -183,6 +185,11 @@ st.title("Draw")
 active = active_predictor()
 if active is not None:
     predictor, model_line = active
-    drawing_ui(predictor, model_line)
-    st.divider()
-    upload_ui(predictor)
+    mode = st.radio("Read", MODES, horizontal=True, key="draw_mode", label_visibility="collapsed",
+                    help="One digit, as MNIST is; or a whole number, digits side by side")
+    if mode == MODES[1]:
+        number_mode_ui(predictor, model_line)
+    else:
+        drawing_ui(predictor, model_line)
+        st.divider()
+        upload_ui(predictor)

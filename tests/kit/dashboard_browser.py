@@ -16,6 +16,7 @@ VIEWPORT = {"width": 1280, "height": 900}
 
 PREDICTION = ".st-key-draw_prediction_canvas"
 CANVAS_WIDGET = ".st-key-draw_canvas"
+NUMBER_CANVAS = ".st-key-draw_number_canvas"  # number mode's wide canvas
 # Fabric.js adds its event layer (the last canvas) once the drawing surface is set up.
 DRAWING_SURFACE = 'canvas[data-fabric="top"]'
 # True once the prediction panel shows an answer and its chart has been drawn by Vega.
@@ -68,18 +69,19 @@ def wait_for_script(page, timeout_ms: int = 60_000) -> None:
     )
 
 
-def drawing_canvas(page, timeout_ms: int = 60_000):
-    """The drawing surface: the last <canvas> inside the canvas widget."""
+def drawing_canvas(page, timeout_ms: int = 60_000, widget: str = CANVAS_WIDGET):
+    """The drawing surface: the last <canvas> inside the canvas widget (number mode's: NUMBER_CANVAS)."""
     from playwright.sync_api import expect
 
-    canvas = page.locator(CANVAS_WIDGET).locator(DRAWING_SURFACE).last
+    canvas = page.locator(widget).locator(DRAWING_SURFACE).last
     expect(canvas).to_be_visible(timeout=timeout_ms)
     return canvas
 
 
-def stroke(page, points: list[tuple[float, float]], timeout_ms: int = 60_000) -> None:
+def stroke(page, points: list[tuple[float, float]], timeout_ms: int = 60_000,
+           widget: str = CANVAS_WIDGET) -> None:
     """One pen stroke through `points` (fractions of the canvas), with stepped moves; ends on mouse up."""
-    box = drawing_canvas(page, timeout_ms).bounding_box()
+    box = drawing_canvas(page, timeout_ms, widget).bounding_box()
     page.mouse.move(box["x"] + points[0][0] * box["width"], box["y"] + points[0][1] * box["height"])
     page.mouse.down()
     for fx, fy in points[1:]:
