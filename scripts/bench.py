@@ -125,6 +125,7 @@ EXTRA_SECTIONS = [
     "scripts.bench_robustness",
     "scripts.bench_real_writers",
     "scripts.bench_explain",
+    "scripts.bench_numbers",
 ]
 
 
