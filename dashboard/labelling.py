@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from dashboard.canvas import clear_canvas
 from training.core.errors import first_line
 from training.runs.user_digit_records import NewDigit, as_image28, png_bytes
 from training.runs.user_digits import UserDigitsError, UserDigitStore
@@ -98,7 +99,7 @@ def _save(label: int, prediction, image, key: str, run_id: str | None) -> None:
         # Said on the emptied canvas's side until the next stroke: a toast can be lost in the
         # rerun the emptied canvas starts, and the user looks where the answer was.
         st.session_state.draw_saved_note = note
-        _clear_canvas()
+        clear_canvas("draw")
     else:
         st.toast(note, icon=":material/info:" if saved is None else ":material/check_circle:")
 
@@ -111,13 +112,6 @@ def saved_note() -> str | None:
 def forget_saved_note() -> None:
     """Something new is drawn: the last save's note is done."""
     st.session_state.pop("draw_saved_note", None)
-
-
-def _clear_canvas() -> None:
-    """What the Draw page's Clear button does (dashboard/views/draw.py, `canvas_image`): the same
-    canvas gets a new empty initial drawing, and the cleared drawing is not shown until it sends."""
-    st.session_state.draw_clears = st.session_state.get("draw_clears", 0) + 1
-    st.session_state.draw_clearing = True
 
 
 def _png(image) -> bytes | None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
-from dashboard.number_reading import clear_number_canvas, number_answer_ui
+from dashboard.canvas import drawing_canvas
+from dashboard.number_reading import number_answer_ui
 from training.core.errors import first_line
 from training.data.ink import EmptyDrawingError, load_image
 from training.data.segment import MAX_PARTS, TooManyPartsError
@@ -33,38 +33,9 @@ def canvas_size() -> tuple[int, int]:
 
 
 def number_canvas() -> np.ndarray | None:
-    """The wide canvas, Clear and the stroke width; the drawing's RGBA pixels (None while clearing).
-
-    Clears as single-digit mode's canvas does (`dashboard/views/draw.py`, `canvas_image`): the same
-    canvas gets a new, empty initial drawing rather than a new key, which would mount a second one.
-    """
-    st.session_state.setdefault("draw_number_clears", 0)
-    st.session_state.setdefault("draw_number_clearing", False)
-
-    def drawing_sent() -> None:
-        st.session_state.draw_number_clearing = False
-
-    clears = st.session_state.draw_number_clears
+    """The wide canvas, Clear and the stroke width; the drawing's RGBA pixels (None while clearing)."""
     width, height = canvas_size()
-    result = st_canvas(
-        stroke_width=st.session_state.get("draw_number_stroke_width", 16),
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        height=height,
-        width=width,
-        drawing_mode="freedraw",
-        initial_drawing={"objects": [], "mnistStudioClears": clears} if clears else None,
-        update_streamlit=True,
-        return_image_data=True,
-        key="draw_number_canvas",
-        on_change=drawing_sent,
-    )
-    with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.button("Clear", key="draw_number_clear", on_click=clear_number_canvas,
-                  icon=":material/ink_eraser:")
-        st.slider("Stroke width", min_value=6, max_value=40, value=16, key="draw_number_stroke_width",
-                  width=180)
-    return None if st.session_state.draw_number_clearing else result.image_data
+    return drawing_canvas("draw_number", width=width, height=height, stroke_width=16)
 
 
 @st.fragment

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, display
+from dashboard.canvas import clear_canvas
 from dashboard.labelling import counts_line, user_digit_store
 from dashboard.number_pictures import (
     as_rgb,
@@ -121,13 +122,6 @@ def _save(reading: NumberReading, labels: list[int], picture, key: str, run_id: 
     note = saved_words(number, len(report.added), report.duplicates)
     if key == "canvas":
         st.session_state.draw_number_saved_note = note  # said where the answer was, until the next stroke
-        clear_number_canvas()
+        clear_canvas("draw_number")
     else:
         st.toast(note, icon=":material/check_circle:" if report.added else ":material/info:")
-
-
-def clear_number_canvas() -> None:
-    """What number mode's Clear button does: the same canvas gets a new, empty initial drawing, and
-    the drawing that was cleared is not shown until the canvas sends again."""
-    st.session_state.draw_number_clears = st.session_state.get("draw_number_clears", 0) + 1
-    st.session_state.draw_number_clearing = True

@@ -3,9 +3,9 @@
 import numpy as np
 import streamlit as st
 from PIL import Image
-from streamlit_drawable_canvas import st_canvas
 
 from dashboard import charts, display
+from dashboard.canvas import drawing_canvas
 from dashboard.common import cached_predictor, get_store, store_root
 from dashboard.explain_ui import explanation_ui
 from dashboard.labelling import forget_saved_note, labelling_ui, saved_note
@@ -57,47 +57,15 @@ def chosen_run_problem(store) -> str | None:
 
 
 def canvas_image() -> np.ndarray | None:
-    """The canvas with its toolbar, stroke width and Clear; returns the drawing's RGBA pixels.
+    """The digit's canvas with Clear, the stroke width and the Explain toggle; its RGBA pixels."""
+    return drawing_canvas("draw", width=CANVAS_SIZE, height=CANVAS_SIZE, stroke_width=20,
+                          controls=explain_toggle)
 
-    Clear keeps the same canvas and gives it a new (empty) initial drawing: the canvas empties
-    itself in place and sends the empty drawing back. (A new widget key would mount a second
-    canvas below the first for a moment; a stroke started then missed the canvas.) Until the
-    canvas sends again, the runs still hold the drawing that was cleared, so it is not shown.
-    """
-    if "draw_clears" not in st.session_state:
-        st.session_state.draw_clears = 0
-        st.session_state.draw_clearing = False
 
-    def clear() -> None:
-        st.session_state.draw_clears += 1
-        st.session_state.draw_clearing = True
-
-    def drawing_sent() -> None:
-        st.session_state.draw_clearing = False
-
-    clears = st.session_state.draw_clears
-    result = st_canvas(
-        # The slider sits under the canvas (so that on a phone the answer is nearer), its value is read here.
-        stroke_width=st.session_state.get("draw_stroke_width", 20),
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        height=CANVAS_SIZE,
-        width=CANVAS_SIZE,
-        drawing_mode="freedraw",
-        # A changed initial drawing empties the canvas (the count is set on Fabric's canvas, unused).
-        initial_drawing={"objects": [], "mnistStudioClears": clears} if clears else None,
-        update_streamlit=True,
-        return_image_data=True,
-        key="draw_canvas",
-        on_change=drawing_sent,
-    )
-    with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.button("Clear", key="draw_clear", on_click=clear, icon=":material/ink_eraser:")
-        st.slider("Stroke width", min_value=6, max_value=40, value=20, key="draw_stroke_width", width=180)
-        st.toggle("Explain", value=True, key=EXPLAIN_KEY,
-                  help="Under the answer: where the model looks, the training digits it is reminded "
-                       "of, and what each layer sees. Off: the answer alone, with less work per stroke.")
-    return None if st.session_state.draw_clearing else result.image_data
+def explain_toggle() -> None:
+    st.toggle("Explain", value=True, key=EXPLAIN_KEY,
+              help="Under the answer: where the model looks, the training digits it is reminded "
+                   "of, and what each layer sees. Off: the answer alone, with less work per stroke.")
 
 
 def prediction_ui(predictor, image, key: str) -> None:
