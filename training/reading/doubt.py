@@ -16,9 +16,10 @@
 #
 # Which digits the rule must answer: people write less neatly than MNIST's validation digits, so
 # "hesitant" is read off validation digits varied the way training varies them (pen, gaps, slant,
-# soft scans), not off clean ones; with clean ones, one real digit from outside MNIST in seven was
-# flagged. The distance threshold stays on clean digits: distorted ones sit far from the classes'
-# centres too, and fitting on them let most scribbles through.
+# soft scans), not off clean ones; with clean ones, ordinary digits by writers outside MNIST were
+# flagged far more often than they were misread. The distance threshold stays on clean digits:
+# distorted ones sit far from the classes' centres too, and fitting on them let most scribbles
+# through.
 
 from __future__ import annotations
 
