@@ -149,12 +149,16 @@ def upload_ui(predictor) -> None:
         prediction_ui(predictor, image, "upload")
 
 
-st.title("Draw")
+# The mode switch shares the title's line: on a phone a line of its own pushed the answer under a
+# stroke out of view.
+with st.container(horizontal=True, vertical_alignment="center", gap="large"):
+    st.title("Draw", width="content")
+    mode_switch = st.empty()
 active = active_predictor()
 if active is not None:
     predictor, model_line = active
-    mode = st.radio("Read", MODES, horizontal=True, key="draw_mode", label_visibility="collapsed",
-                    help="One digit, as MNIST is; or a whole number, digits side by side")
+    mode = mode_switch.radio("Read", MODES, horizontal=True, key="draw_mode", label_visibility="collapsed",
+                             help="One digit, as MNIST is; or a whole number, digits side by side")
     if mode == MODES[1]:
         number_mode_ui(predictor, model_line)
     else:
