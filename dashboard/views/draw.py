@@ -151,7 +151,7 @@ def upload_ui(predictor) -> None:
 
 # The mode switch shares the title's line: on a phone a line of its own pushed the answer under a
 # stroke out of view.
-with st.container(horizontal=True, vertical_alignment="center", gap="large"):
+with st.container(horizontal=True, vertical_alignment="center", gap="small"):
     st.title("Draw", width="content")
     mode_switch = st.empty()
 active = active_predictor()
