@@ -14,6 +14,8 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from dashboard.canvas_state import clear_canvas
+
 
 def drawing_canvas(prefix: str, *, width: int, height: int, stroke_width: int,
                    controls: Callable[[], None] | None = None) -> np.ndarray | None:
@@ -49,9 +51,3 @@ def drawing_canvas(prefix: str, *, width: int, height: int, stroke_width: int,
         if controls is not None:
             controls()
     return None if st.session_state[f"{prefix}_clearing"] else result.image_data
-
-
-def clear_canvas(prefix: str) -> None:
-    """Empty the canvas `{prefix}_canvas` (Clear, or a drawing saved): see the module's docstring."""
-    st.session_state[f"{prefix}_clears"] = st.session_state.get(f"{prefix}_clears", 0) + 1
-    st.session_state[f"{prefix}_clearing"] = True

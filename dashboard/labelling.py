@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard.canvas import clear_canvas
+from dashboard.canvas_state import clear_canvas
 from training.core.errors import first_line
 from training.runs.user_digit_records import NewDigit, as_image28, png_bytes
 from training.runs.user_digits import UserDigitsError, UserDigitStore

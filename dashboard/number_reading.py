@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, display
-from dashboard.canvas import clear_canvas
+from dashboard.canvas_state import clear_canvas
 from dashboard.labelling import counts_line, user_digit_store
 from dashboard.number_pictures import (
     as_rgb,
