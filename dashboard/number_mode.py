@@ -7,8 +7,9 @@ import streamlit as st
 
 from dashboard.canvas import drawing_canvas
 from dashboard.number_reading import number_answer_ui
+from dashboard.upload import uploaded_image
 from training.core.errors import first_line
-from training.data.ink import EmptyDrawingError, load_image
+from training.data.ink import EmptyDrawingError
 from training.data.segment import MAX_PARTS, TooManyPartsError
 from training.reading.numbers import read_number
 
@@ -16,7 +17,6 @@ WIDE_CANVAS = (840, 280)  # width, height: room for a few digits side by side
 PHONE_CANVAS = (340, 170)  # what fits a phone's width (the page has no sideways scroll there)
 HINT = "Write a number in the black box, digits side by side: it is read after each stroke."
 NO_NUMBER = "No digit was found in this image: it holds no ink (it is blank or one even colour)."
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
 
 def number_mode_ui(predictor, model_line: str) -> None:
@@ -75,13 +75,6 @@ def number_reading_ui(predictor, image, key: str) -> None:
 def number_upload_ui(predictor) -> None:
     """Read a photo or scan of a handwritten number (several digits on paper) the same way."""
     st.subheader("Or upload a photo of a number")
-    upload = st.file_uploader("Image of a handwritten number (digits side by side)", type=UPLOAD_TYPES,
-                              key="draw_number_upload")
-    if upload is None:
-        return
-    try:
-        image = load_image(upload.getvalue())
-    except ValueError as error:
-        st.error(f"{upload.name}: {first_line(error)}")
-        return
-    number_reading_ui(predictor, image, "upload")
+    uploaded = uploaded_image("Image of a handwritten number (digits side by side)", "draw_number_upload")
+    if uploaded is not None:
+        number_reading_ui(predictor, uploaded[1], "upload")

@@ -10,14 +10,14 @@ from dashboard.common import cached_predictor, get_store, store_root
 from dashboard.explain_ui import explanation_ui
 from dashboard.labelling import forget_saved_note, labelling_ui, saved_note
 from dashboard.number_mode import number_mode_ui
+from dashboard.upload import uploaded_image
 from training.core.errors import first_line
-from training.data.preprocess import EmptyDrawingError, load_image
+from training.data.preprocess import EmptyDrawingError
 from training.runs.store import StoreError
 
 CANVAS_SIZE = 280
 HINT = "Draw a digit in the black square: the prediction updates after each stroke."
 NO_DIGIT = "No digit was found in this image: it holds no ink (it is blank or one even colour)."
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 EXPLAIN_KEY = "draw_explain"  # the Explain toggle: on unless the user turns it off
 MODES = ("One digit", "A number")
 
@@ -134,17 +134,13 @@ def preview(image: Image.Image) -> Image.Image:
 def upload_ui(predictor) -> None:
     """Classify a photo or scan of a handwritten digit the same way."""
     st.subheader("Or upload a photo of a digit")
-    upload = st.file_uploader("Image of one handwritten digit", type=UPLOAD_TYPES, key="draw_upload")
-    if upload is None:
+    uploaded = uploaded_image("Image of one handwritten digit", "draw_upload")
+    if uploaded is None:
         return
-    try:
-        image = load_image(upload.getvalue())
-    except ValueError as error:
-        st.error(f"{upload.name}: {first_line(error)}")
-        return
+    name, image = uploaded
     left, right = st.columns([1, 1], gap="large")
     # A border, so that a white image still shows on the white page.
-    left.container(border=True, width="content").image(preview(image), caption=upload.name, width=CANVAS_SIZE)
+    left.container(border=True, width="content").image(preview(image), caption=name, width=CANVAS_SIZE)
     with right:
         prediction_ui(predictor, image, "upload")
 
