@@ -23,6 +23,7 @@ from training.jobs.job import (
     INTERRUPTED,
     KEPT,
     SAVING,
+    STARTING,
     STOPPED,
     TRAINING,
     JobView,
@@ -97,12 +98,11 @@ def job_progress_ui(job_id: str) -> None:
 
 
 def stopping_line(view: JobView, fraction: float, text: str) -> tuple[float, str]:
-    """A job asked to stop: no batch is named until the job says where it stopped."""
-    progress = view.progress
-    if view.phase == TRAINING or progress is None:
+    """A job asked to stop: no batch is named until the job says where it stopped (then the page
+    offers Keep and Discard); asked once training was over, it stops as it is."""
+    if view.phase in (STARTING, TRAINING):
         return fraction, "Stopping after the current batch…"
-    return fraction, (f"Stopped in epoch {progress.epoch} at batch {progress.batch}/{progress.batches} · "
-                      "measuring the partial model on the test set before you keep or discard it…")
+    return fraction, text
 
 
 @st.fragment(run_every=CURVES_SECONDS)
@@ -120,7 +120,8 @@ def job_curves_ui(job_id: str) -> None:
 
 def jobs_state(views: list[JobView], active_id: str | None) -> tuple:
     """What the page shows of the jobs and the active run; the page is redrawn when it changes."""
-    return active_id, tuple((view.job_id, view.phase, view.stop_requested, view.dismissed) for view in views)
+    return active_id, tuple((view.job_id, view.phase, view.stop_requested, view.dismissed, view.measured,
+                             view.keep_requested) for view in views)
 
 
 @st.fragment(run_every=WATCH_SECONDS)
@@ -135,9 +136,14 @@ def stopped_job_ui(view: JobView, active: Run | None) -> None:
     """A stopped job waits for someone to keep or discard its partial model; the active model stays
     unless the person asks for the partial one."""
     accuracy = view.outcome.get("test_accuracy")
-    accuracy_text = f" Its test accuracy is {accuracy:.2%}." if accuracy is not None else ""
+    accuracy_text = (f" Its test accuracy is {accuracy:.2%}." if view.measured and accuracy is not None
+                     else " Measuring its test accuracy…" if not view.measured else "")
     with st.container(border=True):
         st.markdown(job_title(view))
+        if view.keep_requested is not None:
+            st.info(f"{view.stop_description()} Keeping it as soon as its test accuracy is measured "
+                    "(a few seconds)…", icon=":material/hourglass_top:")
+            return
         st.warning(f"{view.stop_description()}{accuracy_text} Keep it?", icon=":material/pause:")
         if active is not None:
             st.caption(f"Keeping it leaves the active model as it is: {active_line(active)}. "

@@ -13,9 +13,9 @@ import pytest
 
 from training.core.config import TrainConfig
 from training.core.events import append_event, read_events
-from training.jobs.job import INTERRUPTED, STOPPED, TRAINING, fold_events
+from training.jobs.job import DISCARDED, INTERRUPTED, KEPT, STOPPED, TRAINING, fold_events
 from training.jobs.store import EVENTS_FILE, JobStore, decide_activation
-from training.runs.store import ModelStore
+from training.runs.store import ModelStore, StoreError
 
 CONFIG = TrainConfig(architecture="mlp", epochs=3)
 
@@ -128,6 +128,77 @@ def stopped_job(store: ModelStore) -> str:
     append_event(jobs.folder(spec.job_id) / EVENTS_FILE, "stopped", stopped_at=[1, 5], batches_per_epoch=10,
                  test_accuracy=0.5)
     return spec.job_id
+
+
+def measuring_job(store: ModelStore, request) -> tuple[JobStore, str]:
+    """A job stopped a moment ago whose training process is still measuring its partial model."""
+    jobs = JobStore(store)
+    spec = jobs.create(CONFIG)
+    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", spec.job_id])
+    request.addfinalizer(trainer.kill)
+    log = jobs.folder(spec.job_id) / EVENTS_FILE
+    append_event(log, "started", pid=trainer.pid)
+    append_event(log, "stopped", stopped_at=[1, 5], batches_per_epoch=10, epochs_completed=0)
+    return jobs, spec.job_id
+
+
+def save_partial(store: ModelStore, job_id: str) -> None:
+    """What the training process writes once measured: its partial model (here a copy of the store's run)."""
+    import shutil
+
+    from training.jobs.store import PARTIAL_DIR
+
+    partial = JobStore(store).folder(job_id) / PARTIAL_DIR
+    shutil.copytree(store.active().path, partial)
+    record = json.loads((partial / "record.json").read_text())
+    (partial / "record.json").write_text(json.dumps(dict(record, run_id=job_id, test_accuracy=0.5)))
+
+
+def test_keep_is_offered_at_once_and_a_keep_while_measuring_is_carried_out_when_measured(store_copy, request):
+    jobs, job_id = measuring_job(store_copy, request)
+    active = store_copy.active_id()
+    view = jobs.view(job_id)
+    assert view.phase == STOPPED and not view.measured and view.keep_requested is None
+    assert view.stop_description().startswith("Stopped in epoch 1 at batch 5/10.")
+
+    said = jobs.keep(job_id)
+    assert said.startswith(f"Keeping the partial model as {job_id} as soon as it is measured")
+    assert jobs.view(job_id).keep_requested is False and not store_copy.has_run(job_id)
+    for decide in (jobs.keep, jobs.discard):  # a second tab's click finds it decided
+        with pytest.raises(StoreError, match="no partial model"):
+            decide(job_id)
+
+    save_partial(store_copy, job_id)
+    jobs.partial_measured(job_id, 0.5)
+    view = jobs.view(job_id)
+    assert view.phase == KEPT and view.outcome["test_accuracy"] == 0.5
+    assert store_copy.has_run(job_id) and store_copy.active_id() == active
+    assert "stayed the active model" in view.outcome["note"]
+
+
+def test_a_discard_while_measuring_leaves_nothing_once_measured(store_copy, request):
+    jobs, job_id = measuring_job(store_copy, request)
+    jobs.discard(job_id)
+    assert jobs.view(job_id).phase == DISCARDED
+    save_partial(store_copy, job_id)
+    jobs.partial_measured(job_id, 0.5)
+    assert jobs.view(job_id).phase == DISCARDED
+    assert not (jobs.folder(job_id) / "partial").exists() and not store_copy.has_run(job_id)
+
+
+def test_a_training_killed_while_measuring_its_partial_model_reads_as_interrupted(store_copy):
+    jobs = JobStore(store_copy)
+    spec = jobs.create(CONFIG)
+    process = multiprocessing.Process(target=time.sleep, args=(0,))
+    process.start()
+    process.join()
+    log = jobs.folder(spec.job_id) / EVENTS_FILE
+    append_event(log, "started", pid=process.pid)
+    append_event(log, "stopped", stopped_at=[1, 5], batches_per_epoch=10, epochs_completed=0)
+    view = jobs.view(spec.job_id)
+    assert view.phase == INTERRUPTED and "while measuring" in view.error
+    with pytest.raises(StoreError):
+        jobs.keep(spec.job_id)
 
 
 def test_keeping_a_partial_model_leaves_the_active_model_unless_asked(store_copy):

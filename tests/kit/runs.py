@@ -21,15 +21,17 @@ def second_run(store, run_id: str = "20200101-000000-mlp-abcdef") -> str:
 
 
 def wait_for_job(store_root, job_id: str, timeout_s: float = 300):
-    """Until the training job (its own process) is no longer running; returns its view."""
+    """Until the training job (its own process) is no longer running and a partial model it left
+    is measured; returns its view."""
     import time
 
+    from training.jobs.job import STOPPED
     from training.jobs.store import JobStore
     from training.runs.store import ModelStore
 
     jobs = JobStore(ModelStore(store_root))
     deadline = time.monotonic() + timeout_s
-    while jobs.view(job_id).running:
+    while (view := jobs.view(job_id)).running or (view.phase == STOPPED and not view.measured):
         assert time.monotonic() < deadline, "training did not end"
         time.sleep(0.5)  # polling the job's event log on disk
     return jobs.view(job_id)

@@ -79,6 +79,16 @@ class JobView:
         start = self.started_at or self.spec.created_at
         return max(0.0, (self.ended_at or time.time()) - start)
 
+    @property
+    def measured(self) -> bool:
+        """A stopped job's partial model is saved and its test accuracy known."""
+        return bool(self.outcome.get("measured"))
+
+    @property
+    def keep_requested(self) -> bool | None:
+        """Kept before it was measured: None if not, else whether it is to be made active."""
+        return self.outcome.get("keep_requested")
+
     def stop_description(self) -> str:
         """Where a stopped job stopped and what its partial model is, in one sentence."""
         stopped_at = self.outcome.get("stopped_at")
@@ -123,6 +133,13 @@ def fold_events(spec: JobSpec, events: list[dict[str, Any]], *, stop_requested: 
         elif kind in ("finished", "stopped", "kept"):
             state.update(phase=kind, ended_at=event.get("time"))
             state["outcome"] = {**state["outcome"], **event}
+            if kind == "stopped" and "test_accuracy" in event:  # logs written before "measured"
+                state["outcome"]["measured"] = True
+        elif kind == "measured":  # the stopped job's partial model is saved and measured
+            state["outcome"] = {**state["outcome"], "test_accuracy": event.get("test_accuracy"),
+                                "measured": True}
+        elif kind == "keep_requested":  # kept before it was measured: the job keeps it when measured
+            state["outcome"] = {**state["outcome"], "keep_requested": bool(event.get("activate"))}
         elif kind == "discarded":
             state.update(phase=DISCARDED, ended_at=event.get("time"), status="Discarded the partial model.")
         elif kind == "failed":
@@ -134,6 +151,10 @@ def fold_events(spec: JobSpec, events: list[dict[str, Any]], *, stop_requested: 
         if state["pid"] is not None or started_long_ago:
             state.update(phase=INTERRUPTED, error="the training process ended without finishing "
                                                   "(killed, or the machine restarted); nothing was saved")
+    elif state["phase"] == STOPPED and not state["outcome"].get("measured") \
+            and not _alive(state["pid"], spec.job_id):
+        state.update(phase=INTERRUPTED, error="the training process ended while measuring its partial "
+                                              "model (killed, or the machine restarted); nothing was saved")
     return JobView(spec=spec, stop_requested=stop_requested, **state)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from training.core.config import FineTuneSettings
 from training.core.errors import first_line
 from training.core.events import append_event
-from training.core.progress import BatchProgress, TrainingListener
+from training.core.progress import BatchProgress, CancelToken, TrainingListener
 from training.data.mnist import Mnist, load_mnist
 from training.jobs.store import (
     EVENTS_FILE,
@@ -46,12 +46,18 @@ TENSORBOARD_DIR = "tensorboard"
 class EventLogListener(TrainingListener):
     """Writes a training's progress to its job's event log (and TensorBoard scalars per epoch)."""
 
-    def __init__(self, events: Path, tensorboard: Path | None = None, also: TrainingListener | None = None):
-        self.events, self.also = events, also or TrainingListener()
+    def __init__(self, events: Path, tensorboard: Path | None = None, also: TrainingListener | None = None,
+                 stop: CancelToken | None = None):
+        """`stop`: a training whose stopped partial model waits to be kept; "stopped" is logged as soon
+        as the training loop ends on it, so viewers offer Keep and Discard while it is measured."""
+        self.events, self.also, self.stop = events, also or TrainingListener(), stop
         self.tensorboard = tensorboard
         self._writer = None
         self._last_progress = 0.0
         self._unlogged: BatchProgress | None = None
+        self._last_seen: BatchProgress | None = None
+        self._epochs_done = 0
+        self.stop_logged = False
 
     def on_status(self, message: str) -> None:
         append_event(self.events, "status", message=message)
@@ -63,7 +69,7 @@ class EventLogListener(TrainingListener):
 
     def on_batch(self, progress: BatchProgress) -> None:
         now = time.monotonic()
-        self._unlogged = progress
+        self._unlogged = self._last_seen = progress
         if now - self._last_progress >= LOG_PROGRESS_INTERVAL_S:
             self._last_progress = now
             self._log_progress()
@@ -80,13 +86,22 @@ class EventLogListener(TrainingListener):
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         self._unlogged = None  # the whole epoch is done: its last batch needs no line of its own
+        self._last_seen, self._epochs_done = None, epoch
         append_event(self.events, "epoch", metrics=metrics)
         self._write_scalars(epoch, metrics)
         self.also.on_epoch_end(epoch, metrics)
 
     def on_evaluate_begin(self) -> None:
         self._log_progress()  # the last batch trained (where a stopped run stopped), then the measuring
-        append_event(self.events, "evaluating")
+        seen = self._last_seen
+        if self.stop is not None and self.stop.cancelled:
+            # The loop reports the batch it stopped at, so the last progress seen is where it stopped
+            # (none seen since an epoch ended: the stop came after the last batch).
+            append_event(self.events, "stopped", stopped_at=[seen.epoch, seen.batch] if seen else None,
+                         batches_per_epoch=seen.batches if seen else None, epochs_completed=self._epochs_done)
+            self.stop_logged = True
+        else:
+            append_event(self.events, "evaluating")
         self.also.on_evaluate_begin()
 
     def _write_scalars(self, epoch: int, metrics: dict[str, float]) -> None:
@@ -117,7 +132,7 @@ def run_job(jobs: JobStore, job_id: str, *, data: Mnist | None = None,
     cancel = StopFileToken(folder / STOP_FILE)
     _stop_on_signals(cancel)
     append_event(events, "started", pid=os.getpid())
-    listener = EventLogListener(events, folder / TENSORBOARD_DIR, also=console)
+    listener = EventLogListener(events, folder / TENSORBOARD_DIR, also=console, stop=cancel)
     try:
         if data is None:
             listener.on_status("Loading MNIST…")
@@ -130,9 +145,11 @@ def run_job(jobs: JobStore, job_id: str, *, data: Mnist | None = None,
             # kept partial run gets them on first use.
             jobs.store.write_run_folder(result.model, record, folder / PARTIAL_DIR,
                                         folders={TENSORBOARD_DIR: folder / TENSORBOARD_DIR})
-            append_event(events, "stopped", stopped_at=record.stopped_at,
-                         batches_per_epoch=record.batches_per_epoch,
-                         epochs_completed=record.epochs_completed, test_accuracy=record.test_accuracy)
+            if not listener.stop_logged:  # asked to stop while it was already being measured
+                append_event(events, "stopped", stopped_at=record.stopped_at,
+                             batches_per_epoch=record.batches_per_epoch,
+                             epochs_completed=record.epochs_completed)
+            jobs.partial_measured(job_id, record.test_accuracy)
             return 0
         append_event(events, "saving")
         run = jobs.store.save(result.model, record, activate=False, files=reading_files(result),

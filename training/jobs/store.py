@@ -3,18 +3,22 @@
 A job lives in `<store>/jobs/<job_id>/`: `spec.json` (what to train), `events.jsonl` (what
 happened, appended by the training process and by whoever keeps, discards or dismisses it), `stop`
 (present once someone asked it to stop) and, for a stopped job, `partial/` (its model, waiting to
-be kept or discarded). The job's id is the id its run gets when saved. Nothing about a training
-lives in a viewer, so a reload, a second tab, the CLI or a restarted server all see the same jobs.
+be kept or discarded; `decision.lock` lets one keep or discard happen at a time). The job's id is
+the id its run gets when saved. Nothing about a training lives in a viewer, so a reload, a second
+tab, the CLI or a restarted server all see the same jobs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from training.core.config import TrainConfig
@@ -37,6 +41,7 @@ SPEC_FILE = "spec.json"
 EVENTS_FILE = "events.jsonl"
 STOP_FILE = "stop"
 PARTIAL_DIR = "partial"
+DECISION_LOCK_FILE = "decision.lock"
 OUTPUT_FILE = "output.log"
 # Finished, discarded and dismissed jobs are swept after this long (their runs stay).
 KEEP_ENDED_JOBS_S = 24 * 3600
@@ -148,11 +153,33 @@ class JobStore:
         """Save a stopped job's partial model as a run; returns a sentence saying what happened.
 
         A partial model is rarely the better one: the active model stays unless `activate` says
-        the person asked for this run to replace it.
+        the person asked for this run to replace it. Kept while its training process still
+        measures it, it is saved by that process as soon as it is measured.
         """
-        view = self.view(job_id)
+        with self._decision_lock(job_id):
+            view = self.view(job_id)
+            if view.phase != STOPPED or view.keep_requested is not None:
+                raise StoreError(f"job {job_id} has no partial model to keep")
+            if not view.measured:
+                append_event(self.folder(job_id) / EVENTS_FILE, "keep_requested", activate=activate)
+                return (f"Keeping the partial model as {job_id} as soon as it is measured on the "
+                        "test set (a few seconds).")
+            return self._keep_measured(job_id, activate)
+
+    def partial_measured(self, job_id: str, test_accuracy: float) -> None:
+        """The training process saved and measured its partial model: say so, then carry out a
+        keep or discard that came while it measured."""
+        with self._decision_lock(job_id):
+            append_event(self.folder(job_id) / EVENTS_FILE, "measured", test_accuracy=test_accuracy)
+            view = self.view(job_id)
+            if view.phase == DISCARDED:
+                shutil.rmtree(self.folder(job_id) / PARTIAL_DIR, ignore_errors=True)
+            elif view.keep_requested is not None:
+                self._keep_measured(job_id, view.keep_requested)
+
+    def _keep_measured(self, job_id: str, activate: bool) -> str:
         partial = self.folder(job_id) / PARTIAL_DIR
-        if view.phase != STOPPED or not partial.is_dir():
+        if not partial.is_dir():
             raise StoreError(f"job {job_id} has no partial model to keep")
         run = self.store.adopt(partial, activate=activate)
         active = self.store.active_id()
@@ -167,12 +194,27 @@ class JobStore:
         return f"Kept the partial model as {run.run_id}. {note}"
 
     def discard(self, job_id: str) -> None:
-        """Forget a stopped job's partial model."""
-        view = self.view(job_id)
-        if view.phase != STOPPED:
-            raise StoreError(f"job {job_id} has no partial model to discard ({view.phase})")
-        shutil.rmtree(self.folder(job_id) / PARTIAL_DIR, ignore_errors=True)
-        append_event(self.folder(job_id) / EVENTS_FILE, "discarded")
+        """Forget a stopped job's partial model (one still being measured is dropped once it is)."""
+        with self._decision_lock(job_id):
+            view = self.view(job_id)
+            if view.phase != STOPPED or view.keep_requested is not None:
+                raise StoreError(f"job {job_id} has no partial model to discard ({view.phase})")
+            shutil.rmtree(self.folder(job_id) / PARTIAL_DIR, ignore_errors=True)
+            append_event(self.folder(job_id) / EVENTS_FILE, "discarded")
+
+    @contextlib.contextmanager
+    def _decision_lock(self, job_id: str) -> Iterator[None]:
+        """One keep, discard or "measured" at a time per job, across processes: two tabs cannot
+        both keep, and a keep cannot slip between the job's "measured" and its look for one."""
+        folder = self.folder(job_id)
+        if not folder.is_dir():
+            raise StoreError(f"no training named {job_id} in {self.store.root}")
+        with open(folder / DECISION_LOCK_FILE, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def dismiss(self, job_id: str) -> None:
         """Take an ended job's news off every page, for every viewer.
