@@ -115,6 +115,7 @@ def main() -> int:
 # websockets); each module takes STORE RUN_ID and prints one JSON line. Missing modules are
 # reported, not fatal.
 EXTRA_SECTIONS = [
+    "scripts.bench_speed",
     "scripts.bench_explore",
     "scripts.bench_export",
     "scripts.bench_dashboard",
