@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-PAGE_FILES = ("index.html", "style.css", "model.js", "grid.js", "preprocess.js", "occlusion.js")
+PAGE_FILES = ("index.html", "style.css", "model.js", "grid.js", "preprocess.js", "occlusion.js", "cuts.js",
+              "segment.js", "numbers.js", "number-mode.js")
 NODE_MODULES = ROOT / "node_modules" / "@tensorflow"
 # Only what a graph model needs (not the whole tf.min.js): core, the converter's loader, and two
 # backends. ES2017 builds, because they need no eval (tf.min.js's ES5 polyfills did).
