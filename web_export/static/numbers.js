@@ -32,7 +32,7 @@ window.MnistNumbers = (() => {
     }
     const alpha = opaque ? null : channels[channels.length - 1];
     if (alpha && quantile(border(alpha), 0.5) < 0.5) {
-      const top = Math.max(...alpha.data);
+      const top = alpha.data.reduce((a, v) => Math.max(a, v), 0);  // (a spread of every pixel overflows the stack)
       return top > 0 ? plane(alpha.h, alpha.w, alpha.data.map((v) => v / top)) : null;
     }
     if (grey) return inkMap(channels[0]);
