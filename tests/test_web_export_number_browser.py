@@ -17,6 +17,7 @@ from PIL import Image
 
 from tests.kit.composed_numbers import compose, composed_numbers, side_by_side
 from tests.kit.drawn_digits import TEMPLATES
+from tests.test_numbers import with_a_faint_speck
 from tests.test_web_export_browser import open_page, requests_elsewhere
 from web_export import ZIP_FOLDER, export_run
 
@@ -179,6 +180,13 @@ def test_one_digit_in_number_mode_is_the_single_digit_answer(page, site, predict
         grid_pixels = page.evaluate("Array.from(mnistStudio.preprocess(mnistStudio.grid()))")
         assert grid_pixels == digit["pixels"]
         page.get_by_role("button", name="A number").click()
+    # A faint speck far from the digit: the search for digits leaves it out, but one part is read
+    # as the whole image, as the single-digit answer reads it (speck included).
+    path = tmp_path / "digit-and-speck.png"
+    Image.fromarray(with_a_faint_speck(mnist.x_test[0])).save(path)
+    shown, single = open_image(page, path), predictor.classify(path)
+    assert len(shown["digits"]) == 1
+    assert np.abs(np.array(shown["digits"][0]["pixels"]).reshape(28, 28) - single.image28).max() < 1e-4
 
 
 def test_a_doubted_digit_is_named_by_its_place(page, site, predictor, mnist, tmp_path):
