@@ -145,7 +145,8 @@ def test_a_42_written_on_the_wide_canvas_reads_42_with_two_boxes(page, site, pre
     left, right = (digit["box"] for digit in shown["digits"])
     assert left[2] <= right[0]
     # Python reads the same pixels the same way.
-    rgba = np.array(page.evaluate("mnistStudio.numberCanvas()"), np.uint8).reshape(280, 840, 4)
+    drawn = page.evaluate("mnistStudio.numberCanvas()")
+    rgba = np.array(drawn["data"], np.uint8).reshape(drawn["height"], drawn["width"], 4)
     reading = read_number(predictor, rgba)
     assert (reading.number, [list(d.box) for d in reading.digits]) == ("42", [left, right])
     assert page.locator("#number-message").text_content() == reading.message

@@ -16,6 +16,8 @@
   const penButton = document.getElementById('number-pen');
   const eraseButton = document.getElementById('number-erase');
   const fileInput = document.getElementById('number-file');
+  // On a phone's width the canvas is less wide, so that it stays tall enough to write on.
+  if (matchMedia('(max-width: 600px)').matches) canvas.width = boxes.width = canvas.height * 2;
   let eraseMode = false;
   let opened = null;  // the opened image's pixels while it is shown instead of the canvas
   let shown = null;  // the reading on screen
@@ -213,6 +215,6 @@
     // image: {width, height, data: RGBA bytes}
     readNumber: async (image) => plain(await MnistNumbers.readNumber({ ...image, data: Uint8ClampedArray.from(image.data) })),
     numberShown: () => plain(shown),
-    numberCanvas: () => Array.from(ink.getImageData(0, 0, canvas.width, canvas.height).data),
+    numberCanvas: () => ({ width: canvas.width, height: canvas.height, data: Array.from(ink.getImageData(0, 0, canvas.width, canvas.height).data) }),
   });
 })();
