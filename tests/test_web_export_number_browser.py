@@ -151,6 +151,14 @@ def test_a_42_written_on_the_wide_canvas_reads_42_with_two_boxes(page, site, pre
     assert (reading.number, [list(d.box) for d in reading.digits]) == ("42", [left, right])
     assert page.locator("#number-message").text_content() == reading.message
 
+    # The eraser over the 2, in passes from top to bottom: the 4 is left, in one box.
+    page.get_by_role("button", name="Erase").click()
+    write(page, [[(0.46, y), (0.66, y)] for y in np.arange(0.15, 0.9, 0.05)])
+    expect(number).to_have_attribute("data-state", "done", timeout=TIMEOUT_MS)
+    expect(number).to_have_attribute("data-number", "4")
+    expect(page.locator("#number-boxes")).to_have_attribute("data-count", "1")
+    page.get_by_role("button", name="Pen", exact=True).click()
+
     page.get_by_role("button", name="Clear").click()
     expect(number).to_have_attribute("data-number", "", timeout=TIMEOUT_MS)
     expect(page.locator("#number-boxes")).to_have_attribute("data-count", "0")
