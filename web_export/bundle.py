@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-PAGE_FILES = ("index.html", "style.css", "model.js", "grid.js", "preprocess.js", "occlusion.js")
+PAGE_FILES = ("index.html", "style.css", "model.js", "grid.js", "preprocess.js", "occlusion.js", "cuts.js",
+              "segment.js", "numbers.js", "number-mode.js")
 NODE_MODULES = ROOT / "node_modules" / "@tensorflow"
 # Only what a graph model needs (not the whole tf.min.js): core, the converter's loader, and two
 # backends. ES2017 builds, because they need no eval (tf.min.js's ES5 polyfills did).
@@ -153,7 +154,8 @@ def readme_text(run: Run, quantize: str | None) -> str:
     return f"""MNIST Studio: a handwritten-digit classifier that runs in your browser
 =====================================================================
 
-Paint a digit on the 28x28 grid; the model guesses which digit it is, live.
+Paint a digit on the 28x28 grid; the model guesses which digit it is, live. Or switch to
+"A number" and write several digits side by side.
 Everything runs locally with TensorFlow.js: the page makes no network requests.
 
 Model: run {run.run_id}
@@ -169,10 +171,14 @@ Drawing
   - Press and drag to paint; right-click or "Erase" mode to erase; "Clear" empties the grid.
   - "Where it looks" colours the grid by occlusion: how much the top answer drops when each
     region is hidden (red: hiding it lowers the answer; blue: hiding it raises it).
+  - "A number" reads a whole number (up to 12 digits): write it on the wide canvas, or open an
+    image of one ("Open an image..."; read here, nothing is sent). A box marks each digit found;
+    a doubted digit is named by its place ("Not sure about the 3rd digit - 1 or 7").
 
 Files
   index.html, style.css, grid.js, preprocess.js, model.js,  the page
-  occlusion.js
+  occlusion.js, number-mode.js, numbers.js, segment.js,
+  cuts.js
   tf-core.min.js, tf-converter.min.js                       TensorFlow.js 4.22 (vendored): core and
                                                             the graph-model loader
   tf-backend-wasm.min.js, tf-backend-wasm-simd.js           its WebAssembly backend (the binary inlined)

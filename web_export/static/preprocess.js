@@ -14,6 +14,7 @@ window.MnistPreprocess = (() => {
   const MIN_CONTRAST = 0.15;
   const SPECK_SHARE = 0.02;
   const GROUP_CELLS = 2;
+  const GRID = 64;
 
   // A plane is {h, w, data: Float32Array(h * w)}, row by row.
   const plane = (h, w, data = new Float32Array(h * w)) => ({ h, w, data });
@@ -27,7 +28,7 @@ window.MnistPreprocess = (() => {
   function quantile(sorted, q) {  // numpy's default (linear) percentile
     const at = q * (sorted.length - 1);
     const lo = Math.floor(at), hi = Math.ceil(at);
-    return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
+    return Math.fround(sorted[lo] + Math.fround(Math.fround(sorted[hi] - sorted[lo]) * (at - lo)));
   }
 
   function border(p) {
@@ -41,17 +42,20 @@ window.MnistPreprocess = (() => {
   }
 
   // Ink 1.0 where the pen was: the background is the border's median, the ink whatever differs
-  // from it the most. Null when there is no ink.
+  // from it the most. Null when there is no ink. Float32 arithmetic as numpy does it (fround), so
+  // that a pixel is ink here exactly when it is in Python.
   function inkMap(p) {
+    const f = Math.fround;
     const background = quantile(border(p), 0.5);
     let darkest = -Infinity, lightest = -Infinity;
-    for (const v of p.data) { darkest = Math.max(darkest, background - v); lightest = Math.max(lightest, v - background); }
+    for (const v of p.data) { darkest = Math.max(darkest, f(background - v)); lightest = Math.max(lightest, f(v - background)); }
     const sign = darkest > lightest ? -1 : 1;
-    const contrast = plane(p.h, p.w, p.data.map((v) => Math.max(0, sign * (v - background))));
-    const scale = Math.max(darkest, lightest);
+    const contrast = plane(p.h, p.w, p.data.map((v) => Math.max(0, f(sign * (v - background)))));
+    const scale = Math.max(darkest, lightest, 0);
     if (scale < MIN_CONTRAST) return null;
-    const floor = Math.min(0.5 * scale, Math.max(0.1 * scale, 3 * quantile(border(contrast), 0.75)));
-    contrast.data = contrast.data.map((v) => Math.min(1, Math.max(0, (v - floor) / (scale - floor))));
+    const floor = f(Math.min(0.5 * scale, Math.max(0.1 * scale, 3 * quantile(border(contrast), 0.75))));
+    const range = f(scale - floor);
+    contrast.data = contrast.data.map((v) => Math.min(1, Math.max(0, f(f(v - floor) / range))));
     return contrast;
   }
 
@@ -79,37 +83,52 @@ window.MnistPreprocess = (() => {
 
   const sum = (data) => data.reduce((a, v) => a + v, 0);
 
-  // Removes small blobs far from the digit (on a 28×28 grid each pixel is its own cell).
+  // Removes small blobs far from the digit, as training/data/ink.py's drop_specks: the ink pooled
+  // into cells (at most GRID a side), strokes within GROUP_CELLS cells of each other one group.
   function dropSpecks(ink) {
-    const total = sum(ink.data);
+    const cell = Math.max(1, Math.ceil(Math.max(ink.h, ink.w) / GRID));
+    const rows = Math.ceil(ink.h / cell), cols = Math.ceil(ink.w / cell);
+    const mass = plane(rows, cols, new Float64Array(rows * cols));
+    for (let y = 0; y < ink.h; y++) {
+      for (let x = 0; x < ink.w; x++) mass.data[Math.floor(y / cell) * cols + Math.floor(x / cell)] += ink.data[y * ink.w + x];
+    }
+    const total = sum(mass.data);
     if (total < Math.max(4.0, 1e-4 * ink.h * ink.w)) return null;  // a tap, not a digit
-    const near = grow(plane(ink.h, ink.w, ink.data.map((v) => (v > 0 ? 1 : 0))), GROUP_CELLS);
-    const groups = new Int32Array(ink.data.length).fill(-1);
-    const groupMass = [];
-    for (let start = 0; start < groups.length; start++) {
-      if (near.data[start] <= 0 || groups[start] >= 0) continue;
-      const id = groupMass.length;
-      let mass = 0;
-      const stack = [start];
-      groups[start] = id;
+    const near = grow(plane(rows, cols, mass.data.map((v) => (v > 0 ? 1 : 0))), GROUP_CELLS);
+    const { labels, count } = components(near.data, rows, cols);
+    const groupMass = new Float64Array(count);
+    mass.data.forEach((m, i) => { if (m > 0) groupMass[labels[i]] += m; });
+    const heaviest = groupMass.indexOf(Math.max(...groupMass));
+    const keep = Array.from(groupMass, (m, id) => id === heaviest || m >= SPECK_SHARE * total);
+    return plane(ink.h, ink.w, ink.data.map((v, i) => {
+      const at = Math.floor(Math.floor(i / ink.w) / cell) * cols + Math.floor((i % ink.w) / cell);
+      return v > 0 && !keep[labels[at]] ? 0 : v;
+    }));
+  }
+
+  // 8-connected components of the cells > 0, numbered in the order their first cell comes (row by
+  // row): labels (-1 where there is nothing) and how many.
+  function components(data, h, w) {
+    const labels = new Int32Array(h * w).fill(-1);
+    let count = 0;
+    const stack = [];
+    for (let start = 0; start < labels.length; start++) {
+      if (!(data[start] > 0) || labels[start] >= 0) continue;
+      labels[start] = count;
+      stack.push(start);
       while (stack.length) {
         const i = stack.pop();
-        mass += ink.data[i] > 0 ? ink.data[i] : 0;
-        const y = Math.floor(i / ink.w), x = i % ink.w;
-        for (let dy = -1; dy <= 1; dy++) {
-          for (let dx = -1; dx <= 1; dx++) {
-            const ny = y + dy, nx = x + dx;
-            if (ny < 0 || nx < 0 || ny >= ink.h || nx >= ink.w) continue;
-            const j = ny * ink.w + nx;
-            if (near.data[j] > 0 && groups[j] < 0) { groups[j] = id; stack.push(j); }
+        const y = Math.floor(i / w), x = i % w;
+        for (let ny = Math.max(0, y - 1); ny <= Math.min(h - 1, y + 1); ny++) {
+          for (let nx = Math.max(0, x - 1); nx <= Math.min(w - 1, x + 1); nx++) {
+            const j = ny * w + nx;
+            if (data[j] > 0 && labels[j] < 0) { labels[j] = count; stack.push(j); }
           }
         }
       }
-      groupMass.push(mass);
+      count++;
     }
-    const heaviest = groupMass.indexOf(Math.max(...groupMass));
-    const keep = groupMass.map((m, id) => id === heaviest || m >= SPECK_SHARE * total);
-    return plane(ink.h, ink.w, ink.data.map((v, i) => (v > 0 && !keep[groups[i]] ? 0 : v)));
+    return { labels, count };
   }
 
   function crop(p, threshold) {
@@ -241,7 +260,12 @@ window.MnistPreprocess = (() => {
   function toMnistMapped(grid) {
     if (grid.length !== SIZE * SIZE) throw new Error(`the grid needs ${SIZE * SIZE} cells, not ${grid.length}`);
     const ink = inkMap(plane(SIZE, SIZE, Float32Array.from(grid)));
-    const kept = ink && dropSpecks(ink);
+    return ink && inkToMnistMapped(ink);
+  }
+
+  // Like training/data/preprocess.py's ink_to_mnist: an ink map (a plane, ink 1.0) of any size.
+  function inkToMnistMapped(ink) {
+    const kept = dropSpecks(ink);
     const digit = kept && crop(kept, 0.0);
     if (!digit) return null;
     const factor = WORK_BOX / Math.max(digit.h, digit.w);
@@ -266,10 +290,10 @@ window.MnistPreprocess = (() => {
   }
 
   // The 784 floats the model is fed, or null when there is no digit.
-  function toMnist(grid) {
-    const mapped = toMnistMapped(grid);
-    return mapped && mapped.pixels;
-  }
+  const toMnist = (grid) => { const mapped = toMnistMapped(grid); return mapped && mapped.pixels; };
 
-  return { SIZE, toMnist, toMnistMapped };
+  // The 784 floats the model is fed for an ink map of any size, or null when it holds no digit.
+  const inkToMnist = (ink) => { const mapped = inkToMnistMapped(ink); return mapped && mapped.pixels; };
+
+  return { SIZE, plane, border, quantile, inkMap, inkToMnist, components, resize, toMnist, toMnistMapped, roundHalfEven };
 })();

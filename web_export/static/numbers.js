@@ -1,0 +1,130 @@
+// Read a whole number: its digits found (segment.js), each read as one digit is (the same
+// preprocessing, model, five views and doubt rule). A port of training/reading/numbers.py, and of
+// the part of training/data/ink.py's ink_map that reads an image's pixels.
+'use strict';
+
+window.MnistNumbers = (() => {
+  const MAX_SIDE = 1024;  // larger images are shrunk first, as Python does
+  const MAX_PIXELS = 40e6;
+  const MAX_FILE_BYTES = 50e6;
+  // How fast a part's score falls with its distance from the digits, in doubt thresholds.
+  const FAR = 2.0;
+  const { plane, border, quantile, resize, inkMap, inkToMnist, roundHalfEven } = MnistPreprocess;
+  const f = Math.fround;
+
+  // The ink of an image ({width, height, data: RGBA bytes}, an ImageData) as a plane, ink 1.0; null
+  // when there is none. As ink_map: a transparent background means alpha is the ink; otherwise the
+  // grey (a grey image's own value, as Pillow reads an "L" file) against the border's median.
+  function inkOf(image) {
+    const { width, height, data } = image;
+    const count = width * height;
+    const channel = (c) => plane(height, width, Float32Array.from({ length: count }, (_, i) => data[4 * i + c] / 255));
+    let grey = true, opaque = true;
+    for (let i = 0; i < count && (grey || opaque); i++) {
+      if (data[4 * i] !== data[4 * i + 1] || data[4 * i] !== data[4 * i + 2]) grey = false;
+      if (data[4 * i + 3] !== 255) opaque = false;
+    }
+    let channels = (grey ? [0] : [0, 1, 2]).concat(opaque ? [] : [3]).map(channel);
+    if (Math.max(width, height) > MAX_SIDE) {
+      const factor = MAX_SIDE / Math.max(width, height);
+      const w = Math.max(1, roundHalfEven(width * factor)), h = Math.max(1, roundHalfEven(height * factor));
+      channels = channels.map((p) => resize(p, w, h, 'box'));
+    }
+    const alpha = opaque ? null : channels[channels.length - 1];
+    if (alpha && quantile(border(alpha), 0.5) < 0.5) {
+      const top = alpha.data.reduce((a, v) => Math.max(a, v), 0);  // (a spread of every pixel overflows the stack)
+      return top > 0 ? plane(alpha.h, alpha.w, alpha.data.map((v) => v / top)) : null;
+    }
+    if (grey) return inkMap(channels[0]);
+    const [r, g, b] = channels;
+    const [wr, wg, wb] = [0.299, 0.587, 0.114].map(f);
+    return inkMap(plane(r.h, r.w, r.data.map((v, i) => f(f(f(v * wr) + f(g.data[i] * wg)) + f(b.data[i] * wb)))));
+  }
+
+  // How surely each ink plane is one digit: the top probability, times how near it lies to the
+  // digits the model knows (the doubt rule's distance: e^-FAR at its threshold); 0 without a digit.
+  async function score(inks) {
+    const images = inks.map((ink) => inkToMnist(ink));
+    const results = await MnistModel.assessBatch(images.map((pixels) => pixels || new Float32Array(784)));
+    const rule = window.MODEL_DATA.exportInfo.doubt;
+    return results.map(({ probabilities, distance }, i) => {
+      if (!images[i]) return 0;
+      const near = rule && distance !== null ? Math.exp(-FAR * Math.max(0, distance) / rule.max_distance) : 1;
+      return Math.max(...probabilities) * near;
+    });
+  }
+
+  // The number in an image: {number, unsure, message, digits: [{digit, probabilities, box, unsure,
+  // notADigit, topTwo, pixels}]}, boxes in the image's pixels; null when there is no ink to read.
+  // Throws an Error with a one-line message for images too large or with too many parts.
+  async function readNumber(image, maxDigits = MnistSegment.MAX_PARTS) {
+    const { width, height } = image;
+    if (width * height > MAX_PIXELS) {
+      throw new Error(`The image is too large: ${width}×${height} pixels (the limit is ${MAX_PIXELS / 1e6} million).`);
+    }
+    const ink = inkOf(image);
+    if (!ink) return null;
+    const parts = await MnistSegment.findParts(ink, score, maxDigits);
+    const images = [], boxes = [];
+    for (const part of parts) {
+      // One part is the whole image, read exactly as a single digit is.
+      const pixels = inkToMnist(parts.length === 1 ? ink : part.ink);
+      if (!pixels) continue;  // a mark too faint to read is no digit of the number
+      images.push(pixels);
+      boxes.push(scaled(part.box, width / ink.w, height / ink.h, width, height));
+    }
+    if (images.length === 0) return null;
+    const results = await MnistModel.assessBatch(images);
+    const digits = results.map(({ probabilities, distance }, i) => ({
+      ...MnistModel.verdict(probabilities, distance), probabilities, box: boxes[i], pixels: images[i],
+    }));
+    const number = digits.map((d) => String(d.digit)).join('');
+    const doubts = digits.map((d, i) => d.unsure && doubt(i + 1, d)).filter(Boolean);
+    const message = doubts.length === 0 ? `Predicted number: ${number}`
+      : doubts.join('; ').replace(/^./, (c) => c.toUpperCase());
+    return { number, unsure: doubts.length > 0, message, digits };
+  }
+
+  // 1 → "1st", 2 → "2nd", 11 → "11th", 23 → "23rd".
+  function ordinal(n) {
+    const suffix = n % 100 >= 10 && n % 100 <= 20 ? 'th' : { 1: 'st', 2: 'nd', 3: 'rd' }[n % 10] || 'th';
+    return `${n}${suffix}`;
+  }
+
+  function doubt(position, digit) {
+    if (digit.notADigit) return `the ${ordinal(position)} part does not look like a digit`;
+    return `not sure about the ${ordinal(position)} digit — ${digit.topTwo[0]} or ${digit.topTwo[1]}`;
+  }
+
+  // A box in the ink map's pixels → the image's (the ink map of a large image is smaller).
+  function scaled([x0, y0, x1, y1], sx, sy, width, height) {
+    return [Math.floor(x0 * sx), Math.floor(y0 * sy), Math.min(width, Math.ceil(x1 * sx)), Math.min(height, Math.ceil(y1 * sy))];
+  }
+
+  // An image file's pixels ({width, height, data}), decoded by the browser, upright as the camera
+  // held it; nothing leaves the page. Throws an Error with a one-line message when it cannot be read.
+  async function readImageFile(file) {
+    if (file.size === 0) throw new Error(`${file.name} is empty (0 bytes), not an image.`);
+    if (file.size > MAX_FILE_BYTES) throw new Error(`${file.name} is too large (${Math.round(file.size / 1e6)} MB); the limit is ${MAX_FILE_BYTES / 1e6} MB.`);
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    } catch {
+      throw new Error(`${file.name} is not a readable image.`);
+    }
+    try {
+      if (bitmap.width * bitmap.height > MAX_PIXELS) {
+        throw new Error(`${file.name} is too large: ${bitmap.width}×${bitmap.height} pixels (the limit is ${MAX_PIXELS / 1e6} million).`);
+      }
+      const canvas = document.createElement('canvas');
+      Object.assign(canvas, { width: bitmap.width, height: bitmap.height });
+      const context = canvas.getContext('2d', { willReadFrequently: true });
+      context.drawImage(bitmap, 0, 0);
+      return context.getImageData(0, 0, bitmap.width, bitmap.height);
+    } finally {
+      bitmap.close();
+    }
+  }
+
+  return { readNumber, readImageFile, ordinal };
+})();

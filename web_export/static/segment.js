@@ -1,0 +1,219 @@
+// Find the digits of a written number: its ink cut into parts, one per digit, left to right. A
+// port of training/data/segment.py, the same steps and constants (lengths in digit heights):
+// 1. pieces: connected ink; a small piece close to a larger one joins it, a light one far from all
+//    is a speck; 2. joins: pieces overlapping horizontally may be one digit written in two strokes;
+// 3. cuts: a wide part is tried in two along the paths through its least ink (cuts.js) and cut
+//    when the weaker side scores well enough against the whole. Scores come from `score`, an async
+//    function of ink planes (numbers.js reads them with the model).
+'use strict';
+
+window.MnistSegment = (() => {
+  const MAX_PARTS = 12;
+  const PIECES_PER_PART = 4;
+  const SPECK_SHARE = 0.03;
+  const SMALL = 0.3, CLOSE = 0.25, SHORT = 0.6;
+  const ROOMY = 1.1, PRIOR = 2.2, WIDE = 1.6;
+  const NARROWEST = 0.12, CUT_SPACING = 0.1, CUTS = 5;
+  const OVERLAP = 0.5;
+  const { plane, components, roundHalfEven } = MnistPreprocess;
+
+  // A part: {box: [x0, y0, x1, y1] (x1, y1 exclusive), ink: plane of the box's size}.
+  const widthOf = (part) => part.box[2] - part.box[0];
+  const heightOf = (part) => part.box[3] - part.box[1];
+
+  class TooManyParts extends Error {
+    constructor(found, limit) {
+      super(`Too many parts to read as a number: ${found} (at most ${limit} digits).`);
+    }
+  }
+
+  // The digits of a number, left to right, as parts of `ink`; [] when there is no ink.
+  async function findParts(ink, score, maxParts = MAX_PARTS) {
+    const { labels, boxes, masses } = pieces(ink);
+    if (masses.length === 0) return [];
+    const height = digitHeight(boxes, masses);
+    const groupList = groups(boxes, masses, height);
+    if (groupList.length > PIECES_PER_PART * maxParts) throw new TooManyParts(groupList.length, maxParts);
+    const parts = groupList.map((members) => piece(ink, labels, boxes, members));
+    const found = await cutAll(await join(parts, height, score), height, score, maxParts);
+    // A stable sort by the middle, as Python's sorted().
+    return found.map((part, i) => [part, i])
+      .sort(([a, i], [b, j]) => a.box[0] + a.box[2] - b.box[0] - b.box[2] || i - j).map(([part]) => part);
+  }
+
+  // --- Pieces -------------------------------------------------------------------------------
+
+  function pieces(ink) {
+    const { labels, count } = components(ink.data, ink.h, ink.w);
+    const boxes = Array.from({ length: count }, () => [Infinity, Infinity, -1, -1]);
+    const masses = new Float64Array(count);
+    for (let i = 0; i < labels.length; i++) {  // row by row, so that the sums are numpy's bincount's
+      const k = labels[i];
+      if (k < 0) continue;
+      const y = Math.floor(i / ink.w), x = i % ink.w, box = boxes[k];
+      box[0] = Math.min(box[0], x); box[1] = Math.min(box[1], y);
+      box[2] = Math.max(box[2], x + 1); box[3] = Math.max(box[3], y + 1);
+      masses[k] += ink.data[i];
+    }
+    return { labels, boxes, masses: Array.from(masses) };
+  }
+
+  function median(values) {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  }
+
+  // The median height of the tall pieces among those with a tenth of the heaviest one's ink.
+  function digitHeight(boxes, masses) {
+    const heaviest = Math.max(...masses);
+    const heights = boxes.filter((_, k) => masses[k] >= 0.1 * heaviest).map((box) => box[3] - box[1]);
+    const tallest = Math.max(...heights);
+    return median(heights.filter((h) => h >= 0.5 * tallest));
+  }
+
+  // The pieces as lists of components: each large one with the small ones close to it.
+  function groups(boxes, masses, height) {
+    const small = boxes.map((b) => Math.max(b[2] - b[0], b[3] - b[1]) < SMALL * height);
+    const large = boxes.map((_, k) => k).filter((k) => !small[k]);
+    if (large.length === 0) return boxes.map((_, k) => [k]);
+    const byFirst = new Map(large.map((k) => [k, [k]]));
+    const heaviest = Math.max(...masses);
+    small.forEach((isSmall, k) => {
+      if (!isSmall) return;
+      const gaps = large.map((other) => gap(boxes[k], boxes[other]));
+      const nearest = gaps.indexOf(Math.min(...gaps));
+      if (gaps[nearest] <= CLOSE * height) byFirst.get(large[nearest]).push(k);
+      else if (masses[k] >= SPECK_SHARE * heaviest) byFirst.set(k, [k]);
+    });
+    return [...byFirst.values()];
+  }
+
+  function gap(box, other) {
+    const dx = Math.max(other[0] - box[2], box[0] - other[2]);
+    const dy = Math.max(other[1] - box[3], box[1] - other[3]);
+    return Math.max(dx, dy, 0);
+  }
+
+  function piece(ink, labels, boxes, members) {
+    const box = [0, 1].map((c) => Math.min(...members.map((k) => boxes[k][c])))
+      .concat([2, 3].map((c) => Math.max(...members.map((k) => boxes[k][c]))));
+    const inside = new Set(members);
+    const out = plane(box[3] - box[1], box[2] - box[0]);
+    for (let y = 0; y < out.h; y++) {
+      for (let x = 0; x < out.w; x++) {
+        const i = (box[1] + y) * ink.w + box[0] + x;
+        if (inside.has(labels[i])) out.data[y * out.w + x] = ink.data[i];
+      }
+    }
+    return { box, ink: out };
+  }
+
+  // --- Joins: strokes of one digit that overlap horizontally ---------------------------------
+
+  function overlap(a, b) {
+    const shared = Math.min(a.box[2], b.box[2]) - Math.max(a.box[0], b.box[0]);
+    return Math.max(shared, 0) / Math.min(widthOf(a), widthOf(b));
+  }
+
+  async function join(parts, height, score) {
+    const refused = new Set();
+    const key = (a, b) => `${a.box}|${b.box}`;
+    for (;;) {
+      const pairs = [];
+      parts.forEach((a, i) => parts.slice(i + 1).forEach((b) => {
+        if (overlap(a, b) >= OVERLAP && !refused.has(key(a, b))) pairs.push([a, b]);
+      }));
+      if (pairs.length === 0) return parts;
+      const joined = pairs.map(([a, b]) => union(a, b));
+      const scores = await score([...pairs.flatMap(([a, b]) => [a.ink, b.ink]), ...joined.map((u) => u.ink)]);
+      // A short stroke over another is one digit; two tall ones are when they read at least as
+      // well together as the weaker alone.
+      const accepted = pairs.map(([a, b], i) => Math.min(heightOf(a), heightOf(b)) < SHORT * height
+        || scores[pairs.length * 2 + i] >= Math.min(scores[2 * i], scores[2 * i + 1]));
+      const order = pairs.map((_, i) => i).sort((i, j) => overlap(...pairs[j]) - overlap(...pairs[i]) || i - j);
+      const used = [];
+      for (const i of order) {
+        const [a, b] = pairs[i];
+        if (!accepted[i]) refused.add(key(a, b));
+        else if (!used.includes(a) && !used.includes(b)) {
+          used.push(a, b);
+          parts = [...parts.filter((part) => part !== a && part !== b), joined[i]];
+        }
+      }
+      if (used.length === 0) return parts;
+    }
+  }
+
+  function union(a, b) {
+    const box = [Math.min(a.box[0], b.box[0]), Math.min(a.box[1], b.box[1]),
+      Math.max(a.box[2], b.box[2]), Math.max(a.box[3], b.box[3])];
+    const ink = plane(box[3] - box[1], box[2] - box[0]);
+    for (const part of [a, b]) {
+      for (let y = 0; y < part.ink.h; y++) {
+        for (let x = 0; x < part.ink.w; x++) {
+          const i = (part.box[1] - box[1] + y) * ink.w + part.box[0] - box[0] + x;
+          ink.data[i] = Math.max(ink.data[i], part.ink.data[y * part.ink.w + x]);
+        }
+      }
+    }
+    return { box, ink };
+  }
+
+  // --- Cuts: digits that touch or overlap ----------------------------------------------------
+
+  async function cutAll(parts, height, score, maxParts) {
+    const done = [];
+    let todo = parts;
+    while (todo.length) {
+      if (done.length + todo.length > maxParts) throw new TooManyParts(done.length + todo.length, maxParts);
+      const halves = await bestCuts(todo, height, score);
+      todo.forEach((part, i) => { if (halves[i] === null) done.push(part); });
+      todo = halves.filter((cut) => cut !== null).flat();
+    }
+    return done;
+  }
+
+  // For each part, its two sides when it is two digits, else null.
+  async function bestCuts(parts, height, score) {
+    const options = parts.map((part) => (widthOf(part) > ROOMY * height ? cuts(part, height) : []));
+    const batch = parts.flatMap((part, i) => (options[i].length
+      ? [part.ink, ...options[i].flatMap((cut) => cut.map((side) => side.ink))] : []));
+    const scores = batch.length ? await score(batch) : [];
+    let next = 0;
+    return parts.map((part, i) => {
+      if (options[i].length === 0) return null;
+      const whole = scores[next++];
+      const weaker = options[i].map(() => Math.min(scores[next++], scores[next++]));
+      const best = weaker.indexOf(Math.max(...weaker));
+      const width = widthOf(part) / height;
+      const two = width > WIDE || weaker[best] > whole * Math.exp(-PRIOR * (width - ROOMY));
+      return two ? options[i][best] : null;
+    });
+  }
+
+  // Up to CUTS ways to cut `part` in two where its ink is thinnest, both sides tall enough to be a
+  // digit (a short side is a stroke of the other digit: a tail, a bar).
+  function cuts(part, height) {
+    const paths = MnistCuts.cutPaths(part.ink, Math.max(1, roundHalfEven(NARROWEST * height)),
+      Math.max(2.0, CUT_SPACING * height), CUTS);
+    return paths.map((path) => MnistCuts.splitAt(part.ink, path).map((side) => tight(part, side)))
+      .filter((cut) => Math.min(...cut.map(heightOf)) >= SHORT * height);
+  }
+
+  // The part of `part` whose ink is `side` (at `part`'s size), cropped to that ink.
+  function tight(part, side) {
+    let top = side.h, bottom = -1, left = side.w, right = -1;
+    side.data.forEach((v, i) => {
+      if (v === 0) return;
+      const y = Math.floor(i / side.w), x = i % side.w;
+      top = Math.min(top, y); bottom = Math.max(bottom, y); left = Math.min(left, x); right = Math.max(right, x);
+    });
+    const ink = plane(bottom - top + 1, right - left + 1);
+    for (let y = 0; y < ink.h; y++) ink.data.set(side.data.subarray((top + y) * side.w + left, (top + y) * side.w + right + 1), y * ink.w);
+    const x0 = part.box[0] + left, y0 = part.box[1] + top;
+    return { box: [x0, y0, x0 + ink.w, y0 + ink.h], ink };
+  }
+
+  return { MAX_PARTS, TooManyParts, findParts };
+})();
