@@ -24,6 +24,7 @@ PAGE_FILES = {
     "style.css",
     "model.js",
     "grid.js",
+    "chart.js",
     "preprocess.js",
     "occlusion.js",
     "cuts.js",

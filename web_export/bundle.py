@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-PAGE_FILES = ("index.html", "style.css", "model.js", "grid.js", "preprocess.js", "occlusion.js", "cuts.js",
-              "segment.js", "numbers.js", "number-mode.js")
+PAGE_FILES = ("index.html", "style.css", "model.js", "grid.js", "chart.js", "preprocess.js", "occlusion.js",
+              "cuts.js", "segment.js", "numbers.js", "number-mode.js")
 NODE_MODULES = ROOT / "node_modules" / "@tensorflow"
 # Only what a graph model needs (not the whole tf.min.js): core, the converter's loader, and two
 # backends. ES2017 builds, because they need no eval (tf.min.js's ES5 polyfills did).
@@ -176,9 +176,9 @@ Drawing
     a doubted digit is named by its place ("Not sure about the 3rd digit - 1 or 7").
 
 Files
-  index.html, style.css, grid.js, preprocess.js, model.js,  the page
-  occlusion.js, number-mode.js, numbers.js, segment.js,
-  cuts.js
+  index.html, style.css, grid.js, chart.js, preprocess.js,  the page
+  model.js, occlusion.js, number-mode.js, numbers.js,
+  segment.js, cuts.js
   tf-core.min.js, tf-converter.min.js                       TensorFlow.js 4.22 (vendored): core and
                                                             the graph-model loader
   tf-backend-wasm.min.js, tf-backend-wasm-simd.js           its WebAssembly backend (the binary inlined)

@@ -101,30 +101,8 @@
   eraseButton.addEventListener('click', () => setEraseMode(true));
   document.getElementById('clear').addEventListener('click', () => { grid.fill(0); changed(); });
 
-  // --- Where it looks ------------------------------------------------------------------------
-
-  // Red where hiding a region lowers the answer, blue where it raises it; stronger = more opaque.
-  const RAISES = [37, 99, 235];
-  const LOWERS = [220, 38, 38];
-  const heatColour = (weight) => {
-    const [r, g, b] = weight >= 0 ? LOWERS : RAISES;
-    return `rgba(${r}, ${g}, ${b}, ${(0.85 * Math.min(1, Math.abs(weight))).toFixed(3)})`;
-  };
-
-  // The normalised map at a point of the model's 28×28 image (pixel i spans [i, i + 1)), bilinear
-  // between pixel centres; 0 outside the image.
-  function mapAt(normalised, x, y) {
-    const fx = x - 0.5, fy = y - 0.5;
-    const x0 = Math.floor(fx), y0 = Math.floor(fy);
-    let value = 0;
-    for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
-      const px = x0 + dx, py = y0 + dy;
-      if (px < 0 || py < 0 || px >= SIZE || py >= SIZE) continue;
-      value += normalised[py * SIZE + px] * (1 - Math.abs(fx - px)) * (1 - Math.abs(fy - py));
-    }
-    return value;
-  }
-
+  // --- Where it looks (the map's colours are MnistOcclusion's) -----------------------------
+  const { RAISES, LOWERS, colour: heatColour, mapAt } = MnistOcclusion;
   // Each grid cell takes the map's value where its centre lands in what the model sees, so the
   // colour sits on the strokes as painted, wherever and however large they are on the grid.
   function drawHeatmapOnGrid({ normalised, toModel }) {
@@ -193,8 +171,7 @@
 
   // One prediction at a time; strokes made meanwhile are folded into the next one, so results
   // always arrive in order and a slow device never queues up stale work.
-  let busy = false;
-  let pending = false;
+  let busy = false, pending = false;
 
   function changed() {
     drawGrid();
@@ -260,35 +237,7 @@
     renderChart(probabilities);
   }
 
-  const columns = MnistModel.LABELS.map((label) => {
-    const column = document.createElement('div');
-    column.className = 'column';
-    column.dataset.digit = String(label);
-    const percent = Object.assign(document.createElement('span'), { className: 'percent' });
-    const bar = Object.assign(document.createElement('div'), { className: 'bar' });
-    const digit = Object.assign(document.createElement('span'), { className: 'digit', textContent: String(label) });
-    column.append(percent, bar, digit);
-    chart.append(column);
-    return { column, percent, bar };
-  });
-
-  function renderChart(probabilities) {
-    const top = probabilities ? probabilities.indexOf(Math.max(...probabilities)) : -1;
-    columns.forEach(({ column, percent, bar }, i) => {
-      const p = probabilities ? probabilities[i] : 0;
-      // Set through the CSSOM, which the page's Content-Security-Policy allows (inline styles it does not).
-      bar.style.height = `${(p * 80).toFixed(1)}%`;
-      percent.textContent = probabilities ? formatPercent(p) : '';
-      column.classList.toggle('top', i === top);
-      column.title = probabilities ? `${i}: ${(p * 100).toFixed(2)}%` : '';
-    });
-  }
-
-  function formatPercent(p) {
-    if (p >= 0.995) return '100%';
-    if (p < 0.005) return p < 0.0005 ? '0%' : '<1%';
-    return `${Math.round(p * 100)}%`;
-  }
+  const renderChart = MnistChart.bars(chart, MnistModel.LABELS);
 
   // What the model sees; with the heatmap on, the same colours over it (on a dimmed digit).
   function showModelView(pixels) {

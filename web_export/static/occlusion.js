@@ -1,5 +1,5 @@
 // Where the model looks: occlusion sensitivity, a port of training/reading/explain.py (same patches, same
-// fill, same logits), computed as ONE batched forward pass of the occluded copies.
+// fill, same logits), computed as ONE batched forward pass of the occluded copies; and its colours.
 'use strict';
 
 window.MnistOcclusion = (() => {
@@ -82,5 +82,28 @@ window.MnistOcclusion = (() => {
     return { map, normalised: normalise(map), target, copies: patches.length };
   }
 
-  return { PATCH, STRIDE, CORNERS, explain };
+  // How the page colours a map: red where hiding a region lowers the answer, blue where it
+  // raises it; the stronger, the more opaque.
+  const RAISES = [37, 99, 235];
+  const LOWERS = [220, 38, 38];
+  const colour = (weight) => {
+    const [r, g, b] = weight >= 0 ? LOWERS : RAISES;
+    return `rgba(${r}, ${g}, ${b}, ${(0.85 * Math.min(1, Math.abs(weight))).toFixed(3)})`;
+  };
+
+  // The normalised map at a point of the model's 28×28 image (pixel i spans [i, i + 1)), bilinear
+  // between pixel centres; 0 outside the image.
+  function mapAt(normalised, x, y) {
+    const fx = x - 0.5, fy = y - 0.5;
+    const x0 = Math.floor(fx), y0 = Math.floor(fy);
+    let value = 0;
+    for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+      const px = x0 + dx, py = y0 + dy;
+      if (px < 0 || py < 0 || px >= SIZE || py >= SIZE) continue;
+      value += normalised[py * SIZE + px] * (1 - Math.abs(fx - px)) * (1 - Math.abs(fy - py));
+    }
+    return value;
+  }
+
+  return { PATCH, STRIDE, CORNERS, explain, RAISES, LOWERS, colour, mapAt };
 })();
