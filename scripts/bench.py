@@ -20,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "BENCHMARKS.md"
+RESULTS = ROOT / "docs" / "benchmarks.json"
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 
 # The training runs, by name: the seed's MLP, the fastest run to 99.3%, the default model with
@@ -74,8 +75,10 @@ def machine() -> dict:
     }
 
 
-def main() -> int:
-    sections: list[str] = []
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--only"]:
+        return measure_again(args[1:])
     results: dict = {"machine": machine()}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-store-") as store:
@@ -100,15 +103,38 @@ def main() -> int:
             results[module] = attempt(lambda m=module: run_json(m, store, trained[0] if trained else ""))
     results["total_s"] = round(time.perf_counter() - started)
 
-    sections = render(results)
-    text = "\n".join(sections) + "\n"
+    write(results)
+    print(f"Wrote {OUTPUT.name} in {results['total_s']} s", file=sys.stderr)
+    return 0
+
+
+def measure_again(modules: list[str]) -> int:
+    """`python -m scripts.bench --only scripts.bench_speed ...`: measure those sections again (on a
+    quiet machine, say) and rewrite BENCHMARKS.md with them and the last full run's other sections.
+    For sections that start from an empty store; the date of each is written beside the machine's."""
+    unknown = [module for module in modules if module not in EXTRA_SECTIONS]
+    if not modules or unknown or not RESULTS.is_file():
+        print(f"usage: python -m scripts.bench --only MODULE... after a full run; modules: "
+              f"{', '.join(EXTRA_SECTIONS)}", file=sys.stderr)
+        return 2
+    results = json.loads(RESULTS.read_text())
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as store:
+        for module in modules:
+            print(f"bench: {module} …", file=sys.stderr, flush=True)
+            results[module] = attempt(lambda m=module: run_json(m, store, ""))
+            results.setdefault("remeasured", {})[module] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    write(results)
+    print(f"Wrote {OUTPUT.name} with {', '.join(modules)} measured again", file=sys.stderr)
+    return 0
+
+
+def write(results: dict) -> None:
+    text = "\n".join(render(results)) + "\n"
     tmp = OUTPUT.with_suffix(".md.tmp")
     tmp.write_text(text)
     tmp.replace(OUTPUT)
-    (ROOT / "docs").mkdir(exist_ok=True)
-    (ROOT / "docs" / "benchmarks.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"Wrote {OUTPUT.name} in {results['total_s']} s", file=sys.stderr)
-    return 0
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
 
 # Benchmarks owned by other parts (export bundle and browser, dashboard, load in browsers and over

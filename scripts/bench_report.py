@@ -37,6 +37,8 @@ def render_markdown(results: dict, *, quick: bool) -> list[str]:
             ["date", machine["date"]],
             ["total bench time", f"{results.get('total_s', 0)} s"],
         ]
+        + [[f"{module.removeprefix('scripts.')} measured again", date]
+           for module, date in results.get("remeasured", {}).items()]
         + [[name, version] for name, version in machine["versions"].items()],
     )
     out += render_training(results.get("training", {}))
