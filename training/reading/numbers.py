@@ -11,14 +11,15 @@ import numpy as np
 from training.core.probabilities import softmax
 from training.data.ink import MAX_PIXELS, EmptyDrawingError, ImageLike, ink_map, load_image
 from training.data.preprocess import ink_to_mnist
-from training.data.segment import MAX_PARTS, Scorer, find_parts
+from training.data.segment import MAX_PARTS, SURE_DIGIT, Scorer, find_parts
 from training.reading.doubt import Verdict
 from training.reading.predictor import Predictor, prediction_fields
 
 Box = tuple[int, int, int, int]
 # How fast a part's score falls with its distance from the digits, in doubt thresholds: two
-# touching digits lie further from every digit than each of them does.
-FAR = 2.0
+# touching digits lie further from every digit than each of them does. At the threshold a sure
+# reading scores SURE_DIGIT: the segmentation cuts a part only into stretches that score more.
+FAR = -math.log(SURE_DIGIT)
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,11 @@ def part_scorer(predictor: Predictor) -> Scorer:
             except EmptyDrawingError:  # too little ink to be a digit
                 images.append(np.zeros((28, 28), np.float32))
                 readable.append(False)
-        logits, features = predictor.logits_and_doubt_features(np.stack(images))
+        # Batches padded to a power of two: each new batch size costs memory in TensorFlow.
+        padded = np.zeros((max(8, 1 << (len(images) - 1).bit_length()), 28, 28), np.float32)
+        padded[:len(images)] = images
+        logits, features = predictor.logits_and_doubt_features(padded)
+        logits, features = logits[:len(images)], features[:len(images)]
         top = softmax(logits / predictor.temperature).max(axis=1)
         doubt = predictor.doubt
         nearness = 1.0 if doubt is None else np.exp(-FAR * doubt.distances(features) / doubt.max_distance)
