@@ -31,17 +31,16 @@ SPECK_SHARE = 0.03
 SMALL = 0.3  # a piece smaller than this both ways belongs to a neighbour it is close to
 CLOSE = 0.25  # that close (the gap between their boxes)
 SHORT = 0.6  # a piece lower than this is a stroke of a digit, not a digit of its own
-# A part narrower than ROOMY digit heights is one digit, and so is one up to SURE wide whose whole
-# scores at least CONFIDENT. Any other is divided along a chain of cut paths (`training.data.cuts`)
-# whose stretches, each NARROWEST to WIDEST wide, read best together: the sum over stretches of
-# the log of its score, less WIDTH_SLOPE per digit height it is wider than
-# WIDTH_FROM (a whole number squeezed into 28×28 can look like one digit). The whole part is
-# always one of the chains. Tuned on numbers composed from MNIST's validation digits. A chain that
-# cuts the part counts only when each of its stretches scores at least SURE_DIGIT: a letter or a
-# scribble cut into digit-like strokes would otherwise hide the mark the doubt rule flags.
-ROOMY = 0.45
-SURE = 1.0
-CONFIDENT = 0.02
+# A part at most ROOMY digit heights wide is one digit (few digits are wider than high, and two
+# that touch mostly are). A wider one is divided along
+# a chain of cut paths (`training.data.cuts`) whose stretches, each NARROWEST to WIDEST wide, read
+# best together: the sum over stretches of the log of its score, less WIDTH_SLOPE per digit height
+# it is wider than WIDTH_FROM (a whole number squeezed into 28×28 can look like one digit). The
+# whole part is always one of the chains. A chain that cuts the part counts only when each of its
+# stretches scores at least SURE_DIGIT: a letter or a scribble cut into digit-like strokes would
+# otherwise hide the mark the doubt rule flags. Tuned on numbers composed from MNIST's training
+# and validation digits.
+ROOMY = 1.0
 NARROWEST = 0.12  # a 1 is little more than a pen's width
 WIDEST = 1.5
 WIDTH_FROM = 0.9
@@ -231,12 +230,8 @@ def _cut_all(parts: list[Part], height: float, score: Scorer | None, max_parts: 
         raise TooManyPartsError(len(parts), max_parts)
     shapes_only = score is None
     score = score or _shape_score(height)
-    roomy = [part for part in parts if part.width > ROOMY * height]
-    wholes = dict(zip(map(id, roomy), score([part.ink for part in roomy]) if roomy else [], strict=True))
-    # A part no wider than a digit that reads surely as one is one: most digits are never cut.
-    plans = [_plan(part, height) if id(part) in wholes and (part.width > SURE * height
-                                                             or wholes[id(part)] < CONFIDENT) else None
-             for part in parts]
+    # A part no wider than a digit is one: most digits are never cut, nor read before they are.
+    plans = [_plan(part, height) if part.width > ROOMY * height else None for part in parts]
     batch = [stretch.ink for plan in plans if plan for stretch in plan[1]]
     scores = iter(score(batch) if batch else [])
     done: list[Part] = []

@@ -2,9 +2,8 @@
 // port of training/data/segment.py, the same steps and constants (lengths in digit heights):
 // 1. pieces: connected ink; a small piece close to a larger one joins it, a light one far from all
 //    is a speck; 2. joins: pieces overlapping horizontally may be one digit written in two strokes;
-// 3. cuts: a part wider than a digit, or one reading poorly, is divided along the chain of cut
-//    paths (cuts.js) whose stretches read best together, each stretch surely a digit, the whole
-//    part always a candidate. Scores come from `score`, an async function of ink planes
+// 3. cuts: a part wider than a digit is divided along the chain of cut paths (cuts.js) whose
+//    stretches read best together, each stretch surely a digit, the whole part always a candidate. Scores come from `score`, an async function of ink planes
 //    (numbers.js reads them with the model).
 'use strict';
 
@@ -13,7 +12,7 @@ window.MnistSegment = (() => {
   const PIECES_PER_PART = 4;
   const SPECK_SHARE = 0.03;
   const SMALL = 0.3, CLOSE = 0.25, SHORT = 0.6;
-  const ROOMY = 0.45, SURE = 1.0, CONFIDENT = 0.02;
+  const ROOMY = 1.0;
   const NARROWEST = 0.12, WIDEST = 1.5, WIDTH_FROM = 0.9, WIDTH_SLOPE = 4.0, CUT_SPACING = 0.2;
   // A sure reading at the doubt rule's distance threshold scores this (numbers.js).
   const SURE_DIGIT = Math.exp(-1.0);
@@ -168,12 +167,8 @@ window.MnistSegment = (() => {
   // Each part divided into the digits it holds, all stretches of all parts read in one call.
   async function cutAll(parts, height, score, maxParts) {
     if (parts.length > maxParts) throw new TooManyParts(parts.length, maxParts);
-    const roomy = parts.filter((part) => widthOf(part) > ROOMY * height);
-    const wholeScores = roomy.length ? await score(roomy.map((part) => part.ink)) : [];
-    const wholes = new Map(roomy.map((part, i) => [part, wholeScores[i]]));
-    // A part no wider than a digit that reads surely as one is one: most digits are never cut.
-    const plans = parts.map((part) => (wholes.has(part)
-      && (widthOf(part) > SURE * height || wholes.get(part) < CONFIDENT) ? plan(part, height) : null));
+    // A part no wider than a digit is one: most digits are never cut, nor read before they are.
+    const plans = parts.map((part) => (widthOf(part) > ROOMY * height ? plan(part, height) : null));
     const batch = plans.flatMap((found) => (found ? found.stretches.map((stretch) => stretch.ink) : []));
     const scores = batch.length ? await score(batch) : [];
     let next = 0;
