@@ -36,9 +36,9 @@ SHORT = 0.6  # a piece lower than this is a stroke of a digit, not a digit of it
 # a chain of cut paths (`training.data.cuts`) whose stretches, each NARROWEST to WIDEST wide, read
 # best together: the sum over stretches of the log of its score, less WIDTH_SLOPE per digit height
 # it is wider than WIDTH_FROM (a whole number squeezed into 28×28 can look like one digit). The
-# whole part is always one of the chains. A chain that cuts the part counts only when each of its
-# stretches scores at least SURE_DIGIT: a letter or a scribble cut into digit-like strokes would
-# otherwise hide the mark the doubt rule flags. Tuned on numbers composed from MNIST's training
+# whole part is always one of the chains. A part up to WIDEST wide is cut only when each stretch
+# scores at least SURE_DIGIT: a letter or a scribble cut into digit-like strokes would otherwise
+# hide the mark the doubt rule flags. Tuned on numbers composed from MNIST's training
 # and validation digits.
 ROOMY = 1.0
 NARROWEST = 0.12  # a 1 is little more than a pen's width
@@ -240,8 +240,12 @@ def _cut_all(parts: list[Part], height: float, score: Scorer | None, max_parts: 
             done.append(part)
             continue
         ends, found = plan
+        # A part no wider than one digit may be (a letter, say) is cut only into stretches that
+        # read surely as digits; a wider one holds several marks, and one in doubt is no reason
+        # to read them all as one.
+        sure = part.width <= WIDEST * height
         gains = np.array([_gain(next(scores), stretch, height, stretch.right - stretch.left == ends,
-                                shapes_only) for stretch in found])
+                                shapes_only, sure) for stretch in found])
         chain = best_chain(ends, [(stretch.left, stretch.right) for stretch in found], gains)
         done += [_tight(part, found[index].ink) for index in chain]
         if len(done) > max_parts:
@@ -255,14 +259,15 @@ def _plan(part: Part, height: float) -> tuple[int, list[Stretch]]:
     return len(edges) - 1, stretches(part.ink, edges, NARROWEST * height, WIDEST * height)
 
 
-def _gain(score: float, stretch: Stretch, height: float, whole: bool, shapes_only: bool) -> float:
+def _gain(score: float, stretch: Stretch, height: float, whole: bool, shapes_only: bool,
+          sure: bool) -> float:
     """What a stretch adds to its chain (see ROOMY); a low stroke is no digit of its own."""
     rows = np.flatnonzero(stretch.ink.any(axis=1))
     if rows[-1] + 1 - rows[0] < SHORT * height:
         return 0.0 if whole else -np.inf
     if shapes_only:
         return float(np.log(max(score, 1e-6))) - SHAPE_TIE
-    if not whole and score < SURE_DIGIT:
+    if sure and not whole and score < SURE_DIGIT:
         return -np.inf
     columns = np.flatnonzero(stretch.ink.any(axis=0))
     wider = max((columns[-1] + 1 - columns[0]) / height - WIDTH_FROM, 0.0)

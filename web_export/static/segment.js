@@ -176,8 +176,12 @@ window.MnistSegment = (() => {
     parts.forEach((part, i) => {
       const found = plans[i];
       if (found === null) { done.push(part); return; }
+      // A part no wider than one digit may be (a letter, say) is cut only into stretches that read
+      // surely as digits; a wider one holds several marks, and one in doubt is no reason to read
+      // them all as one.
+      const sure = widthOf(part) <= WIDEST * height;
       const gains = found.stretches.map((stretch) => gain(scores[next++], stretch, height,
-        stretch.right - stretch.left === found.ends));
+        stretch.right - stretch.left === found.ends, sure));
       const chain = MnistCuts.bestChain(found.ends, found.stretches.map((s) => [s.left, s.right]), gains);
       chain.forEach((index) => done.push(tight(part, found.stretches[index].ink)));
       if (done.length > maxParts) throw new TooManyParts(done.length, maxParts);
@@ -193,9 +197,9 @@ window.MnistSegment = (() => {
   }
 
   // What a stretch adds to its chain: the log of its score, less WIDTH_SLOPE per digit height it
-  // is wider than WIDTH_FROM; a low stroke is no digit of its own, and a cut counts only when each
-  // stretch reads surely as a digit (a letter cut into digit-like strokes would hide the mark).
-  function gain(value, stretch, height, whole) {
+  // is wider than WIDTH_FROM; a low stroke is no digit of its own, and with `sure` a cut counts
+  // only when each stretch reads surely as a digit (a letter cut into strokes would hide the mark).
+  function gain(value, stretch, height, whole, sure) {
     let top = stretch.ink.h, bottom = -1, left = stretch.ink.w, right = -1;
     stretch.ink.data.forEach((v, i) => {
       if (v === 0) return;
@@ -203,7 +207,7 @@ window.MnistSegment = (() => {
       top = Math.min(top, y); bottom = Math.max(bottom, y); left = Math.min(left, x); right = Math.max(right, x);
     });
     if (bottom + 1 - top < SHORT * height) return whole ? 0.0 : -Infinity;
-    if (!whole && value < SURE_DIGIT) return -Infinity;
+    if (sure && !whole && value < SURE_DIGIT) return -Infinity;
     const wider = Math.max((right + 1 - left) / height - WIDTH_FROM, 0.0);
     return Math.log(Math.max(value, 1e-6)) - WIDTH_SLOPE * wider;
   }
