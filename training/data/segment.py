@@ -45,7 +45,7 @@ NARROWEST = 0.12  # a 1 is little more than a pen's width
 WIDEST = 1.5
 WIDTH_FROM = 0.9
 WIDTH_SLOPE = 4.0
-CUT_SPACING = 0.2  # one candidate cut each way per window this wide
+CUT_SPACING = 0.15  # one candidate cut each way per window this wide
 # Without a model, a stretch wider than SHAPE_WIDEST digit heights loses SHAPE_SLOPE per height,
 # and each stretch a little more (of two equal chains, the one of fewer digits wins).
 SHAPE_WIDEST = 1.4

@@ -13,7 +13,7 @@ window.MnistSegment = (() => {
   const SPECK_SHARE = 0.03;
   const SMALL = 0.3, CLOSE = 0.25, SHORT = 0.6;
   const ROOMY = 1.0;
-  const NARROWEST = 0.12, WIDEST = 1.5, WIDTH_FROM = 0.9, WIDTH_SLOPE = 4.0, CUT_SPACING = 0.2;
+  const NARROWEST = 0.12, WIDEST = 1.5, WIDTH_FROM = 0.9, WIDTH_SLOPE = 4.0, CUT_SPACING = 0.15;
   // A sure reading at the doubt rule's distance threshold scores this (numbers.js).
   const SURE_DIGIT = Math.exp(-1.0);
   const OVERLAP = 0.5;
