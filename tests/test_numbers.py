@@ -90,6 +90,20 @@ def test_too_many_parts_and_blank_images_are_refused(mnist):
         find_parts(np.zeros((60, 200), np.float32))
 
 
+def test_a_wide_part_is_cut_only_into_stretches_that_read_surely_as_digits(mnist):
+    ink = np.zeros((28, 40), np.float32)
+    for digit, x in ((4, 0), (2, 12)):  # a 4 and a 2 that overlap: one piece, wider than a digit
+        np.maximum(ink[:, x:x + 28], first_of(mnist, digit) / 255, out=ink[:, x:x + 28])
+    assert len(np.unique(label_components(ink > 0)[ink > 0])) == 1
+
+    def reading_all(score: float):
+        return lambda inks: np.full(len(inks), score)
+
+    assert len(find_parts(ink, reading_all(0.9))) == 2
+    # Every stretch in doubt: kept whole, as a letter cut into digit-like strokes must be (its doubt shows).
+    assert len(find_parts(ink, reading_all(0.3))) == 1
+
+
 # --- With the quickly trained model -----------------------------------------------------------------
 
 

@@ -1,11 +1,20 @@
-"""Where two touching digits part: paths from top to bottom through the least ink."""
+"""Where touching digits part: paths from top to bottom through the least ink, and the set of
+cuts whose parts read best together."""
 
 # A straight cut through digits that overlap slices strokes of both; a path may bend round
 # them. Each path runs down one row at a time, stepping at most one column left or right, and
 # costs the ink it crosses plus a little per sideways step (so that it runs straight through
-# blank space).
+# blank space). Paths are traced from the bottom row up and from the top row down: the two
+# trees find different routes between the same digits.
+#
+# A part that may hold several digits is divided by a chain of those paths: every stretch of
+# ink between two paths (or a path and an edge) that could be one digit is read, and the chain
+# whose stretches read best together wins (dynamic programming over the paths, left to right).
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,13 +24,26 @@ from training.data.ink import label_components
 STEP_COST = 0.1
 # Pieces of a side lighter than this share of its heaviest piece are slivers of the neighbour.
 SLIVER = 0.1
+# Two paths closer than this share of the window width on average are one.
+SAME_PATH = 0.25
 
 
-def cut_paths(ink: np.ndarray, narrowest: int, spacing: float, count: int) -> list[np.ndarray]:
-    """Up to `count` cheapest paths through `ink` (H, W), each a column per row (H,), ending at
-    least `spacing` columns apart and leaving both sides at least `narrowest` columns wide.
+@dataclass(frozen=True)
+class Stretch:
+    """The ink between two of a part's boundaries (0 and `len(paths) + 1` are its edges)."""
 
-    The cut leaves pixels left of the path's column on the left side, the rest on the right.
+    left: int
+    right: int
+    ink: np.ndarray  # at the full size of the part's ink, 0 outside the stretch
+
+
+def cut_paths(ink: np.ndarray, narrowest: int, spacing: float) -> list[np.ndarray]:
+    """The cheapest path through `ink` (H, W) ending in each window of `spacing` columns, each a
+    column per row (H,), leaving both sides at least `narrowest` columns wide.
+
+    The cheapest paths overall crowd into the clearest gap; one per window finds a way between
+    every two digits, even where they overlap. The cut leaves pixels left of the path's column
+    on the left side, the rest on the right.
     """
     width = ink.shape[1]
     if width < 2 * narrowest:
@@ -30,28 +52,77 @@ def cut_paths(ink: np.ndarray, narrowest: int, spacing: float, count: int) -> li
     band = np.full(width, np.inf)
     band[narrowest:width - narrowest + 1] = 0
     total, moves = _cheapest_paths(ink + band)
-    ends = np.arange(narrowest, width - narrowest + 1)
-    # The cheapest first; among equals (blank columns) the nearest the middle.
-    ends = ends[np.lexsort((np.abs(ends - width / 2), total[ends]))]
-    chosen: list[int] = []
-    for end in ends:
-        if all(abs(end - other) >= spacing for other in chosen):
-            chosen.append(int(end))
-        if len(chosen) == count:
-            break
-    return [_trace(moves, end) for end in chosen]
+    ends = []
+    for start in np.arange(narrowest, width - narrowest + 1, max(1.0, spacing)):
+        window = np.arange(int(start), min(int(start + max(1.0, spacing)), width - narrowest + 1))
+        if len(window):
+            ends.append(int(window[np.argmin(total[window])]))
+    return [_trace(moves, end) for end in dict.fromkeys(ends)]
 
 
-def split_at(ink: np.ndarray, path: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The ink left of `path` and the ink on or right of it, each at the full size of `ink`,
-    without the slivers the path cut off the other digit's strokes."""
-    left = np.arange(ink.shape[1])[np.newaxis, :] < path[:, np.newaxis]
-    return _without_slivers(np.where(left, ink, 0)), _without_slivers(np.where(left, 0, ink))
+def boundaries(ink: np.ndarray, narrowest: int, spacing: float) -> list[np.ndarray]:
+    """The part's left edge, the distinct cut paths traced from the bottom and from the top, and
+    its right edge, left to right by their mean column."""
+    height, width = ink.shape
+    down = cut_paths(ink, narrowest, spacing)
+    up = [path[::-1] for path in cut_paths(ink[::-1], narrowest, spacing)]
+    paths: list[np.ndarray] = []
+    for path in down + up:
+        if all(np.abs(path - other).mean() >= SAME_PATH * spacing for other in paths):
+            paths.append(path)
+    paths.sort(key=lambda path: float(path.mean()))
+    return [np.zeros(height, int), *paths, np.full(height, width)]
 
 
-def _without_slivers(side: np.ndarray) -> np.ndarray:
+def stretches(ink: np.ndarray, edges: list[np.ndarray], narrowest: int, widest: int) -> list[Stretch]:
+    """The ink between each pair of boundaries whose columns are `narrowest` to `widest` apart on
+    average (slivers of the neighbours removed), and the whole, which is always a candidate."""
+    columns = np.arange(ink.shape[1])[np.newaxis, :]
+    found = []
+    for left in range(len(edges) - 1):
+        for right in range(left + 1, len(edges)):
+            spread = float((edges[right] - edges[left]).mean())
+            whole = left == 0 and right == len(edges) - 1
+            if not whole and not narrowest <= spread <= widest:
+                continue
+            # Slivers are found within the stretch's own columns: labelling is the slow part.
+            x0, x1 = int(edges[left].min()), int(edges[right].max())
+            inside = ((columns[:, x0:x1] >= edges[left][:, np.newaxis])
+                      & (columns[:, x0:x1] < edges[right][:, np.newaxis]))
+            side = np.zeros_like(ink)
+            side[:, x0:x1] = without_slivers(np.where(inside, ink[:, x0:x1], 0))
+            if side.any():
+                found.append(Stretch(left, right, side))
+    return found
+
+
+def best_chain(ends: int, links: Sequence[tuple[int, int]], gains: np.ndarray) -> list[int]:
+    """The links (left, right) that chain boundary 0 to boundary `ends` with the greatest sum of
+    gains, as indices into `links`, left to right; ties go to the chain of fewer links."""
+    best = np.full(ends + 1, -np.inf)
+    count = np.zeros(ends + 1, int)
+    came = np.full(ends + 1, -1)
+    best[0] = 0.0
+    for index in sorted(range(len(links)), key=lambda i: links[i][1]):
+        left, right = links[index]
+        total = best[left] + gains[index]
+        fewer = count[left] + 1 < count[right]
+        if total > best[right] + 1e-9 or (total > best[right] - 1e-9 and fewer):
+            best[right], count[right], came[right] = total, count[left] + 1, index
+    if came[ends] < 0:
+        raise ValueError("no chain of links reaches the last boundary")
+    chain, at = [], ends
+    while at > 0:
+        chain.append(int(came[at]))
+        at = links[came[at]][0]
+    return chain[::-1]
+
+
+def without_slivers(side: np.ndarray) -> np.ndarray:
     """`side` without the pieces of ink far lighter than its heaviest one."""
     mask = side > 0
+    if not mask.any():
+        return side.astype(np.float32)
     _, pieces = np.unique(label_components(mask)[mask], return_inverse=True)
     masses = np.bincount(pieces, weights=side[mask])
     keep = np.zeros_like(mask)

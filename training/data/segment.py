@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.data.cuts import cut_paths, split_at
+from training.data.cuts import Stretch, best_chain, boundaries, stretches
 from training.data.ink import EmptyDrawingError, label_components
 
 MAX_PARTS = 12
@@ -31,23 +31,35 @@ SPECK_SHARE = 0.03
 SMALL = 0.3  # a piece smaller than this both ways belongs to a neighbour it is close to
 CLOSE = 0.25  # that close (the gap between their boxes)
 SHORT = 0.6  # a piece lower than this is a stroke of a digit, not a digit of its own
-# A part at most ROOMY digit heights wide is one digit (95% of MNIST's test digits are at most 1.1
-# times as wide as high); a wider one is two digits when the weaker side of its best cut scores
-# more than the whole times e^(-PRIOR × (width - ROOMY)): the wider, the less it takes (two
-# touching digits are mostly wider than one digit height); beyond WIDE, always.
-ROOMY = 1.1
-PRIOR = 2.2
-WIDE = 1.6
-NARROWEST = 0.12  # a cut leaves no part narrower (a 1 is little more than a pen's width)
-CUT_SPACING = 0.1  # candidate cuts at least this far apart
-CUTS = 5  # candidate cuts read per part
+# A part at most ROOMY digit heights wide is one digit (few digits are wider than high, and two
+# that touch mostly are). A wider one is divided along
+# a chain of cut paths (`training.data.cuts`) whose stretches, each NARROWEST to WIDEST wide, read
+# best together: the sum over stretches of the log of its score, less WIDTH_SLOPE per digit height
+# it is wider than WIDTH_FROM (a whole number squeezed into 28×28 can look like one digit). The
+# whole part is always one of the chains. A part up to WIDEST wide is cut only when each stretch
+# scores at least SURE_DIGIT: a letter or a scribble cut into digit-like strokes would otherwise
+# hide the mark the doubt rule flags. Tuned on numbers composed from MNIST's training
+# and validation digits.
+ROOMY = 1.0
+NARROWEST = 0.12  # a 1 is little more than a pen's width
+WIDEST = 1.5
+WIDTH_FROM = 0.9
+WIDTH_SLOPE = 4.0
+CUT_SPACING = 0.15  # one candidate cut each way per window this wide
+# Without a model, a stretch wider than SHAPE_WIDEST digit heights loses SHAPE_SLOPE per height,
+# and each stretch a little more (of two equal chains, the one of fewer digits wins).
+SHAPE_WIDEST = 1.4
+SHAPE_SLOPE = 4.0
+SHAPE_TIE = 0.01
 # Pieces overlapping by this share of the narrower one's width may be one digit; without a
 # scorer, they are when the narrower one lies almost all within the other's columns.
 OVERLAP = 0.5
 CONTAINED = 0.9
 
 Scorer = Callable[[list[np.ndarray]], np.ndarray]
-"""How surely each ink crop is one digit, (N,) in 0..1; only how scores compare matters."""
+"""How surely each ink crop is one digit, (N,) in 0..1: below SURE_DIGIT, a reading in doubt."""
+# A sure reading at the doubt rule's distance threshold scores this (`training.reading.numbers`).
+SURE_DIGIT = float(np.exp(-1.0))
 
 
 class TooManyPartsError(ValueError):
@@ -213,51 +225,64 @@ def _union(a: Part, b: Part) -> Part:
 
 
 def _cut_all(parts: list[Part], height: float, score: Scorer | None, max_parts: int) -> list[Part]:
-    """Cut parts in two while that reads better, all parts of a round in one scorer call."""
+    """Each part divided into the digits it holds, all stretches of all parts read in one call."""
+    if len(parts) > max_parts:
+        raise TooManyPartsError(len(parts), max_parts)
+    shapes_only = score is None
+    score = score or _shape_score(height)
+    # A part no wider than a digit is one: most digits are never cut, nor read before they are.
+    plans = [_plan(part, height) if part.width > ROOMY * height else None for part in parts]
+    batch = [stretch.ink for plan in plans if plan for stretch in plan[1]]
+    scores = iter(score(batch) if batch else [])
     done: list[Part] = []
-    todo = parts
-    while todo:
-        if len(done) + len(todo) > max_parts:
-            raise TooManyPartsError(len(done) + len(todo), max_parts)
-        halves = _best_cuts(todo, height, score)
-        done += [part for part, cut in zip(todo, halves, strict=True) if cut is None]
-        todo = [side for cut in halves if cut is not None for side in cut]
+    for part, plan in zip(parts, plans, strict=True):
+        if plan is None:
+            done.append(part)
+            continue
+        ends, found = plan
+        # A part no wider than one digit may be (a letter, say) is cut only into stretches that
+        # read surely as digits; a wider one holds several marks, and one in doubt is no reason
+        # to read them all as one.
+        sure = part.width <= WIDEST * height
+        gains = np.array([_gain(next(scores), stretch, height, stretch.right - stretch.left == ends,
+                                shapes_only, sure) for stretch in found])
+        chain = best_chain(ends, [(stretch.left, stretch.right) for stretch in found], gains)
+        done += [_tight(part, found[index].ink) for index in chain]
+        if len(done) > max_parts:
+            raise TooManyPartsError(len(done), max_parts)
     return done
 
 
-def _best_cuts(parts: list[Part], height: float, score: Scorer | None) -> list[tuple[Part, Part] | None]:
-    """For each part, its two sides when it is two digits, else None."""
-    options = [_cuts(part, height) if part.width > ROOMY * height else [] for part in parts]
-    if score is None:
-        return [cuts[0] if cuts and part.width > WIDE * height else None
-                for part, cuts in zip(parts, options, strict=True)]
-    batch = [ink for part, cuts in zip(parts, options, strict=True) if cuts
-             for ink in [part.ink, *(side.ink for cut in cuts for side in cut)]]
-    scores = iter(score(batch) if batch else [])
-    chosen: list[tuple[Part, Part] | None] = []
-    for part, cuts in zip(parts, options, strict=True):
-        if not cuts:
-            chosen.append(None)
-            continue
-        whole = next(scores)
-        weaker = [min(next(scores), next(scores)) for _ in cuts]
-        best = int(np.argmax(weaker))
-        chosen.append(cuts[best] if _two_digits(part.width / height, whole, weaker[best]) else None)
-    return chosen
+def _plan(part: Part, height: float) -> tuple[int, list[Stretch]]:
+    """The last boundary's index and the stretches of `part` that may each be one digit."""
+    edges = boundaries(part.ink, max(1, round(NARROWEST * height)), max(2.0, CUT_SPACING * height))
+    return len(edges) - 1, stretches(part.ink, edges, NARROWEST * height, WIDEST * height)
 
 
-def _two_digits(width: float, whole: float, weaker_side: float) -> bool:
-    """Whether a part `width` digit heights wide is two digits, from the scores of its ink and of
-    the weaker side of its best cut."""
-    return width > WIDE or weaker_side > whole * np.exp(-PRIOR * (width - ROOMY))
+def _gain(score: float, stretch: Stretch, height: float, whole: bool, shapes_only: bool,
+          sure: bool) -> float:
+    """What a stretch adds to its chain (see ROOMY); a low stroke is no digit of its own."""
+    rows = np.flatnonzero(stretch.ink.any(axis=1))
+    if rows[-1] + 1 - rows[0] < SHORT * height:
+        return 0.0 if whole else -np.inf
+    if shapes_only:
+        return float(np.log(max(score, 1e-6))) - SHAPE_TIE
+    if sure and not whole and score < SURE_DIGIT:
+        return -np.inf
+    columns = np.flatnonzero(stretch.ink.any(axis=0))
+    wider = max((columns[-1] + 1 - columns[0]) / height - WIDTH_FROM, 0.0)
+    return float(np.log(max(score, 1e-6))) - WIDTH_SLOPE * wider
 
 
-def _cuts(part: Part, height: float) -> list[tuple[Part, Part]]:
-    """Up to CUTS ways to cut `part` in two, where its ink is thinnest, both sides digit-wide."""
-    paths = cut_paths(part.ink, max(1, round(NARROWEST * height)), max(2.0, CUT_SPACING * height), CUTS)
-    cuts = [tuple(_tight(part, side) for side in split_at(part.ink, path)) for path in paths]
-    # A short side is a stroke of the other digit (a tail, a bar), not a digit of its own.
-    return [cut for cut in cuts if min(side.height for side in cut) >= SHORT * height]
+def _shape_score(height: float) -> Scorer:
+    """Without a model: a stretch up to SHAPE_WIDEST digit heights wide is surely a digit, wider
+    ones less so the wider they are."""
+
+    def score(inks: list[np.ndarray]) -> np.ndarray:
+        widths = np.array([np.ptp(np.flatnonzero(ink.any(axis=0))) + 1 for ink in inks]) / height
+        return np.exp(-SHAPE_SLOPE * np.maximum(widths - SHAPE_WIDEST, 0))
+
+    return score
 
 
 def _tight(part: Part, ink: np.ndarray) -> Part:

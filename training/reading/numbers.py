@@ -11,14 +11,15 @@ import numpy as np
 from training.core.probabilities import softmax
 from training.data.ink import MAX_PIXELS, EmptyDrawingError, ImageLike, ink_map, load_image
 from training.data.preprocess import ink_to_mnist
-from training.data.segment import MAX_PARTS, Scorer, find_parts
+from training.data.segment import MAX_PARTS, SURE_DIGIT, Scorer, find_parts
 from training.reading.doubt import Verdict
 from training.reading.predictor import Predictor, prediction_fields
 
 Box = tuple[int, int, int, int]
 # How fast a part's score falls with its distance from the digits, in doubt thresholds: two
-# touching digits lie further from every digit than each of them does.
-FAR = 2.0
+# touching digits lie further from every digit than each of them does. At the threshold a sure
+# reading scores SURE_DIGIT: the segmentation cuts a part only into stretches that score more.
+FAR = -math.log(SURE_DIGIT)
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,13 @@ def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PA
         raise ValueError(f"the image is too large: {width}×{height} pixels (the limit is "
                          f"{MAX_PIXELS // 10**6} million)")
     ink = ink_map(image)
-    parts = find_parts(ink, part_scorer(predictor), max_digits)
+    prepared: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+    parts = find_parts(ink, part_scorer(predictor, prepared), max_digits)
     whole = len(parts) == 1
     images, boxes = [], []
     for part in parts:
         try:
-            images.append(ink_to_mnist(ink if whole else part.ink))
+            images.append(ink_to_mnist(ink) if whole else _prepared(part.ink, prepared))
         except EmptyDrawingError:  # a mark too faint to read is no digit of the number
             continue
         boxes.append(_scaled(part.box, width / ink.shape[1], height / ink.shape[0], (width, height)))
@@ -92,10 +94,15 @@ def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PA
         for row, verdict, box, image28 in zip(probabilities, verdicts, boxes, images, strict=True)))
 
 
-def part_scorer(predictor: Predictor) -> Scorer:
+def part_scorer(predictor: Predictor, prepared: dict | None = None) -> Scorer:
     """How surely ink crops are one digit each with `predictor` (`training.data.segment.Scorer`):
     the top calibrated probability, times how near the crop lies to the digits the model knows
-    (the doubt rule's distance: e^-FAR at its threshold, 1 on a digit's mean)."""
+    (the doubt rule's distance: e^-FAR at its threshold, 1 on a digit's mean).
+
+    Each crop's 28×28 image (None: too little ink) goes into `prepared`, keyed by the crop's id
+    with the crop kept alive beside it, so that the parts found need not be prepared again.
+    """
+    prepared = {} if prepared is None else prepared
 
     def score(inks: list[np.ndarray]) -> np.ndarray:
         if not inks:
@@ -103,12 +110,16 @@ def part_scorer(predictor: Predictor) -> Scorer:
         images, readable = [], []
         for ink in inks:
             try:
-                images.append(ink_to_mnist(ink))
+                images.append(_prepared(ink, prepared))
                 readable.append(True)
             except EmptyDrawingError:  # too little ink to be a digit
                 images.append(np.zeros((28, 28), np.float32))
                 readable.append(False)
-        logits, features = predictor.logits_and_doubt_features(np.stack(images))
+        # Batches padded to a power of two: each new batch size costs memory in TensorFlow.
+        padded = np.zeros((max(8, 1 << (len(images) - 1).bit_length()), 28, 28), np.float32)
+        padded[:len(images)] = images
+        logits, features = predictor.logits_and_doubt_features(padded)
+        logits, features = logits[:len(images)], features[:len(images)]
         top = softmax(logits / predictor.temperature).max(axis=1)
         doubt = predictor.doubt
         nearness = 1.0 if doubt is None else np.exp(-FAR * doubt.distances(features) / doubt.max_distance)
@@ -142,6 +153,18 @@ def _doubt(position: int, verdict: Verdict) -> str:
         return f"the {ordinal(position)} part does not look like a digit"
     first, second = verdict.top_two
     return f"not sure about the {ordinal(position)} digit — {first} or {second}"
+
+
+def _prepared(ink: np.ndarray, prepared: dict) -> np.ndarray:
+    """`ink_to_mnist(ink)`, once per crop."""
+    if id(ink) not in prepared or prepared[id(ink)][0] is not ink:
+        try:
+            prepared[id(ink)] = (ink, ink_to_mnist(ink))
+        except EmptyDrawingError:
+            prepared[id(ink)] = (ink, None)
+    if prepared[id(ink)][1] is None:
+        raise EmptyDrawingError()
+    return prepared[id(ink)][1]
 
 
 def _scaled(box: Box, scale_x: float, scale_y: float, size: tuple[int, int]) -> Box:

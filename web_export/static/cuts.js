@@ -1,15 +1,18 @@
-// Where two touching digits part: paths from top to bottom through the least ink. A port of
-// training/data/cuts.py: each path runs down one row at a time, stepping at most one column left
-// or right, and costs the ink it crosses plus a little per sideways step.
+// Where touching digits part: paths from top to bottom through the least ink, and the set of cuts
+// whose parts read best together. A port of training/data/cuts.py: each path runs down one row at
+// a time, stepping at most one column left or right, and costs the ink it crosses plus a little
+// per sideways step; paths are traced from the top and from the bottom, and a part is divided by
+// the chain of them whose stretches read best (dynamic programming, left to right).
 'use strict';
 
 window.MnistCuts = (() => {
   const STEP_COST = 0.1;  // what a sideways step costs, in ink units (a fully inked pixel costs 1)
   const SLIVER = 0.1;  // pieces of a side lighter than this share of its heaviest are the neighbour's
+  const SAME_PATH = 0.25;  // two paths closer than this share of the window width on average are one
 
-  // Up to `count` cheapest paths through `ink` (a plane), each a column per row, ending at least
-  // `spacing` columns apart and leaving both sides at least `narrowest` columns wide.
-  function cutPaths(ink, narrowest, spacing, count) {
+  // The cheapest path through `ink` (a plane) ending in each window of `spacing` columns, each a
+  // column per row, leaving both sides at least `narrowest` columns wide.
+  function cutPaths(ink, narrowest, spacing) {
     const { h, w } = ink;
     if (w < 2 * narrowest) return [];
     // Outside the band a side would be too narrow: the paths never go there.
@@ -30,16 +33,18 @@ window.MnistCuts = (() => {
       }
       total = next;
     }
+    // Windows as numpy's arange(narrowest, w - narrowest + 1, step) starts them.
+    const step = Math.max(1.0, spacing), stop = w - narrowest + 1;
     const ends = [];
-    for (let x = narrowest; x < w - narrowest + 1; x++) ends.push(x);
-    // The cheapest first; among equals (blank columns) the nearest the middle; then left first.
-    ends.sort((a, b) => total[a] - total[b] || Math.abs(a - w / 2) - Math.abs(b - w / 2) || a - b);
-    const chosen = [];
-    for (const end of ends) {
-      if (chosen.every((other) => Math.abs(end - other) >= spacing)) chosen.push(end);
-      if (chosen.length === count) break;
+    for (let i = 0; i < Math.ceil((stop - narrowest) / step); i++) {
+      const start = narrowest + i * step;
+      let end = -1;
+      for (let x = Math.trunc(start); x < Math.min(Math.trunc(start + step), stop); x++) {
+        if (end < 0 || total[x] < total[end]) end = x;
+      }
+      if (end >= 0 && !ends.includes(end)) ends.push(end);
     }
-    return chosen.map((end) => trace(moves, h, w, end));
+    return ends.map((end) => trace(moves, h, w, end));
   }
 
   function trace(moves, h, w, end) {
@@ -52,14 +57,69 @@ window.MnistCuts = (() => {
     return path;
   }
 
-  // The ink left of `path` and the ink on or right of it, each at the full size of `ink`, without
-  // the slivers the path cut off the other digit's strokes.
-  function splitAt(ink, path) {
-    const left = ink.data.map((v, i) => (i % ink.w < path[Math.floor(i / ink.w)] ? v : 0));
-    const right = ink.data.map((v, i) => (i % ink.w < path[Math.floor(i / ink.w)] ? 0 : v));
-    return [withoutSlivers(ink, left), withoutSlivers(ink, right)];
+  const mean = (values) => values.reduce((sum, v) => sum + v, 0) / values.length;
+
+  // The part's left edge, the distinct cut paths traced from the bottom and from the top, and its
+  // right edge, left to right by their mean column.
+  function boundaries(ink, narrowest, spacing) {
+    const { h, w } = ink;
+    const flipped = MnistPreprocess.plane(h, w);
+    for (let y = 0; y < h; y++) flipped.data.set(ink.data.subarray((h - 1 - y) * w, (h - y) * w), y * w);
+    const down = cutPaths(ink, narrowest, spacing);
+    const up = cutPaths(flipped, narrowest, spacing).map((path) => path.slice().reverse());
+    const paths = [];
+    for (const path of [...down, ...up]) {
+      if (paths.every((other) => mean(path.map((c, y) => Math.abs(c - other[y]))) >= SAME_PATH * spacing)) {
+        paths.push(path);
+      }
+    }
+    const order = paths.map((path, i) => [mean(path), i]).sort(([a, i], [b, j]) => a - b || i - j);
+    return [new Int32Array(h), ...order.map(([, i]) => paths[i]), new Int32Array(h).fill(w)];
   }
 
+  // The ink between each pair of boundaries whose columns are `narrowest` to `widest` apart on
+  // average (slivers of the neighbours removed), and the whole, which is always a candidate:
+  // [{left, right, ink}], the ink at the part's full size.
+  function stretches(ink, edges, narrowest, widest) {
+    const found = [];
+    for (let left = 0; left < edges.length - 1; left++) {
+      for (let right = left + 1; right < edges.length; right++) {
+        const spread = mean(edges[right].map((c, y) => c - edges[left][y]));
+        const whole = left === 0 && right === edges.length - 1;
+        if (!whole && !(narrowest <= spread && spread <= widest)) continue;
+        const inside = ink.data.map((v, i) => {
+          const y = Math.floor(i / ink.w), x = i % ink.w;
+          return x >= edges[left][y] && x < edges[right][y] ? v : 0;
+        });
+        const side = withoutSlivers(ink, inside);
+        if (side.data.some((v) => v > 0)) found.push({ left, right, ink: side });
+      }
+    }
+    return found;
+  }
+
+  // The links [left, right] that chain boundary 0 to boundary `ends` with the greatest sum of
+  // gains, as indices into `links`, left to right; ties go to the chain of fewer links.
+  function bestChain(ends, links, gains) {
+    const best = new Array(ends + 1).fill(-Infinity), count = new Array(ends + 1).fill(0);
+    const came = new Array(ends + 1).fill(-1);
+    best[0] = 0;
+    const order = links.map((_, i) => i).sort((i, j) => links[i][1] - links[j][1] || i - j);
+    for (const index of order) {
+      const [left, right] = links[index];
+      const total = best[left] + gains[index];
+      const fewer = count[left] + 1 < count[right];
+      if (total > best[right] + 1e-9 || (total > best[right] - 1e-9 && fewer)) {
+        best[right] = total; count[right] = count[left] + 1; came[right] = index;
+      }
+    }
+    if (came[ends] < 0) throw new Error('No chain of links reaches the last boundary.');
+    const chain = [];
+    for (let at = ends; at > 0; at = links[came[at]][0]) chain.push(came[at]);
+    return chain.reverse();
+  }
+
+  // `side` (values at the size of `ink`) without the pieces of ink far lighter than its heaviest.
   function withoutSlivers(ink, side) {
     const { labels, count } = MnistPreprocess.components(side, ink.h, ink.w);
     const masses = new Float64Array(count);
@@ -68,5 +128,5 @@ window.MnistCuts = (() => {
     return MnistPreprocess.plane(ink.h, ink.w, side.map((v, i) => (v > 0 && masses[labels[i]] >= SLIVER * heaviest ? v : 0)));
   }
 
-  return { cutPaths, splitAt };
+  return { boundaries, stretches, bestChain };
 })();

@@ -7,8 +7,9 @@ window.MnistNumbers = (() => {
   const MAX_SIDE = 1024;  // larger images are shrunk first, as Python does
   const MAX_PIXELS = 40e6;
   const MAX_FILE_BYTES = 50e6;
-  // How fast a part's score falls with its distance from the digits, in doubt thresholds.
-  const FAR = 2.0;
+  // How fast a part's score falls with its distance from the digits, in doubt thresholds: at the
+  // threshold a sure reading scores SURE_DIGIT, below which segment.js never cuts a part.
+  const FAR = -Math.log(MnistSegment.SURE_DIGIT);
   const { plane, border, quantile, resize, inkMap, inkToMnist, roundHalfEven } = MnistPreprocess;
   const f = Math.fround;
 

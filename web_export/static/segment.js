@@ -2,9 +2,9 @@
 // port of training/data/segment.py, the same steps and constants (lengths in digit heights):
 // 1. pieces: connected ink; a small piece close to a larger one joins it, a light one far from all
 //    is a speck; 2. joins: pieces overlapping horizontally may be one digit written in two strokes;
-// 3. cuts: a wide part is tried in two along the paths through its least ink (cuts.js) and cut
-//    when the weaker side scores well enough against the whole. Scores come from `score`, an async
-//    function of ink planes (numbers.js reads them with the model).
+// 3. cuts: a part wider than a digit is divided along the chain of cut paths (cuts.js) whose
+//    stretches read best together, each stretch surely a digit, the whole part always a candidate. Scores come from `score`, an async function of ink planes
+//    (numbers.js reads them with the model).
 'use strict';
 
 window.MnistSegment = (() => {
@@ -12,8 +12,10 @@ window.MnistSegment = (() => {
   const PIECES_PER_PART = 4;
   const SPECK_SHARE = 0.03;
   const SMALL = 0.3, CLOSE = 0.25, SHORT = 0.6;
-  const ROOMY = 1.1, PRIOR = 2.2, WIDE = 1.6;
-  const NARROWEST = 0.12, CUT_SPACING = 0.1, CUTS = 5;
+  const ROOMY = 1.0;
+  const NARROWEST = 0.12, WIDEST = 1.5, WIDTH_FROM = 0.9, WIDTH_SLOPE = 4.0, CUT_SPACING = 0.15;
+  // A sure reading at the doubt rule's distance threshold scores this (numbers.js).
+  const SURE_DIGIT = Math.exp(-1.0);
   const OVERLAP = 0.5;
   const { plane, components, roundHalfEven } = MnistPreprocess;
 
@@ -162,43 +164,52 @@ window.MnistSegment = (() => {
 
   // --- Cuts: digits that touch or overlap ----------------------------------------------------
 
+  // Each part divided into the digits it holds, all stretches of all parts read in one call.
   async function cutAll(parts, height, score, maxParts) {
+    if (parts.length > maxParts) throw new TooManyParts(parts.length, maxParts);
+    // A part no wider than a digit is one: most digits are never cut, nor read before they are.
+    const plans = parts.map((part) => (widthOf(part) > ROOMY * height ? plan(part, height) : null));
+    const batch = plans.flatMap((found) => (found ? found.stretches.map((stretch) => stretch.ink) : []));
+    const scores = batch.length ? await score(batch) : [];
+    let next = 0;
     const done = [];
-    let todo = parts;
-    while (todo.length) {
-      if (done.length + todo.length > maxParts) throw new TooManyParts(done.length + todo.length, maxParts);
-      const halves = await bestCuts(todo, height, score);
-      todo.forEach((part, i) => { if (halves[i] === null) done.push(part); });
-      todo = halves.filter((cut) => cut !== null).flat();
-    }
+    parts.forEach((part, i) => {
+      const found = plans[i];
+      if (found === null) { done.push(part); return; }
+      // A part no wider than one digit may be (a letter, say) is cut only into stretches that read
+      // surely as digits; a wider one holds several marks, and one in doubt is no reason to read
+      // them all as one.
+      const sure = widthOf(part) <= WIDEST * height;
+      const gains = found.stretches.map((stretch) => gain(scores[next++], stretch, height,
+        stretch.right - stretch.left === found.ends, sure));
+      const chain = MnistCuts.bestChain(found.ends, found.stretches.map((s) => [s.left, s.right]), gains);
+      chain.forEach((index) => done.push(tight(part, found.stretches[index].ink)));
+      if (done.length > maxParts) throw new TooManyParts(done.length, maxParts);
+    });
     return done;
   }
 
-  // For each part, its two sides when it is two digits, else null.
-  async function bestCuts(parts, height, score) {
-    const options = parts.map((part) => (widthOf(part) > ROOMY * height ? cuts(part, height) : []));
-    const batch = parts.flatMap((part, i) => (options[i].length
-      ? [part.ink, ...options[i].flatMap((cut) => cut.map((side) => side.ink))] : []));
-    const scores = batch.length ? await score(batch) : [];
-    let next = 0;
-    return parts.map((part, i) => {
-      if (options[i].length === 0) return null;
-      const whole = scores[next++];
-      const weaker = options[i].map(() => Math.min(scores[next++], scores[next++]));
-      const best = weaker.indexOf(Math.max(...weaker));
-      const width = widthOf(part) / height;
-      const two = width > WIDE || weaker[best] > whole * Math.exp(-PRIOR * (width - ROOMY));
-      return two ? options[i][best] : null;
-    });
+  // The last boundary's index and the stretches of `part` that may each be one digit.
+  function plan(part, height) {
+    const edges = MnistCuts.boundaries(part.ink, Math.max(1, roundHalfEven(NARROWEST * height)),
+      Math.max(2.0, CUT_SPACING * height));
+    return { ends: edges.length - 1, stretches: MnistCuts.stretches(part.ink, edges, NARROWEST * height, WIDEST * height) };
   }
 
-  // Up to CUTS ways to cut `part` in two where its ink is thinnest, both sides tall enough to be a
-  // digit (a short side is a stroke of the other digit: a tail, a bar).
-  function cuts(part, height) {
-    const paths = MnistCuts.cutPaths(part.ink, Math.max(1, roundHalfEven(NARROWEST * height)),
-      Math.max(2.0, CUT_SPACING * height), CUTS);
-    return paths.map((path) => MnistCuts.splitAt(part.ink, path).map((side) => tight(part, side)))
-      .filter((cut) => Math.min(...cut.map(heightOf)) >= SHORT * height);
+  // What a stretch adds to its chain: the log of its score, less WIDTH_SLOPE per digit height it
+  // is wider than WIDTH_FROM; a low stroke is no digit of its own, and with `sure` a cut counts
+  // only when each stretch reads surely as a digit (a letter cut into strokes would hide the mark).
+  function gain(value, stretch, height, whole, sure) {
+    let top = stretch.ink.h, bottom = -1, left = stretch.ink.w, right = -1;
+    stretch.ink.data.forEach((v, i) => {
+      if (v === 0) return;
+      const y = Math.floor(i / stretch.ink.w), x = i % stretch.ink.w;
+      top = Math.min(top, y); bottom = Math.max(bottom, y); left = Math.min(left, x); right = Math.max(right, x);
+    });
+    if (bottom + 1 - top < SHORT * height) return whole ? 0.0 : -Infinity;
+    if (sure && !whole && value < SURE_DIGIT) return -Infinity;
+    const wider = Math.max((right + 1 - left) / height - WIDTH_FROM, 0.0);
+    return Math.log(Math.max(value, 1e-6)) - WIDTH_SLOPE * wider;
   }
 
   // The part of `part` whose ink is `side` (at `part`'s size), cropped to that ink.
@@ -215,5 +226,5 @@ window.MnistSegment = (() => {
     return { box: [x0, y0, x0 + ink.w, y0 + ink.h], ink };
   }
 
-  return { MAX_PARTS, TooManyParts, findParts };
+  return { MAX_PARTS, SURE_DIGIT, TooManyParts, findParts };
 })();
