@@ -36,14 +36,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def measure(store_root: str, run_id: str | None) -> dict:
     del store_root, run_id  # every measure here starts from an empty store
-    peak = matmul_peak_gflops()
-    rows = [{"measure": "float32 matmul peak (this machine, this run)", "value": f"{peak:.0f} GFLOP/s",
-             "goal": "", "command": COMMAND}]
+    before = matmul_peak_gflops()
+    runs = [timed_training(args) for args in (["--epochs", "2"], [])]
+    first = first_answer_s()
+    after = matmul_peak_gflops()
+    # A busy machine lowers the peak as much as the trainings: the higher of the two scales the times,
+    # so that sharing the machine never flatters them.
+    peak = max(before, after)
+    rows = [{"measure": "float32 matmul peak (this machine, this run: before / after the trainings)",
+             "value": f"{before:.0f} / {after:.0f} GFLOP/s", "goal": "", "command": COMMAND}]
     default_run = None
-    for label, args, accuracy_goal, seconds_goal in (
+    for run, (label, args, accuracy_goal, seconds_goal) in zip(runs, (
             ("`train --epochs 2`", ["--epochs", "2"], 0.993, 30),
-            ("`train` (the default)", [], 0.996, 90)):
-        run = timed_training(args)
+            ("`train` (the default)", [], 0.996, 90)), strict=True):
         scaled = run["wall_s"] * peak / REFERENCE_PEAK_GFLOPS
         met = run["test_accuracy"] >= accuracy_goal and scaled <= seconds_goal
         rows.append({
@@ -61,7 +66,6 @@ def measure(store_root: str, run_id: str | None) -> dict:
                           f"({step['tflop_per_epoch']:.2f} TFLOP per epoch in {step['epoch_s']:.1f} s)",
                  "goal": f"≥ 50%: {'met' if step['gflops'] / peak >= 0.5 else '**missed**'}",
                  "command": "python -m training train"})
-    first = first_answer_s()
     scaled = first * peak / REFERENCE_PEAK_GFLOPS
     rows.append({"measure": "Draw page's first answer after \"Train the default model\" on an empty store",
                  "value": f"{first:.0f} s ({scaled:.0f} s at {REFERENCE_PEAK_GFLOPS:.0f} GFLOP/s)",
@@ -69,7 +73,10 @@ def measure(store_root: str, run_id: str | None) -> dict:
                  "command": COMMAND})
     return {"title": "Time to a good model", "rows": rows, "notes": [
         "Matmul peak: the best of 10 products of two 2048×2048 float32 matrices after a warm-up, "
-        "with NumPy and with TensorFlow; 2·n³ FLOP each.",
+        "with NumPy and with TensorFlow; 2·n³ FLOP each; measured before and after the trainings, the "
+        "higher one scales the times" + (" (they differ by more than 10%: the machine was shared, and "
+                                         "the times are longer than on a quiet one)"
+                                         if abs(before - after) > 0.1 * peak else "") + ".",
         "Trainings run as a user runs them, in a fresh process with MNIST already cached; \"epochs\" is the "
         "time from the first batch to the last epoch's end, \"the rest\" is start-up, measuring, "
         "the doubt rule, the neighbour index and saving.",
