@@ -26,14 +26,6 @@ SCRIPT_TIMEOUT_MS = 60_000
 TRAIN_TIMEOUT_MS = 300_000
 
 
-def set_epochs(page, epochs: int) -> None:
-    field = page.get_by_label("Epochs")
-    field.fill(str(epochs))
-    field.press("Enter")
-    browser_kit.wait_for_script(page, SCRIPT_TIMEOUT_MS)
-    expect(field).to_have_value(str(epochs))
-
-
 def click_train(page) -> None:
     page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
@@ -92,7 +84,7 @@ def test_two_sessions_training_at_once_both_save_whole_runs_and_each_sees_both(s
     before = {run.run_id for run in store.runs()}
     pages = [new_page(url), new_page(url)]
     for page in pages:
-        set_epochs(page, 1)
+        browser_kit.set_epochs(page, 1)
     # Both Train clicks land before either run ends (TensorFlow alone takes seconds to load).
     for page in pages:
         page.get_by_role("button", name="Train", exact=True).click()
@@ -116,7 +108,7 @@ def test_stop_then_discard_saves_nothing_and_stop_then_keep_saves_a_cancelled_ru
     before = {run.run_id for run in store.runs()}
     active_before = active_pointer(store)
     page = new_page(url)
-    set_epochs(page, 50)
+    browser_kit.set_epochs(page, 50)
 
     train_then_stop(page)
     page.get_by_role("button", name="Discard it").click()
@@ -145,7 +137,7 @@ def test_a_tab_closed_mid_training_leaves_the_server_and_the_store_whole(served_
     page = context.new_page()
     page.goto(url)
     browser_kit.wait_for_script(page, SCRIPT_TIMEOUT_MS)
-    set_epochs(page, 3)
+    browser_kit.set_epochs(page, 3)
     click_train(page)
     wait_until_training(page)
     context.close()

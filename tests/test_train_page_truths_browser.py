@@ -32,15 +32,6 @@ OTHER_TAB_TIMEOUT_MS = 15_000
 PROGRESS = re.compile(r"Epoch (\d+)/\d+ · batch (\d+)/(\d+)")
 
 
-def start_training(page, epochs: int) -> None:
-    field = page.get_by_label("Epochs")
-    field.fill(str(epochs))
-    field.press("Enter")
-    browser_kit.wait_for_script(page, SCRIPT_TIMEOUT_MS)
-    expect(field).to_have_value(str(epochs))
-    page.get_by_role("button", name="Train", exact=True).click()
-
-
 def expect_training(page) -> None:
     expect(page.get_by_test_id("stProgress").get_by_text(PROGRESS)).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
 
@@ -105,7 +96,7 @@ def test_keeping_a_stopped_run_leaves_the_better_active_model_active(served_stor
     url, store = served_store
     better = store.active_id()
     page = new_page(url)
-    start_training(page, 50)
+    browser_kit.start_training(page, 50)
     expect_training(page)
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text("Keep it?")).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
@@ -155,7 +146,7 @@ def test_each_ended_job_is_one_past_line_the_active_model_is_named_once_and_dism
 def test_two_tabs_follow_one_job_its_stop_is_named_at_once_and_keep_shows_in_both(served_store, new_page):
     url, store = served_store
     first = new_page(url)
-    start_training(first, 50)
+    browser_kit.start_training(first, 50)
     expect_training(first)
     second = new_page(url)
     expect_training(second)

@@ -28,14 +28,6 @@ TRAIN_TIMEOUT_MS = 300_000
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def start_training(page, epochs: int) -> None:
-    field = page.get_by_label("Epochs")
-    field.fill(str(epochs))
-    field.press("Enter")
-    browser_kit.wait_for_script(page, SCRIPT_TIMEOUT_MS)
-    page.get_by_role("button", name="Train", exact=True).click()
-
-
 def expect_training(page) -> None:
     """The live panel counts epochs and batches and offers Stop."""
     counting = page.get_by_test_id("stProgress").get_by_text(re.compile(r"Epoch \d+/\d+ · batch"))
@@ -52,7 +44,7 @@ def test_a_training_survives_a_reload_shows_in_a_second_tab_and_stops_from_there
     url, store = served_store
     active_before = store.active_id()
     first = new_page(url)
-    start_training(first, 50)
+    browser_kit.start_training(first, 50)
     expect_training(first)
     expect(first.get_by_role("button", name="Train", exact=True)).to_be_disabled()
 
@@ -85,7 +77,7 @@ def test_a_choice_of_active_model_made_while_training_stands(served_store, new_p
     url, store = served_store
     chosen = store.active_id()
     page = new_page(url)
-    start_training(page, 2)
+    browser_kit.start_training(page, 2)
     expect_training(page)
     store.set_active(chosen)  # what the Active model menu does, in any session, while it trains
 
@@ -121,7 +113,7 @@ def test_a_killed_training_leaves_the_store_whole_and_the_page_says_so(served_st
     url, store = served_store
     before = store.runs()
     page = new_page(url)
-    start_training(page, 50)
+    browser_kit.start_training(page, 50)
     expect_training(page)
     job = JobStore(store).running()[0]
     pid = next(event["pid"] for event in read_events(JobStore(store).folder(job.job_id) / EVENTS_FILE)

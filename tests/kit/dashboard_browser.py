@@ -69,6 +69,23 @@ def wait_for_script(page, timeout_ms: int = 60_000) -> None:
     )
 
 
+def set_epochs(page, epochs: int, timeout_ms: int = 60_000) -> None:
+    """Type the sidebar's Epochs and wait until the page has taken it."""
+    from playwright.sync_api import expect
+
+    field = page.get_by_label("Epochs")
+    field.fill(str(epochs))
+    field.press("Enter")
+    wait_for_script(page, timeout_ms)
+    expect(field).to_have_value(str(epochs))
+
+
+def start_training(page, epochs: int, timeout_ms: int = 60_000) -> None:
+    """Train from the sidebar for `epochs` epochs, as a person does."""
+    set_epochs(page, epochs, timeout_ms)
+    page.get_by_role("button", name="Train", exact=True).click()
+
+
 def drawing_canvas(page, timeout_ms: int = 60_000, widget: str = CANVAS_WIDGET):
     """The drawing surface: the last <canvas> inside the canvas widget (number mode's: NUMBER_CANVAS)."""
     from playwright.sync_api import expect
