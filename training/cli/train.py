@@ -12,7 +12,13 @@ import os
 import sys
 from pathlib import Path
 
-from training.cli.console import EXIT_USAGE, MODELS_HELP, ConsoleProgress, native_stderr_silenced
+from training.cli.console import (
+    EXIT_USAGE,
+    MODELS_HELP,
+    ConsoleProgress,
+    exit_after_training,
+    native_stderr_silenced,
+)
 from training.core.config import ARCHITECTURES, DEFAULT_ARCHITECTURE, TrainConfig
 from training.data.mnist import MnistUnavailableError, load_mnist
 from training.jobs.job import FINISHED, STOPPED
@@ -49,13 +55,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--no-activate", action="store_true",
                        help="save the run without making it the active model")
     train.add_argument("--name", default="", help="a name for the run, shown next to its id")
-    train.set_defaults(run=_train_command)
+    train.set_defaults(run=lambda args: exit_after_training(_train_command(args)))
 
     job = commands.add_parser("job", help="run a training job created in the store (the dashboard "
                                           "starts these)")
     job.add_argument("job_id", metavar="JOB_ID")
     job.add_argument("--models", type=Path, default=None, metavar="DIR", help=MODELS_HELP)
-    job.set_defaults(run=lambda args: run_job_command(args.job_id, models=args.models))
+    job.set_defaults(run=lambda args: exit_after_training(run_job_command(args.job_id, models=args.models)))
 
 
 def _train_command(args: argparse.Namespace) -> int:
@@ -117,10 +123,6 @@ def run_train(config: TrainConfig, *, data_path: Path | None, models: Path | Non
         return 130
     else:
         print(f"error: training failed: {view.error}", file=sys.stderr)
-    if in_cluster():
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)  # TensorFlow's collective threads may hang a normal exit in a cluster
     return code
 
 

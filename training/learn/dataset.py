@@ -39,11 +39,15 @@ def training_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, batch_si
     of every worker takes the same number of steps. Workers shard it by data (MNIST is one
     in-memory array, not files), each taking its part of every batch.
     """
+    # Shuffled positions, gathered a batch at a time: a buffer of positions fills at once, where a
+    # buffer of images held the first batch back until every training image had passed through it.
+    images, labels = tf.constant(x), tf.constant(y)
     dataset = (
-        tf.data.Dataset.from_tensor_slices((x, y))
+        tf.data.Dataset.range(len(x))
         .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
         .repeat()
         .batch(batch_size, drop_remainder=True)
+        .map(lambda positions: (tf.gather(images, positions), tf.gather(labels, positions)))
     )
     if config.augment:
         # The last epoch sees the images as they are: the model learns the variations first, then
