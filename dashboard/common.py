@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import threading
 
 import streamlit as st
 
@@ -65,7 +67,18 @@ def start_training(config: TrainConfig, *, activate: bool = True, name: str = ""
     spec = jobs.create(with_limits(config), activate=activate, name=name, source="dashboard")
     jobs.launch(spec)
     st.session_state.setdefault(MY_JOBS_KEY, []).append(spec.job_id)
+    tensorflow_loading()
     return spec
+
+
+@st.cache_resource(show_spinner=False)
+def tensorflow_loading() -> threading.Thread:
+    """TensorFlow imported in the background, once per server, from the first training started here:
+    the training's end leads to the Draw page, whose first answer then need not wait for the import."""
+    thread = threading.Thread(target=importlib.import_module, args=("tensorflow",),
+                              name="import-tensorflow", daemon=True)
+    thread.start()
+    return thread
 
 
 def my_running_job() -> str | None:
