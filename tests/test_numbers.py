@@ -18,7 +18,7 @@ from tests.kit.composed_numbers import compose, composed_numbers, side_by_side
 from tests.kit.drawn_digits import TEMPLATES
 from tests.kit.nondigits import nondigits_of_kind
 from training.data.ink import EmptyDrawingError, ink_map, label_components
-from training.data.segment import TooManyPartsError, find_parts
+from training.data.segment import TooManyPartsError, find_parts, second_look
 
 
 def first_of(mnist, digit: int, skip: int = 0) -> np.ndarray:
@@ -102,6 +102,25 @@ def test_a_wide_part_is_cut_only_into_stretches_that_read_surely_as_digits(mnist
     assert len(find_parts(ink, reading_all(0.9))) == 2
     # Every stretch in doubt: kept whole, as a letter cut into digit-like strokes must be (its doubt shows).
     assert len(find_parts(ink, reading_all(0.3))) == 1
+
+
+def test_a_doubted_part_as_narrow_as_one_digit_is_tried_in_pieces(mnist):
+    one, three = (first_of(mnist, digit, skip)[:, np.flatnonzero(first_of(mnist, digit, skip).any(axis=0))]
+                  for digit, skip in ((1, 2), (3, 3)))
+    ink = np.zeros((28, one.shape[1] + three.shape[1] - 1), np.float32)  # a 1 touching a 3
+    ink[:, :one.shape[1]] = one / 255
+    np.maximum(ink[:, one.shape[1] - 1:], three / 255, out=ink[:, one.shape[1] - 1:])
+    assert len(np.unique(label_components(ink > 0)[ink > 0])) == 1
+
+    def reading_pieces(score: float):  # the whole pair reads poorly, a digit-wide stretch as `score`
+        return lambda inks: np.array([score if ink.any(axis=0).sum() < 14 else 0.2 for ink in inks])
+
+    parts = find_parts(ink, reading_pieces(0.9))
+    assert len(parts) == 1  # no wider than a digit: not cut before it is read
+    assert len(second_look(ink, parts, [True], reading_pieces(0.9))) == 2
+    # Read without doubt, or into pieces that are not sure digits either: kept whole.
+    assert len(second_look(ink, parts, [False], reading_pieces(0.9))) == 1
+    assert len(second_look(ink, parts, [True], reading_pieces(0.45))) == 1
 
 
 # --- With the quickly trained model -----------------------------------------------------------------

@@ -13,7 +13,7 @@ cuts whose parts read best together."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +26,9 @@ STEP_COST = 0.1
 SLIVER = 0.1
 # Two paths closer than this share of the window width on average are one.
 SAME_PATH = 0.25
+# Without a model, a stretch wider than SHAPE_WIDEST digit heights loses SHAPE_SLOPE per height.
+SHAPE_WIDEST = 1.4
+SHAPE_SLOPE = 4.0
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,17 @@ def best_chain(ends: int, links: Sequence[tuple[int, int]], gains: np.ndarray) -
         chain.append(int(came[at]))
         at = links[came[at]][0]
     return chain[::-1]
+
+
+def shape_score(height: float) -> Callable[[list[np.ndarray]], np.ndarray]:
+    """Without a model: a stretch up to SHAPE_WIDEST digit heights wide is surely a digit (1.0),
+    wider ones less so the wider they are."""
+
+    def score(inks: list[np.ndarray]) -> np.ndarray:
+        widths = np.array([np.ptp(np.flatnonzero(ink.any(axis=0))) + 1 for ink in inks]) / height
+        return np.exp(-SHAPE_SLOPE * np.maximum(widths - SHAPE_WIDEST, 0))
+
+    return score
 
 
 def without_slivers(side: np.ndarray) -> np.ndarray:

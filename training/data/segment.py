@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.data.cuts import Stretch, best_chain, boundaries, stretches
+from training.data.cuts import Stretch, best_chain, boundaries, shape_score, stretches
 from training.data.ink import EmptyDrawingError, label_components
 
 MAX_PARTS = 12
@@ -32,24 +32,23 @@ SMALL = 0.3  # a piece smaller than this both ways belongs to a neighbour it is 
 CLOSE = 0.25  # that close (the gap between their boxes)
 SHORT = 0.6  # a piece lower than this is a stroke of a digit, not a digit of its own
 # A part at most ROOMY digit heights wide is one digit (few digits are wider than high, and two
-# that touch mostly are). A wider one is divided along
-# a chain of cut paths (`training.data.cuts`) whose stretches, each NARROWEST to WIDEST wide, read
-# best together: the sum over stretches of the log of its score, less WIDTH_SLOPE per digit height
-# it is wider than WIDTH_FROM (a whole number squeezed into 28×28 can look like one digit). The
-# whole part is always one of the chains. A part up to WIDEST wide is cut only when each stretch
-# scores at least SURE_DIGIT: a letter or a scribble cut into digit-like strokes would otherwise
-# hide the mark the doubt rule flags. Tuned on numbers composed from MNIST's training
-# and validation digits.
+# that touch mostly are). A wider one is divided along a chain of cut paths (`training.data.cuts`)
+# whose stretches, each NARROWEST to WIDEST wide, read best together: the sum over stretches of
+# the log of its score, less WIDTH_SLOPE per digit height it is wider than WIDTH_FROM (a whole
+# number squeezed into 28×28 can look like one digit). The whole part is always one of the chains.
+# A part up to WIDEST wide is cut only when each stretch scores at least SURE_DIGIT: a letter or a
+# scribble cut into digit-like strokes would otherwise hide the mark the doubt rule flags. Once
+# read, a doubted part wider than MAYBE_ROOMY is tried so too (`second_look`), each stretch
+# scoring at least SURE_RECUT. Tuned on numbers composed from MNIST's training/validation digits.
 ROOMY = 1.0
+MAYBE_ROOMY = 0.6
 NARROWEST = 0.12  # a 1 is little more than a pen's width
 WIDEST = 1.5
 WIDTH_FROM = 0.9
 WIDTH_SLOPE = 4.0
 CUT_SPACING = 0.15  # one candidate cut each way per window this wide
-# Without a model, a stretch wider than SHAPE_WIDEST digit heights loses SHAPE_SLOPE per height,
-# and each stretch a little more (of two equal chains, the one of fewer digits wins).
-SHAPE_WIDEST = 1.4
-SHAPE_SLOPE = 4.0
+# Without a model, stretches are scored by their width (`training.data.cuts.shape_score`), and each
+# loses a little more (of two equal chains, the one of fewer digits wins).
 SHAPE_TIE = 0.01
 # Pieces overlapping by this share of the narrower one's width may be one digit; without a
 # scorer, they are when the narrower one lies almost all within the other's columns.
@@ -60,6 +59,7 @@ Scorer = Callable[[list[np.ndarray]], np.ndarray]
 """How surely each ink crop is one digit, (N,) in 0..1: below SURE_DIGIT, a reading in doubt."""
 # A sure reading at the doubt rule's distance threshold scores this (`training.reading.numbers`).
 SURE_DIGIT = float(np.exp(-1.0))
+SURE_RECUT = 0.5
 
 
 class TooManyPartsError(ValueError):
@@ -224,14 +224,30 @@ def _union(a: Part, b: Part) -> Part:
 # --- Cuts: digits that touch or overlap ----------------------------------------------------------
 
 
-def _cut_all(parts: list[Part], height: float, score: Scorer | None, max_parts: int) -> list[Part]:
-    """Each part divided into the digits it holds, all stretches of all parts read in one call."""
+def second_look(ink: np.ndarray, parts: list[Part], doubted: list[bool], score: Scorer,
+                max_parts: int = MAX_PARTS) -> list[Part]:
+    """`parts` of `find_parts(ink, score)`, each doubted one MAYBE_ROOMY to ROOMY digit heights wide cut
+    as a wider one is, into stretches scoring SURE_RECUT (two touching digits can be one digit wide)."""
+    _, boxes, masses = _components(np.asarray(ink, np.float32))
+    height = _digit_height(boxes, masses)
+    tried = [doubt and MAYBE_ROOMY * height < part.width <= ROOMY * height
+             for doubt, part in zip(doubted, parts, strict=True)]
+    if not any(tried):
+        return parts
+    done = _cut_all(parts, height, score, max_parts, tried, SURE_RECUT)
+    return sorted(done, key=lambda part: part.box[0] + part.box[2])
+
+
+def _cut_all(parts: list[Part], height: float, score: Scorer | None, max_parts: int,
+             tried: list[bool] | None = None, sure_piece: float = SURE_DIGIT) -> list[Part]:
+    """The `tried` parts (by default those wider than ROOMY) divided into the digits they hold."""
     if len(parts) > max_parts:
         raise TooManyPartsError(len(parts), max_parts)
     shapes_only = score is None
-    score = score or _shape_score(height)
+    score = score or shape_score(height)
     # A part no wider than a digit is one: most digits are never cut, nor read before they are.
-    plans = [_plan(part, height) if part.width > ROOMY * height else None for part in parts]
+    tried = [part.width > ROOMY * height for part in parts] if tried is None else tried
+    plans = [_plan(part, height) if cut else None for part, cut in zip(parts, tried, strict=True)]
     batch = [stretch.ink for plan in plans if plan for stretch in plan[1]]
     scores = iter(score(batch) if batch else [])
     done: list[Part] = []
@@ -245,7 +261,7 @@ def _cut_all(parts: list[Part], height: float, score: Scorer | None, max_parts: 
         # to read them all as one.
         sure = part.width <= WIDEST * height
         gains = np.array([_gain(next(scores), stretch, height, stretch.right - stretch.left == ends,
-                                shapes_only, sure) for stretch in found])
+                                shapes_only, sure_piece if sure else 0.0) for stretch in found])
         chain = best_chain(ends, [(stretch.left, stretch.right) for stretch in found], gains)
         done += [_tight(part, found[index].ink) for index in chain]
         if len(done) > max_parts:
@@ -260,29 +276,19 @@ def _plan(part: Part, height: float) -> tuple[int, list[Stretch]]:
 
 
 def _gain(score: float, stretch: Stretch, height: float, whole: bool, shapes_only: bool,
-          sure: bool) -> float:
-    """What a stretch adds to its chain (see ROOMY); a low stroke is no digit of its own."""
+          sure: float) -> float:
+    """What a stretch adds to its chain (see ROOMY); a low stroke is no digit of its own, and a
+    cut counts only when each stretch scores at least `sure`."""
     rows = np.flatnonzero(stretch.ink.any(axis=1))
     if rows[-1] + 1 - rows[0] < SHORT * height:
         return 0.0 if whole else -np.inf
     if shapes_only:
         return float(np.log(max(score, 1e-6))) - SHAPE_TIE
-    if sure and not whole and score < SURE_DIGIT:
+    if not whole and score < sure:
         return -np.inf
     columns = np.flatnonzero(stretch.ink.any(axis=0))
     wider = max((columns[-1] + 1 - columns[0]) / height - WIDTH_FROM, 0.0)
     return float(np.log(max(score, 1e-6))) - WIDTH_SLOPE * wider
-
-
-def _shape_score(height: float) -> Scorer:
-    """Without a model: a stretch up to SHAPE_WIDEST digit heights wide is surely a digit, wider
-    ones less so the wider they are."""
-
-    def score(inks: list[np.ndarray]) -> np.ndarray:
-        widths = np.array([np.ptp(np.flatnonzero(ink.any(axis=0))) + 1 for ink in inks]) / height
-        return np.exp(-SHAPE_SLOPE * np.maximum(widths - SHAPE_WIDEST, 0))
-
-    return score
 
 
 def _tight(part: Part, ink: np.ndarray) -> Part:

@@ -11,7 +11,7 @@ import numpy as np
 from training.core.probabilities import softmax
 from training.data.ink import MAX_PIXELS, EmptyDrawingError, ImageLike, ink_map, load_image
 from training.data.preprocess import ink_to_mnist
-from training.data.segment import MAX_PARTS, SURE_DIGIT, Scorer, find_parts
+from training.data.segment import MAX_PARTS, SURE_DIGIT, Part, Scorer, find_parts, second_look
 from training.reading.doubt import Verdict
 from training.reading.predictor import Predictor, prediction_fields
 
@@ -77,21 +77,37 @@ def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PA
                          f"{MAX_PIXELS // 10**6} million)")
     ink = ink_map(image)
     prepared: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
-    parts = find_parts(ink, part_scorer(predictor, prepared), max_digits)
-    whole = len(parts) == 1
-    images, boxes = [], []
+    scorer = part_scorer(predictor, prepared)
+    parts = find_parts(ink, scorer, max_digits)
+    reading, read = _read_parts(predictor, ink, parts, prepared, (width, height))
+    # A doubted part as narrow as one digit may be two that touch: tried in pieces, read again.
+    unsure = {id(part) for digit, part in zip(reading, read, strict=True) if digit.verdict.unsure}
+    doubted = [id(part) in unsure for part in parts]
+    if any(doubted):
+        again = second_look(ink, parts, doubted, scorer, max_digits)
+        if len(again) != len(parts):
+            reading, _ = _read_parts(predictor, ink, again, prepared, (width, height))
+    return NumberReading(reading)
+
+
+def _read_parts(predictor: Predictor, ink: np.ndarray, parts: list[Part], prepared: dict,
+                size: tuple[int, int]) -> tuple[tuple[DigitReading, ...], list[Part]]:
+    """Each part read as one digit (one part: the whole ink, as `classify` reads it), and the parts
+    read (a mark too faint to read is no digit of the number)."""
+    images, boxes, read = [], [], []
     for part in parts:
         try:
-            images.append(ink_to_mnist(ink) if whole else _prepared(part.ink, prepared))
-        except EmptyDrawingError:  # a mark too faint to read is no digit of the number
+            images.append(ink_to_mnist(ink) if len(parts) == 1 else _prepared(part.ink, prepared))
+        except EmptyDrawingError:
             continue
-        boxes.append(_scaled(part.box, width / ink.shape[1], height / ink.shape[0], (width, height)))
+        boxes.append(_scaled(part.box, size[0] / ink.shape[1], size[1] / ink.shape[0], size))
+        read.append(part)
     if not images:
         raise EmptyDrawingError()
     probabilities, verdicts = predictor.judge_batch(np.stack(images))
-    return NumberReading(tuple(
+    return tuple(
         DigitReading(digit=verdict.digit, probabilities=row, box=box, verdict=verdict, image28=image28)
-        for row, verdict, box, image28 in zip(probabilities, verdicts, boxes, images, strict=True)))
+        for row, verdict, box, image28 in zip(probabilities, verdicts, boxes, images, strict=True)), read
 
 
 def part_scorer(predictor: Predictor, prepared: dict | None = None) -> Scorer:

@@ -66,24 +66,39 @@ window.MnistNumbers = (() => {
     const ink = inkOf(image);
     if (!ink) return null;
     const parts = await MnistSegment.findParts(ink, score, maxDigits);
-    const images = [], boxes = [];
-    for (const part of parts) {
-      // One part is the whole image, read exactly as a single digit is.
-      const pixels = inkToMnist(parts.length === 1 ? ink : part.ink);
-      if (!pixels) continue;  // a mark too faint to read is no digit of the number
-      images.push(pixels);
-      boxes.push(scaled(part.box, width / ink.w, height / ink.h, width, height));
+    let digits = await readParts(ink, parts, width, height);
+    if (digits === null) return null;
+    // A doubted part as narrow as one digit may be two that touch: tried in pieces, read again.
+    const doubted = parts.map((part) => digits.some((d) => d.part === part && d.unsure));
+    if (doubted.includes(true)) {
+      const again = await MnistSegment.secondLook(ink, parts, doubted, score, maxDigits);
+      if (again.length !== parts.length) digits = await readParts(ink, again, width, height);
     }
-    if (images.length === 0) return null;
-    const results = await MnistModel.assessBatch(images);
-    const digits = results.map(({ probabilities, distance }, i) => ({
-      ...MnistModel.verdict(probabilities, distance), probabilities, box: boxes[i], pixels: images[i],
-    }));
+    digits.forEach((d) => delete d.part);
     const number = digits.map((d) => String(d.digit)).join('');
     const doubts = digits.map((d, i) => d.unsure && doubt(i + 1, d)).filter(Boolean);
     const message = doubts.length === 0 ? `Predicted number: ${number}`
       : doubts.join('; ').replace(/^./, (c) => c.toUpperCase());
     return { number, unsure: doubts.length > 0, message, digits };
+  }
+
+  // Each part read as one digit, with the part it read (a mark too faint to read is no digit of
+  // the number); null when none is left.
+  async function readParts(ink, parts, width, height) {
+    const images = [], boxes = [], read = [];
+    for (const part of parts) {
+      // One part is the whole image, read exactly as a single digit is.
+      const pixels = inkToMnist(parts.length === 1 ? ink : part.ink);
+      if (!pixels) continue;
+      images.push(pixels);
+      boxes.push(scaled(part.box, width / ink.w, height / ink.h, width, height));
+      read.push(part);
+    }
+    if (images.length === 0) return null;
+    const results = await MnistModel.assessBatch(images);
+    return results.map(({ probabilities, distance }, i) => ({
+      ...MnistModel.verdict(probabilities, distance), probabilities, box: boxes[i], pixels: images[i], part: read[i],
+    }));
   }
 
   // 1 → "1st", 2 → "2nd", 11 → "11th", 23 → "23rd".

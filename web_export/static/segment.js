@@ -13,6 +13,9 @@ window.MnistSegment = (() => {
   const SPECK_SHARE = 0.03;
   const SMALL = 0.3, CLOSE = 0.25, SHORT = 0.6;
   const ROOMY = 1.0;
+  // A doubted part wider than MAYBE_ROOMY is tried in pieces too (secondLook), each reading at
+  // least SURE_RECUT.
+  const MAYBE_ROOMY = 0.6, SURE_RECUT = 0.5;
   const NARROWEST = 0.12, WIDEST = 1.5, WIDTH_FROM = 0.9, WIDTH_SLOPE = 4.0, CUT_SPACING = 0.15;
   // A sure reading at the doubt rule's distance threshold scores this (numbers.js).
   const SURE_DIGIT = Math.exp(-1.0);
@@ -164,11 +167,27 @@ window.MnistSegment = (() => {
 
   // --- Cuts: digits that touch or overlap ----------------------------------------------------
 
-  // Each part divided into the digits it holds, all stretches of all parts read in one call.
-  async function cutAll(parts, height, score, maxParts) {
+  // `parts` (from findParts(ink, score)), each doubted one no wider than ROOMY but wider than
+  // MAYBE_ROOMY digit heights divided like a wider part, where every stretch reads at least
+  // SURE_RECUT; left to right. Two digits that touch can be as narrow as one wide digit.
+  async function secondLook(ink, parts, doubted, score, maxParts = MAX_PARTS) {
+    const { boxes, masses } = pieces(ink);
+    const height = digitHeight(boxes, masses);
+    const tried = parts.map((part, i) => doubted[i] && MAYBE_ROOMY * height < widthOf(part)
+      && widthOf(part) <= ROOMY * height);
+    if (!tried.includes(true)) return parts;
+    const done = await cutAll(parts, height, score, maxParts, tried, SURE_RECUT);
+    return done.map((part, i) => [part, i])
+      .sort(([a, i], [b, j]) => a.box[0] + a.box[2] - b.box[0] - b.box[2] || i - j).map(([part]) => part);
+  }
+
+  // Each part divided into the digits it holds, all stretches of all parts read in one call; only
+  // the `tried` parts (by default those wider than ROOMY digit heights).
+  async function cutAll(parts, height, score, maxParts, tried = null, surePiece = SURE_DIGIT) {
     if (parts.length > maxParts) throw new TooManyParts(parts.length, maxParts);
     // A part no wider than a digit is one: most digits are never cut, nor read before they are.
-    const plans = parts.map((part) => (widthOf(part) > ROOMY * height ? plan(part, height) : null));
+    const cut = tried || parts.map((part) => widthOf(part) > ROOMY * height);
+    const plans = parts.map((part, i) => (cut[i] ? plan(part, height) : null));
     const batch = plans.flatMap((found) => (found ? found.stretches.map((stretch) => stretch.ink) : []));
     const scores = batch.length ? await score(batch) : [];
     let next = 0;
@@ -181,7 +200,7 @@ window.MnistSegment = (() => {
       // them all as one.
       const sure = widthOf(part) <= WIDEST * height;
       const gains = found.stretches.map((stretch) => gain(scores[next++], stretch, height,
-        stretch.right - stretch.left === found.ends, sure));
+        stretch.right - stretch.left === found.ends, sure ? surePiece : 0.0));
       const chain = MnistCuts.bestChain(found.ends, found.stretches.map((s) => [s.left, s.right]), gains);
       chain.forEach((index) => done.push(tight(part, found.stretches[index].ink)));
       if (done.length > maxParts) throw new TooManyParts(done.length, maxParts);
@@ -197,8 +216,8 @@ window.MnistSegment = (() => {
   }
 
   // What a stretch adds to its chain: the log of its score, less WIDTH_SLOPE per digit height it
-  // is wider than WIDTH_FROM; a low stroke is no digit of its own, and with `sure` a cut counts
-  // only when each stretch reads surely as a digit (a letter cut into strokes would hide the mark).
+  // is wider than WIDTH_FROM; a low stroke is no digit of its own, and a cut counts only when each
+  // stretch scores at least `sure` (a letter cut into strokes would hide the mark).
   function gain(value, stretch, height, whole, sure) {
     let top = stretch.ink.h, bottom = -1, left = stretch.ink.w, right = -1;
     stretch.ink.data.forEach((v, i) => {
@@ -207,7 +226,7 @@ window.MnistSegment = (() => {
       top = Math.min(top, y); bottom = Math.max(bottom, y); left = Math.min(left, x); right = Math.max(right, x);
     });
     if (bottom + 1 - top < SHORT * height) return whole ? 0.0 : -Infinity;
-    if (sure && !whole && value < SURE_DIGIT) return -Infinity;
+    if (!whole && value < sure) return -Infinity;
     const wider = Math.max((right + 1 - left) / height - WIDTH_FROM, 0.0);
     return Math.log(Math.max(value, 1e-6)) - WIDTH_SLOPE * wider;
   }
@@ -226,5 +245,5 @@ window.MnistSegment = (() => {
     return { box: [x0, y0, x0 + ink.w, y0 + ink.h], ink };
   }
 
-  return { MAX_PARTS, SURE_DIGIT, TooManyParts, findParts };
+  return { MAX_PARTS, SURE_DIGIT, TooManyParts, findParts, secondLook };
 })();
