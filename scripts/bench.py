@@ -108,20 +108,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def measure_again(modules: list[str]) -> int:
-    """`python -m scripts.bench --only scripts.bench_speed ...`: measure those sections again (on a
+def measure_again(args: list[str]) -> int:
+    """`python -m scripts.bench --only MODULE... [--store DIR]`: measure those sections again (on a
     quiet machine, say) and rewrite BENCHMARKS.md with them and the last full run's other sections.
-    For sections that start from an empty store; the date of each is written beside the machine's."""
+    Each starts from an empty store, or reads the active run of the store DIR (a default training
+    made with `python -m training train --models DIR`); the date of each is written beside the
+    machine's."""
+    modules, store_dir = args, None
+    if "--store" in args:
+        at = args.index("--store")
+        modules, store_dir = args[:at] + args[at + 2:], (args[at + 1:at + 2] or [None])[0]
     unknown = [module for module in modules if module not in EXTRA_SECTIONS]
-    if not modules or unknown or not RESULTS.is_file():
-        print(f"usage: python -m scripts.bench --only MODULE... after a full run; modules: "
+    if not modules or unknown or not RESULTS.is_file() or ("--store" in args and not store_dir):
+        print(f"usage: python -m scripts.bench --only MODULE... [--store DIR] after a full run; modules: "
               f"{', '.join(EXTRA_SECTIONS)}", file=sys.stderr)
         return 2
     results = json.loads(RESULTS.read_text())
-    with tempfile.TemporaryDirectory(prefix="bench-store-") as store:
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as empty:
         for module in modules:
             print(f"bench: {module} …", file=sys.stderr, flush=True)
-            results[module] = attempt(lambda m=module: run_json(m, store, ""))
+            results[module] = attempt(lambda m=module: run_json(m, store_dir or empty, ""))
             results.setdefault("remeasured", {})[module] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     write(results)
     print(f"Wrote {OUTPUT.name} with {', '.join(modules)} measured again", file=sys.stderr)
