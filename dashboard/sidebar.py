@@ -11,7 +11,9 @@ from training.core.config import (
     ARCHITECTURE_DEFAULTS,
     DEFAULT_ARCHITECTURE,
     MAX_USER_DIGITS_WEIGHT,
+    SHORT_RUNS,
     TrainConfig,
+    default_learning_rate,
 )
 from training.runs.user_digits import UserDigitsError, UserDigitStore, default_path
 
@@ -19,12 +21,15 @@ ARCHITECTURE_NAMES = {"cnn": "CNN (default)", "mlp": "MLP (the 2022 seed's model
 # The choices always include every architecture's default, whatever the defaults become.
 BATCH_SIZES = sorted({16, 32, 64, 128, 256, 512} | {d["batch_size"] for d in ARCHITECTURE_DEFAULTS.values()})
 LEARNING_RATES = sorted({1e-4, 3e-4, 1e-3, 3e-3, 1e-2}
-                        | {d["learning_rate"] for d in ARCHITECTURE_DEFAULTS.values()})
+                        | {d["learning_rate"] for d in ARCHITECTURE_DEFAULTS.values()}
+                        | {rate for _, rate in SHORT_RUNS.values()})
 MIN_EPOCHS, MAX_EPOCHS = 1, 100
 # How many training images: a quick run shows curves growing within seconds.
 TRAINING_IMAGES = {None: f"All {common.ALL_TRAINING_IMAGES:,}", 10_000: "10,000 (quick)",
                    2_000: "2,000 (seconds)"}
 STARTED_KEY = "sidebar_started"
+# Set once the user picks a learning rate: from then on the epochs no longer choose it.
+RATE_CHOSEN_KEY = "sidebar_rate_chosen"
 
 
 def _apply_defaults(architecture: str) -> None:
@@ -33,10 +38,24 @@ def _apply_defaults(architecture: str) -> None:
     st.session_state.sidebar_batch_size = defaults["batch_size"]
     st.session_state.sidebar_learning_rate = defaults["learning_rate"]
     st.session_state.sidebar_augment = defaults["augment"]
+    st.session_state[RATE_CHOSEN_KEY] = False
 
 
 def _on_architecture_change() -> None:
     _apply_defaults(st.session_state.sidebar_architecture)
+
+
+def _on_epochs_change() -> None:
+    """The learning rate follows the epochs (a short run trains faster at a higher rate) until the
+    user picks one."""
+    state = st.session_state
+    epochs, architecture = _as_number(state.get("sidebar_epochs")), state.get("sidebar_architecture")
+    if not state.get(RATE_CHOSEN_KEY) and epochs is not None and architecture in ARCHITECTURE_DEFAULTS:
+        state.sidebar_learning_rate = default_learning_rate(architecture, round(epochs))
+
+
+def _on_rate_change() -> None:
+    st.session_state[RATE_CHOSEN_KEY] = True
 
 
 def _as_number(value: object) -> float | None:
@@ -145,12 +164,15 @@ def training_controls_ui() -> bool:
         st.header("Train a model")
         st.selectbox("Architecture", list(ARCHITECTURE_NAMES), key="sidebar_architecture",
                      format_func=ARCHITECTURE_NAMES.get, on_change=_on_architecture_change)
-        st.number_input("Epochs", min_value=MIN_EPOCHS, max_value=MAX_EPOCHS, step=1, key="sidebar_epochs")
+        st.number_input("Epochs", min_value=MIN_EPOCHS, max_value=MAX_EPOCHS, step=1, key="sidebar_epochs",
+                        on_change=_on_epochs_change)
         st.selectbox("Training images", list(choices), key="sidebar_images", format_func=choices.get,
                      help="Fewer images train in seconds, at a lower accuracy.")
         st.select_slider("Batch size", BATCH_SIZES, key="sidebar_batch_size")
         st.select_slider("Learning rate", LEARNING_RATES, key="sidebar_learning_rate",
-                         format_func=lambda rate: f"{rate:g}")
+                         format_func=lambda rate: f"{rate:g}", on_change=_on_rate_change,
+                         help="Until you pick one, it follows the epochs: short runs learn faster "
+                              "at a higher rate.")
         st.toggle("Augment training images", key="sidebar_augment",
                   help="Small random shifts, turns, zooms, slants, pen widths and gaps in the "
                        "training digits (all epochs but the last).")

@@ -161,6 +161,23 @@ def test_sidebar_switches_to_the_seed_model_defaults(monkeypatch, tmp_path):
     assert at.number_input(key="sidebar_epochs").min == 1
 
 
+def test_the_learning_rate_follows_the_epochs_until_the_user_picks_one(monkeypatch, tmp_path):
+    """A 2-epoch run trains best at a higher rate: the sidebar offers it, and keeps a rate the user chose."""
+    from training.core.config import TrainConfig
+
+    at = app(monkeypatch, tmp_path / "empty").run()
+    default_rate = at.select_slider(key="sidebar_learning_rate").value
+    at.number_input(key="sidebar_epochs").set_value(2).run()
+    short_rate = TrainConfig.for_architecture("cnn", epochs=2).learning_rate
+    assert short_rate != default_rate and at.select_slider(key="sidebar_learning_rate").value == short_rate
+    at.number_input(key="sidebar_epochs").set_value(7).run()
+    assert at.select_slider(key="sidebar_learning_rate").value == default_rate
+    at.select_slider(key="sidebar_learning_rate").set_value(1e-3).run()
+    at.number_input(key="sidebar_epochs").set_value(2).run()
+    assert at.select_slider(key="sidebar_learning_rate").value == 1e-3
+    assert not at.exception
+
+
 def test_train_page_lists_the_saved_runs_and_shows_the_active_one(monkeypatch, trained_store):
     at = app(monkeypatch, trained_store.root).run()
     assert not at.exception

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.core.config import TrainConfig
+from training.core.config import ARCHITECTURE_DEFAULTS, TrainConfig
 from training.core.progress import CancelToken, TrainingListener
 from training.learn.dataset import split
 from training.learn.measure import evaluate
@@ -122,3 +122,12 @@ def test_architecture_defaults_keep_the_seed_settings_for_the_mlp():
     seed = TrainConfig.for_architecture("mlp")
     assert (seed.batch_size, seed.learning_rate, seed.epochs) == (32, 1e-3, 10)
     assert TrainConfig.for_architecture("cnn", epochs=3, batch_size=None).epochs == 3
+
+
+def test_a_short_cnn_run_gets_the_higher_rate_unless_the_user_picks_one():
+    assert TrainConfig.for_architecture("cnn").learning_rate == ARCHITECTURE_DEFAULTS["cnn"]["learning_rate"]
+    short = TrainConfig.for_architecture("cnn", epochs=2)
+    assert short.learning_rate > ARCHITECTURE_DEFAULTS["cnn"]["learning_rate"]
+    assert TrainConfig.for_architecture("cnn", epochs=1).learning_rate == short.learning_rate
+    assert TrainConfig.for_architecture("cnn", epochs=2, learning_rate=1e-3).learning_rate == 1e-3
+    assert TrainConfig.for_architecture("mlp", epochs=2).learning_rate == 1e-3
