@@ -36,9 +36,9 @@ from training.reading.predictor import Predictor
 from training.runs.store import ModelStore
 from training.runs.user_digits import UserDigitStore, default_path
 
-# Batch progress goes to the log at most this often. The Train page reads it twice as often
-# (dashboard/job_panels.py POLL_SECONDS), and the stop file is looked at before every step, so a Stop
-# lands within about one progress update of the batch the page showed.
+# Batch progress goes to the log at most this often, twice per read of the Train page
+# (dashboard/job_panels.py POLL_SECONDS); the stop file is looked at before every step, so a Stop
+# lands within the batch it was asked in.
 LOG_PROGRESS_INTERVAL_S = 0.5
 TENSORBOARD_DIR = "tensorboard"
 
