@@ -83,9 +83,10 @@ def native_stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-def exit_after_training(code: int) -> None:
-    """End a process that trained, once everything is written: skip TensorFlow's teardown (its
-    thread pools and the data pipeline's threads wind down for a while) that nobody waits for."""
+def exit_without_teardown(code: int) -> None:
+    """End the process with `code` once everything is written, skipping TensorFlow's teardown (its
+    thread pools and the data pipeline's threads wind down for a while), which nobody waits for:
+    the `train` and `job` commands end this way, whether they trained or refused their arguments."""
     sys.stdout.flush()
     sys.stderr.flush()
     logging.shutdown()

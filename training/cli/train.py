@@ -16,7 +16,7 @@ from training.cli.console import (
     EXIT_USAGE,
     MODELS_HELP,
     ConsoleProgress,
-    exit_after_training,
+    exit_without_teardown,
     native_stderr_silenced,
 )
 from training.core.config import ARCHITECTURES, DEFAULT_ARCHITECTURE, TrainConfig
@@ -55,13 +55,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--no-activate", action="store_true",
                        help="save the run without making it the active model")
     train.add_argument("--name", default="", help="a name for the run, shown next to its id")
-    train.set_defaults(run=lambda args: exit_after_training(_train_command(args)))
+    train.set_defaults(run=lambda args: exit_without_teardown(_train_command(args)))
 
     job = commands.add_parser("job", help="run a training job created in the store (the dashboard "
                                           "starts these)")
     job.add_argument("job_id", metavar="JOB_ID")
     job.add_argument("--models", type=Path, default=None, metavar="DIR", help=MODELS_HELP)
-    job.set_defaults(run=lambda args: exit_after_training(run_job_command(args.job_id, models=args.models)))
+    job.set_defaults(run=lambda args: exit_without_teardown(run_job_command(args.job_id, models=args.models)))
 
 
 def _train_command(args: argparse.Namespace) -> int:
