@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,10 @@ from training.reading.neighbours import NeighbourIndex, build_index
 from training.reading.predictor import Predictor
 from training.runs.store import MODEL_FILE, ModelStore, StoreError
 
-# The validation digits' distortions for the doubt rule: fixed, so a run's rule can be fitted again.
+# The distortions of the validation digits (the thresholds) and of the training digits (the
+# statistics) for the doubt rule: fixed, so a run's rule can be fitted again.
 DISTORTION_SEED = 2
+TRAIN_DISTORTION_SEED = 3
 NO_MODEL_MESSAGE = "No trained model yet: run `python -m training train` or use the dashboard's Train page."
 
 
@@ -45,21 +48,34 @@ def load_predictor(store: ModelStore, run_id: str | None = None) -> Predictor:
 # --- The doubt rule ---------------------------------------------------------------------------------
 
 def fit_doubt_for(predictor: Predictor) -> DoubtModel:
-    """Fit a run's DoubtModel from MNIST: the statistics on training images, the distance threshold
-    on the validation split, the confidence threshold on the validation split as training varies it."""
+    """Fit a run's DoubtModel from MNIST: the statistics on training images, clean and varied as
+    training varies them; both thresholds on the validation split, varied the same way.
+
+    The clean training images' pass also gives the neighbour index its features
+    (`build_neighbours_for` with the same predictor then runs no model of its own)."""
     data = load_mnist()
-    train_images = data.x_train[: min(doubt.FIT_IMAGES, len(data.x_train) - VALIDATION_SIZE)]
-    train_features = predictor.doubt_features(train_images)
-    validation = data.x_train[-VALIDATION_SIZE:]
-    validation_features = predictor.doubt_features(validation)
+    usable = len(data.x_train) - VALIDATION_SIZE
+    clean = min(doubt.FIT_IMAGES, usable)
+    features, doubt_features = predictor.features_and_doubt_features(
+        data.x_train[: max(clean, min(neighbours.BUILD_IMAGES, usable))])
+    _SHARED[predictor] = features
     # Imported here, as the Predictor imports Keras: the commands that only read a file start
     # without TensorFlow.
     from training.data.augment import distorted_digits
 
-    varied = distorted_digits(validation, seed=DISTORTION_SEED)
-    confidence = softmax(predictor.logits_batch(varied) / predictor.temperature).max(axis=1)
-    return fit_doubt(train_features, data.y_train[: len(train_images)], validation_features, confidence,
+    varied_end = min(2 * clean, usable)
+    varied_train = distorted_digits(data.x_train[clean:varied_end], seed=TRAIN_DISTORTION_SEED)
+    train_features = np.concatenate([doubt_features[:clean], predictor.doubt_features(varied_train)])
+    varied = distorted_digits(data.x_train[-VALIDATION_SIZE:], seed=DISTORTION_SEED)
+    logits, answered_features = predictor.logits_and_doubt_features(varied)
+    confidence = softmax(logits / predictor.temperature).max(axis=1)
+    return fit_doubt(train_features, data.y_train[:varied_end], answered_features, confidence,
                      blocks=predictor.doubt_blocks)
+
+
+# The clean training digits' features of the last doubt fit, for the neighbour index of the same
+# predictor; gone with the predictor, or once the index takes them.
+_SHARED: weakref.WeakKeyDictionary[Predictor, np.ndarray] = weakref.WeakKeyDictionary()
 
 
 def doubt_for_run(run_path: Path, predictor: Predictor) -> DoubtModel:
@@ -79,8 +95,8 @@ def doubt_for_run(run_path: Path, predictor: Predictor) -> DoubtModel:
 
 def doubt_cache_path(run_path: Path) -> Path:
     # New settings, new file.
-    settings = (f"v{doubt.FORMAT}-k{doubt.COMPONENTS}-n{doubt.FIT_IMAGES}-q{doubt.FLAG_RATE}"
-                f"-h{doubt.HESITANT_RATE}-d{DISTORTION_SEED}")
+    settings = (f"v{doubt.FORMAT}-k{doubt.COMPONENTS}-n{doubt.FIT_IMAGES}-p{doubt.PROTOTYPES}"
+                f"-q{doubt.FLAG_RATE}-h{doubt.HESITANT_RATE}-d{DISTORTION_SEED}-{TRAIN_DISTORTION_SEED}")
     return cache_dir() / "doubt" / f"{Path(run_path).name}-{_model_stamp(run_path)}-{settings}.npz"
 
 
@@ -90,7 +106,9 @@ def build_neighbours_for(predictor: Predictor, images: int = neighbours.BUILD_IM
     """A run's index from the first `images` MNIST training digits (none from the validation split)."""
     data = load_mnist()
     count = min(images, len(data.x_train) - VALIDATION_SIZE)
-    features = predictor.features(data.x_train[:count])
+    shared = _SHARED.pop(predictor, None)
+    features = (shared[:count] if shared is not None and len(shared) >= count
+                else predictor.features(data.x_train[:count]))
     return build_index(features, data.y_train[:count], np.arange(count))
 
 
