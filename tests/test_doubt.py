@@ -170,13 +170,16 @@ def test_digits_varied_as_training_varies_them_are_answered_and_scribbles_are_no
     assert np.mean([verdict.unsure for verdict in verdicts]) >= 2 * flagged
 
 
-def test_the_neighbour_index_built_after_the_doubt_rule_is_the_one_built_alone(predictor, mnist):
-    """The doubt fit's pass over the training digits serves the index too: same neighbours."""
-    from training.reading.for_run import build_neighbours_for, fit_doubt_for
+def test_the_neighbour_index_built_from_the_shared_pass_is_the_one_built_alone(predictor, mnist):
+    """A training's end makes one pass over the training digits for the doubt rule and the index:
+    the index is the same as one built on its own, and so is the rule."""
+    from training.reading.for_run import build_neighbours_for, fit_doubt_for, training_features
 
-    fit_doubt_for(predictor)
-    shared = build_neighbours_for(predictor)
+    seen = training_features(predictor)
+    shared = build_neighbours_for(predictor, seen=seen)
     alone = build_neighbours_for(predictor)
+    np.testing.assert_allclose(fit_doubt_for(predictor, seen=seen).max_distance,
+                               fit_doubt_for(predictor).max_distance, rtol=1e-5)
     features = predictor.features(mnist.x_test[:30])
     np.testing.assert_array_equal(shared.positions(features), alone.positions(features))
     np.testing.assert_array_equal(shared.labels, alone.labels)

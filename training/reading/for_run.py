@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import weakref
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,35 +47,45 @@ def load_predictor(store: ModelStore, run_id: str | None = None) -> Predictor:
 
 # --- The doubt rule ---------------------------------------------------------------------------------
 
-def fit_doubt_for(predictor: Predictor) -> DoubtModel:
+@dataclass(frozen=True)
+class TrainingFeatures:
+    """One pass of a run's model over the first MNIST training digits, which both the doubt rule
+    (its clean statistics) and the neighbour index read: a training's end makes it once for both."""
+
+    features: np.ndarray  # (N, F) what the last layer reads: the neighbours are found here
+    doubt_features: np.ndarray  # (N, D) what the doubt rule reads
+
+
+def training_features(predictor: Predictor,
+                      count: int = max(doubt.FIT_IMAGES, neighbours.BUILD_IMAGES)) -> TrainingFeatures:
+    """The features of the first `count` MNIST training digits (none from the validation split)."""
+    data = load_mnist()
+    images = data.x_train[: min(count, len(data.x_train) - VALIDATION_SIZE)]
+    return TrainingFeatures(*predictor.features_and_doubt_features(images))
+
+
+def fit_doubt_for(predictor: Predictor, seen: TrainingFeatures | None = None) -> DoubtModel:
     """Fit a run's DoubtModel from MNIST: the statistics on training images, clean and varied as
     training varies them; both thresholds on the validation split, varied the same way.
 
-    The clean training images' pass also gives the neighbour index its features
-    (`build_neighbours_for` with the same predictor then runs no model of its own)."""
+    `seen`: the clean training digits' features when they are already at hand."""
     data = load_mnist()
     usable = len(data.x_train) - VALIDATION_SIZE
     clean = min(doubt.FIT_IMAGES, usable)
-    features, doubt_features = predictor.features_and_doubt_features(
-        data.x_train[: max(clean, min(neighbours.BUILD_IMAGES, usable))])
-    _SHARED[predictor] = features
+    if seen is None or len(seen.doubt_features) < clean:
+        seen = training_features(predictor, clean)
     # Imported here, as the Predictor imports Keras: the commands that only read a file start
     # without TensorFlow.
     from training.data.augment import distorted_digits
 
     varied_end = min(2 * clean, usable)
     varied_train = distorted_digits(data.x_train[clean:varied_end], seed=TRAIN_DISTORTION_SEED)
-    train_features = np.concatenate([doubt_features[:clean], predictor.doubt_features(varied_train)])
+    train_features = np.concatenate([seen.doubt_features[:clean], predictor.doubt_features(varied_train)])
     varied = distorted_digits(data.x_train[-VALIDATION_SIZE:], seed=DISTORTION_SEED)
     logits, answered_features = predictor.logits_and_doubt_features(varied)
     confidence = softmax(logits / predictor.temperature).max(axis=1)
     return fit_doubt(train_features, data.y_train[:varied_end], answered_features, confidence,
                      blocks=predictor.doubt_blocks)
-
-
-# The clean training digits' features of the last doubt fit, for the neighbour index of the same
-# predictor; gone with the predictor, or once the index takes them.
-_SHARED: weakref.WeakKeyDictionary[Predictor, np.ndarray] = weakref.WeakKeyDictionary()
 
 
 def doubt_for_run(run_path: Path, predictor: Predictor) -> DoubtModel:
@@ -102,14 +112,15 @@ def doubt_cache_path(run_path: Path) -> Path:
 
 # --- The nearest training digits --------------------------------------------------------------------
 
-def build_neighbours_for(predictor: Predictor, images: int = neighbours.BUILD_IMAGES) -> NeighbourIndex:
-    """A run's index from the first `images` MNIST training digits (none from the validation split)."""
+def build_neighbours_for(predictor: Predictor, images: int = neighbours.BUILD_IMAGES,
+                         seen: TrainingFeatures | None = None) -> NeighbourIndex:
+    """A run's index from the first `images` MNIST training digits (none from the validation split);
+    `seen`: their features when they are already at hand."""
     data = load_mnist()
     count = min(images, len(data.x_train) - VALIDATION_SIZE)
-    shared = _SHARED.pop(predictor, None)
-    features = (shared[:count] if shared is not None and len(shared) >= count
-                else predictor.features(data.x_train[:count]))
-    return build_index(features, data.y_train[:count], np.arange(count))
+    if seen is None or len(seen.features) < count:
+        seen = training_features(predictor, count)
+    return build_index(seen.features[:count], data.y_train[:count], np.arange(count))
 
 
 _INDEXES: dict[str, NeighbourIndex] = {}
