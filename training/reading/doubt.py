@@ -118,8 +118,12 @@ def fit_doubt(train_features: np.ndarray, train_labels: np.ndarray, answered_fea
     centred = features - mean
     edges = np.cumsum((0, *blocks))
     spans = list(itertools.pairwise(edges))
-    bases = [_principal_basis(centred[:, start:end], components) for start, end in spans]
-    coordinates = [centred[:, start:end] @ basis for (start, end), basis in zip(spans, bases, strict=True)]
+    # The wide products in float32, each block contiguous: the model's features carry no more
+    # precision, and the last layer's input is wide.
+    block_values = [np.ascontiguousarray(centred[:, start:end], np.float32) for start, end in spans]
+    bases = [_principal_basis(values, components) for values in block_values]
+    coordinates = [(values @ basis.astype(np.float32)).astype(np.float64)
+                   for values, basis in zip(block_values, bases, strict=True)]
     # The styles are found where every block counts alike: each whitened by the digits' spread.
     styles = _styles(np.concatenate([z @ _whitening(z, labels)[0] for z in coordinates], axis=1),
                      labels, prototypes)
@@ -142,7 +146,7 @@ def fit_doubt(train_features: np.ndarray, train_labels: np.ndarray, answered_fea
 def _principal_basis(centred: np.ndarray, components: int) -> np.ndarray:
     """The block's top principal directions (F_b, K), from its F_b × F_b covariance: the same
     directions as an SVD of the N × F_b features, at a fraction of the cost."""
-    _, vectors = np.linalg.eigh(centred.T @ centred)
+    _, vectors = np.linalg.eigh((centred.T @ centred).astype(np.float64))
     return vectors[:, ::-1][:, : min(components, *centred.shape)]
 
 
