@@ -128,11 +128,10 @@ def test_a_convnets_doubt_rule_reads_its_last_conv_block_too(predictor):
     assert predictor.doubt.projection.shape[0] == sum(predictor.doubt_blocks)
 
 
-def test_dashes_pairs_and_scribbles_are_flagged_and_clear_digits_are_not(predictor, mnist):
-    """The test model is small (one epoch on 6,000 images, no augmentation): the default model flags
-    more (make bench). Its rule answers varied digits, which such a model has never seen: it lets
-    more pairs through than a rule that answers clean digits only."""
-    for kind, count, at_least in (("dash", 10, 9), ("two-digits", 10, 3), ("scribble", 20, 2)):
+def test_dashes_letters_pairs_and_scribbles_are_flagged_and_clear_digits_are_not(predictor, mnist):
+    """The test model is small (one epoch on 6,000 images): the default model flags more (make bench)."""
+    kinds = (("dash", 10, 9), ("letter", 10, 6), ("two-digits", 10, 6), ("scribble", 20, 5))
+    for kind, count, at_least in kinds:
         drawn = [predictor.classify(Image.fromarray(image, "L")) for image in nondigits_of_kind(kind, count)]
         assert sum(p.verdict.unsure for p in drawn) >= at_least, (kind, [p.message for p in drawn])
         for p in drawn:
@@ -147,10 +146,10 @@ def test_dashes_pairs_and_scribbles_are_flagged_and_clear_digits_are_not(predict
                for p, label in zip(read, labels, strict=True) if not p.verdict.unsure)
 
 
-def test_digits_varied_as_training_varies_them_are_answered_and_scribbles_are_not(predictor, mnist):
-    """The thresholds are read off varied validation digits and the statistics off clean and varied
-    training digits: test digits varied the same way are mostly answered, where a rule fitted on
-    clean digits only (one centre per digit) doubts many of them; scribbles are still doubted more."""
+def test_digits_varied_as_training_varies_them_are_mostly_answered_and_scribbles_are_not(predictor, mnist):
+    """The statistics are fitted on clean and varied training digits, with prototypes per digit:
+    test digits varied the same way are mostly answered, where a rule fitted on clean digits only
+    (one centre per digit) doubts most of them; scribbles are still doubted far more."""
     from training.core.config import VALIDATION_SIZE
     from training.data.augment import distorted_digits
     from training.reading.doubt import FLAG_RATE, fit_doubt
@@ -159,7 +158,7 @@ def test_digits_varied_as_training_varies_them_are_answered_and_scribbles_are_no
     _, features = predictor.logits_and_doubt_features(varied)
     _, verdicts = predictor.judge_batch(varied)
     flagged = np.mean([verdict.unsure for verdict in verdicts])
-    assert flagged <= 0.08, flagged
+    assert flagged <= 0.15, flagged  # the test model never saw a varied digit: the default flags fewer
     clean = fit_doubt(predictor.doubt_features(mnist.x_train[:6000]), mnist.y_train[:6000],
                       predictor.doubt_features(mnist.x_train[-VALIDATION_SIZE:]), np.ones(1),
                       blocks=predictor.doubt_blocks, prototypes=1, flag_rate=FLAG_RATE)

@@ -339,8 +339,7 @@ def test_the_page_flags_what_the_dashboard_flags_with_the_same_words(page, serve
     np.testing.assert_allclose([r["distance"] for r in in_page], distances, rtol=1e-3, atol=1e-2)
     _, verdicts = keras_model.judge_batch(images.astype(np.float32))
     assert [r["unsure"] for r in in_page] == [v.unsure for v in verdicts]
-    # The dashes and pairs, half at least: the test model (no augmentation) is loose about pairs.
-    assert sum(v.unsure for v in verdicts[20:]) >= 5
+    assert sum(v.unsure for v in verdicts[20:]) >= 7  # the dashes and pairs, mostly
     for r, v in zip(in_page, verdicts, strict=True):
         assert r["notADigit"] == v.not_a_digit and r["topTwo"] == list(v.top_two)
         if v.unsure:

@@ -232,7 +232,7 @@ def test_a_doubted_digit_is_named_by_its_place(page, site, predictor, mnist, tmp
     from tests.kit.nondigits import nondigits_of_kind
 
     open_number_mode(page, site)
-    marks = [mark for mark in nondigits_of_kind("scribble", 40)
+    marks = [mark for mark in nondigits_of_kind("scribble", 10)
              if predictor.classify(mark).verdict.not_a_digit]
     four, two = (mnist.x_test[np.flatnonzero(mnist.y_test == d)[0]] for d in (4, 2))
     path = tmp_path / "four-mark-two.png"

@@ -66,7 +66,13 @@ def training_features(predictor: Predictor,
 
 def fit_doubt_for(predictor: Predictor, seen: TrainingFeatures | None = None) -> DoubtModel:
     """Fit a run's DoubtModel from MNIST: the statistics on training images, clean and varied as
-    training varies them; both thresholds on the validation split, varied the same way.
+    training varies them; the distance threshold on the validation split as written, the confidence
+    threshold on the validation split varied.
+
+    The varied digits shape the digits' prototypes, so that an untidy digit lies near one; the
+    distance threshold is read off the validation digits as written, as a threshold read off
+    varied digits (some of which no longer look like their digit) lets a model that learned from
+    few digits read a letter as a sure digit.
 
     `seen`: the clean training digits' features when they are already at hand."""
     data = load_mnist()
@@ -78,13 +84,13 @@ def fit_doubt_for(predictor: Predictor, seen: TrainingFeatures | None = None) ->
     # without TensorFlow.
     from training.data.augment import distorted_digits
 
-    varied_end = min(2 * clean, usable)
-    varied_train = distorted_digits(data.x_train[clean:varied_end], seed=TRAIN_DISTORTION_SEED)
+    end = min(2 * clean, usable)
+    varied_train = distorted_digits(data.x_train[clean:end], seed=TRAIN_DISTORTION_SEED)
     train_features = np.concatenate([seen.doubt_features[:clean], predictor.doubt_features(varied_train)])
-    varied = distorted_digits(data.x_train[-VALIDATION_SIZE:], seed=DISTORTION_SEED)
-    logits, answered_features = predictor.logits_and_doubt_features(varied)
-    confidence = softmax(logits / predictor.temperature).max(axis=1)
-    return fit_doubt(train_features, data.y_train[:varied_end], answered_features, confidence,
+    validation = data.x_train[-VALIDATION_SIZE:]
+    varied = distorted_digits(validation, seed=DISTORTION_SEED)
+    confidence = softmax(predictor.logits_batch(varied) / predictor.temperature).max(axis=1)
+    return fit_doubt(train_features, data.y_train[:end], predictor.doubt_features(validation), confidence,
                      blocks=predictor.doubt_blocks)
 
 
