@@ -107,15 +107,31 @@ def test_feature_blocks_are_whitened_apart_and_their_distances_add_up():
         fit_doubt(train, labels, train, np.ones(1000), blocks=(4, 4))
 
 
+def test_a_digit_written_two_ways_is_near_either_way_and_far_between_them():
+    """Each digit has prototypes: a drawing at the average of two styles of a digit is no digit."""
+    from training.reading.doubt import fit_doubt
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 200)
+    style = np.where(labels == 7, np.tile([-1.0, 1.0], 1000), 0.0)  # 7s written two ways, 20 apart
+    train = np.stack([40.0 * labels, 10.0 * style], axis=1) + rng.normal(size=(2000, 2))
+    doubt = fit_doubt(train, labels, train, np.ones(2000), components=2, prototypes=2, flag_rate=0.01)
+    assert len(doubt.centres) == 20
+    one_way, other_way, between = doubt.distances(np.array([[280.0, 10.5], [280.5, -10.0], [280.0, 0.0]]))
+    assert one_way < doubt.max_distance and other_way < doubt.max_distance
+    assert between > doubt.max_distance
+
+
 def test_a_convnets_doubt_rule_reads_its_last_conv_block_too(predictor):
     last_layer = predictor.model.layers[-1].input.shape[-1]
     assert predictor.doubt_blocks == (last_layer, 128)  # conv3's 128 channels, averaged
     assert predictor.doubt.projection.shape[0] == sum(predictor.doubt_blocks)
 
 
-def test_dashes_pairs_and_scribbles_are_flagged_and_clear_digits_are_not(predictor, mnist):
+def test_dashes_letters_pairs_and_scribbles_are_flagged_and_clear_digits_are_not(predictor, mnist):
     """The test model is small (one epoch on 6,000 images): the default model flags more (make bench)."""
-    for kind, count, at_least in (("dash", 10, 9), ("two-digits", 10, 6), ("scribble", 20, 5)):
+    kinds = (("dash", 10, 9), ("letter", 10, 6), ("two-digits", 10, 6), ("scribble", 20, 5))
+    for kind, count, at_least in kinds:
         drawn = [predictor.classify(Image.fromarray(image, "L")) for image in nondigits_of_kind(kind, count)]
         assert sum(p.verdict.unsure for p in drawn) >= at_least, (kind, [p.message for p in drawn])
         for p in drawn:
@@ -128,6 +144,44 @@ def test_dashes_pairs_and_scribbles_are_flagged_and_clear_digits_are_not(predict
     assert sum(p.verdict.unsure for p in read) <= 5, [p.message for p in read if p.verdict.unsure]
     assert all(p.message == f"Predicted digit: {label}"
                for p, label in zip(read, labels, strict=True) if not p.verdict.unsure)
+
+
+def test_digits_varied_as_training_varies_them_are_mostly_answered_and_scribbles_are_not(predictor, mnist):
+    """The statistics are fitted on clean and varied training digits, with prototypes per digit:
+    test digits varied the same way are mostly answered, where a rule fitted on clean digits only
+    (one centre per digit) doubts most of them; scribbles are still doubted far more."""
+    from training.core.config import VALIDATION_SIZE
+    from training.data.augment import distorted_digits
+    from training.reading.doubt import FLAG_RATE, fit_doubt
+
+    varied = distorted_digits(mnist.x_test[:1000], seed=11)
+    _, features = predictor.logits_and_doubt_features(varied)
+    _, verdicts = predictor.judge_batch(varied)
+    flagged = np.mean([verdict.unsure for verdict in verdicts])
+    assert flagged <= 0.15, flagged  # the test model never saw a varied digit: the default flags fewer
+    clean = fit_doubt(predictor.doubt_features(mnist.x_train[:6000]), mnist.y_train[:6000],
+                      predictor.doubt_features(mnist.x_train[-VALIDATION_SIZE:]), np.ones(1),
+                      blocks=predictor.doubt_blocks, prototypes=1, flag_rate=FLAG_RATE)
+    assert flagged < 0.5 * np.mean(clean.distances(features) > clean.max_distance)
+    scribbles = np.stack([predictor.classify(Image.fromarray(image, "L")).image28
+                          for image in nondigits_of_kind("scribble", 40)])
+    _, verdicts = predictor.judge_batch(scribbles)
+    assert np.mean([verdict.unsure for verdict in verdicts]) >= 2 * flagged
+
+
+def test_the_neighbour_index_built_from_the_shared_pass_is_the_one_built_alone(predictor, mnist):
+    """A training's end makes one pass over the training digits for the doubt rule and the index:
+    the index is the same as one built on its own, and so is the rule."""
+    from training.reading.for_run import build_neighbours_for, fit_doubt_for, training_features
+
+    seen = training_features(predictor)
+    shared = build_neighbours_for(predictor, seen=seen)
+    alone = build_neighbours_for(predictor)
+    np.testing.assert_allclose(fit_doubt_for(predictor, seen=seen).max_distance,
+                               fit_doubt_for(predictor).max_distance, rtol=1e-5)
+    features = predictor.features(mnist.x_test[:30])
+    np.testing.assert_array_equal(shared.positions(features), alone.positions(features))
+    np.testing.assert_array_equal(shared.labels, alone.labels)
 
 
 def test_cli_json_says_unsure_with_the_top_two_for_a_scribble_not_a_digit(trained_store, mnist, tmp_path):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.kit.cli import ROOT, cli
+from training.reading.doubt import PROTOTYPES
 from training.runs.store import ModelStore
 from web_export import ZIP_FOLDER, ExportError, bundle_zip_bytes, export_run
 from web_export.bundle import NO_MODEL, TFJS_SCRIPTS, WASM_BINARY
@@ -106,13 +107,15 @@ def test_graph_model_outputs_probabilities_then_distances_then_logits(exported_z
     model_json = json.loads(PageZip(exported_zip).read("model/model.json"))
     assert model_json["format"] == "graph-model"
     (output,) = model_json["signature"]["outputs"].values()
-    # Ten calibrated probabilities, then the drawing's squared distance to each digit (the doubt
-    # rule), then the logits the page's occlusion map measures.
-    assert [d["size"] for d in output["tensorShape"]["dim"]] == ["-1", "30"]
+    # Ten calibrated probabilities, then the drawing's squared distance to each of the digits'
+    # prototypes (the doubt rule), then the logits the page's occlusion map measures.
+    prototypes = 10 * PROTOTYPES
+    assert [d["size"] for d in output["tensorShape"]["dim"]] == ["-1", str(20 + prototypes)]
     assert "Softmax" in json.dumps(model_json["modelTopology"])
     manifest = json.loads(PageZip(exported_zip).read("export.json"))
     assert manifest["temperature"] > 0 and set(manifest["doubt"]) == {"min_confidence", "max_distance"}
-    assert manifest["outputs"] == {"probabilities": [0, 10], "distances": [10, 20], "logits": [20, 30]}
+    assert manifest["outputs"] == {"probabilities": [0, 10], "distances": [10, 10 + prototypes],
+                                   "logits": [10 + prototypes, 20 + prototypes]}
 
 
 def test_zip_bytes_match_the_zip_file(exported_zip, trained_store):

@@ -88,7 +88,7 @@ def build_bundle(store: ModelStore, run_id: str | None = None, *, quantize: str 
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **calibration,
         # Which columns of the graph's output are the probabilities, distances and logits.
-        "outputs": output_columns(doubt is not None),
+        "outputs": output_columns(0 if doubt is None else len(doubt.centres)),
     }
     files[MANIFEST_FILE] = (json.dumps(manifest, indent=2) + "\n").encode()
     files["model-data.js"] = model_data_js(model_files, manifest)

@@ -17,14 +17,21 @@ if TYPE_CHECKING:  # TensorFlow and tensorflowjs are imported only when a conver
 QUANTIZE_CHOICES = ("float16", "uint8")
 
 
-# What the exported graph's one output holds, 10 columns each, in this order (`output_columns`).
+# What the exported graph's one output holds, in this order (`output_columns`): 10 probabilities,
+# with a doubt rule one distance per prototype of the digits, 10 logits.
 PROBABILITIES, DISTANCES, LOGITS = "probabilities", "distances", "logits"
 
 
-def output_columns(doubt: bool) -> dict[str, list[int]]:
-    """{part: [first, end)} columns of the graph's output, as the page reads them (export.json)."""
-    parts = [PROBABILITIES, DISTANCES, LOGITS] if doubt else [PROBABILITIES, LOGITS]
-    return {part: [10 * index, 10 * index + 10] for index, part in enumerate(parts)}
+def output_columns(distances: int) -> dict[str, list[int]]:
+    """{part: [first, end)} columns of the graph's output, as the page reads them (export.json);
+    `distances` is the doubt rule's number of prototypes (0 without a doubt rule)."""
+    widths = {PROBABILITIES: 10, DISTANCES: distances, LOGITS: 10}
+    columns, start = {}, 0
+    for part, width in widths.items():
+        if width:
+            columns[part] = [start, start + width]
+            start += width
+    return columns
 
 
 def with_softmax(model: keras.Model, temperature: float = 1.0,
@@ -34,9 +41,10 @@ def with_softmax(model: keras.Model, temperature: float = 1.0,
     The page reads its answer from the logits column instead (the mean over `training.data.shifts`' five
     shifts, divided by the manifest's temperature); the probabilities serve any other reader.
 
-    Logits are divided by `temperature` (a Rescaling layer) before the softmax. With `doubt`, ten
-    more outputs follow the ten probabilities: the squared distance of the features to each digit
-    (their minimum is `DoubtModel.distances`), from Dense, Multiply and Concatenate layers only.
+    Logits are divided by `temperature` (a Rescaling layer) before the softmax. With `doubt`, more
+    outputs follow the ten probabilities: the squared distance of the features to each of the
+    digits' prototypes (their minimum is `DoubtModel.distances`), from Dense, Multiply and
+    Concatenate layers only.
     The model's own logits (not divided by the temperature) come last: the page's occlusion map
     measures their drop, as `training.reading.explain` does. `output_columns` says where each part lies.
     """
@@ -55,15 +63,17 @@ def with_softmax(model: keras.Model, temperature: float = 1.0,
 
 
 def digit_distances(features, doubt: DoubtModel):
-    """(N, 10) squared distances |z - c|² = |z|² - 2 z·c + |c|², z the whitened coordinates.
+    """(N, C) squared distances |z - c|² = |z|² - 2 z·c + |c|², z the whitened coordinates, c each
+    of the C prototypes.
 
-    One matrix product over [z², z] gives all ten; the page takes the smallest. (A min inside the
+    One matrix product over [z², z] gives them all; the page takes the smallest. (A min inside the
     graph needs a reshape and a pooling that tf.js 4.22 mis-fuses with the matrix product.)
     """
     import keras
     import numpy as np
 
     components = doubt.projection.shape[1]
+    prototypes = len(doubt.centres)
 
     def fixed(layer, inputs: int, *weights):
         layer.build((None, inputs))
@@ -76,8 +86,8 @@ def digit_distances(features, doubt: DoubtModel):
     z = whiten(features)
     squares = keras.layers.Multiply(name="doubt_square")([z, z])
     both = keras.layers.Concatenate(name="doubt_terms")([squares, z])
-    kernel = np.concatenate([np.ones((components, 10)), -2 * doubt.centres.T])
-    distances = fixed(keras.layers.Dense(10, name="doubt_distances"), 2 * components,
+    kernel = np.concatenate([np.ones((components, prototypes)), -2 * doubt.centres.T])
+    distances = fixed(keras.layers.Dense(prototypes, name="doubt_distances"), 2 * components,
                       kernel, (doubt.centres**2).sum(axis=1))
     return distances(both)
 

@@ -30,7 +30,7 @@ from training.jobs.store import (
 from training.learn.finetune import finetune, save_finetuned
 from training.learn.train import TrainResult, UserDigitSets, train
 from training.reading.doubt import DOUBT_FILE
-from training.reading.for_run import build_neighbours_for, fit_doubt_for
+from training.reading.for_run import build_neighbours_for, fit_doubt_for, training_features
 from training.reading.neighbours import NEIGHBOURS_FILE
 from training.reading.predictor import Predictor
 from training.runs.store import ModelStore
@@ -216,9 +216,10 @@ def reading_files(result: TrainResult) -> dict[str, Callable[[Path], object]]:
     (the page then fits it on first use)."""
     predictor = Predictor(result.model, temperature=result.record.temperature)
     files: dict[str, Callable[[Path], object]] = {}
+    seen = training_features(predictor)  # one pass of the model that both read
     for name, fit in ((DOUBT_FILE, fit_doubt_for), (NEIGHBOURS_FILE, build_neighbours_for)):
         try:
-            files[name] = fit(predictor).save
+            files[name] = fit(predictor, seen=seen).save
         except (ValueError, np.linalg.LinAlgError) as error:
             logging.getLogger(__name__).warning("%s not fitted: %s", name, error)
     return files

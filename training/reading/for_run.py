@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,10 @@ from training.reading.neighbours import NeighbourIndex, build_index
 from training.reading.predictor import Predictor
 from training.runs.store import MODEL_FILE, ModelStore, StoreError
 
-# The validation digits' distortions for the doubt rule: fixed, so a run's rule can be fitted again.
+# The distortions of the validation digits (the thresholds) and of the training digits (the
+# statistics) for the doubt rule: fixed, so a run's rule can be fitted again.
 DISTORTION_SEED = 2
+TRAIN_DISTORTION_SEED = 3
 NO_MODEL_MESSAGE = "No trained model yet: run `python -m training train` or use the dashboard's Train page."
 
 
@@ -44,21 +47,50 @@ def load_predictor(store: ModelStore, run_id: str | None = None) -> Predictor:
 
 # --- The doubt rule ---------------------------------------------------------------------------------
 
-def fit_doubt_for(predictor: Predictor) -> DoubtModel:
-    """Fit a run's DoubtModel from MNIST: the statistics on training images, the distance threshold
-    on the validation split, the confidence threshold on the validation split as training varies it."""
+@dataclass(frozen=True)
+class TrainingFeatures:
+    """One pass of a run's model over the first MNIST training digits, which both the doubt rule
+    (its clean statistics) and the neighbour index read: a training's end makes it once for both."""
+
+    features: np.ndarray  # (N, F) what the last layer reads: the neighbours are found here
+    doubt_features: np.ndarray  # (N, D) what the doubt rule reads
+
+
+def training_features(predictor: Predictor,
+                      count: int = max(doubt.FIT_IMAGES, neighbours.BUILD_IMAGES)) -> TrainingFeatures:
+    """The features of the first `count` MNIST training digits (none from the validation split)."""
     data = load_mnist()
-    train_images = data.x_train[: min(doubt.FIT_IMAGES, len(data.x_train) - VALIDATION_SIZE)]
-    train_features = predictor.doubt_features(train_images)
-    validation = data.x_train[-VALIDATION_SIZE:]
-    validation_features = predictor.doubt_features(validation)
+    images = data.x_train[: min(count, len(data.x_train) - VALIDATION_SIZE)]
+    return TrainingFeatures(*predictor.features_and_doubt_features(images))
+
+
+def fit_doubt_for(predictor: Predictor, seen: TrainingFeatures | None = None) -> DoubtModel:
+    """Fit a run's DoubtModel from MNIST: the statistics on training images, clean and varied as
+    training varies them; the distance threshold on the validation split as written, the confidence
+    threshold on the validation split varied.
+
+    The varied digits shape the digits' prototypes, so that an untidy digit lies near one; the
+    distance threshold is read off the validation digits as written, as a threshold read off
+    varied digits (some of which no longer look like their digit) lets a model that learned from
+    few digits read a letter as a sure digit.
+
+    `seen`: the clean training digits' features when they are already at hand."""
+    data = load_mnist()
+    usable = len(data.x_train) - VALIDATION_SIZE
+    clean = min(doubt.FIT_IMAGES, usable)
+    if seen is None or len(seen.doubt_features) < clean:
+        seen = training_features(predictor, clean)
     # Imported here, as the Predictor imports Keras: the commands that only read a file start
     # without TensorFlow.
     from training.data.augment import distorted_digits
 
+    end = min(2 * clean, usable)
+    varied_train = distorted_digits(data.x_train[clean:end], seed=TRAIN_DISTORTION_SEED)
+    train_features = np.concatenate([seen.doubt_features[:clean], predictor.doubt_features(varied_train)])
+    validation = data.x_train[-VALIDATION_SIZE:]
     varied = distorted_digits(validation, seed=DISTORTION_SEED)
     confidence = softmax(predictor.logits_batch(varied) / predictor.temperature).max(axis=1)
-    return fit_doubt(train_features, data.y_train[: len(train_images)], validation_features, confidence,
+    return fit_doubt(train_features, data.y_train[:end], predictor.doubt_features(validation), confidence,
                      blocks=predictor.doubt_blocks)
 
 
@@ -79,19 +111,22 @@ def doubt_for_run(run_path: Path, predictor: Predictor) -> DoubtModel:
 
 def doubt_cache_path(run_path: Path) -> Path:
     # New settings, new file.
-    settings = (f"v{doubt.FORMAT}-k{doubt.COMPONENTS}-n{doubt.FIT_IMAGES}-q{doubt.FLAG_RATE}"
-                f"-h{doubt.HESITANT_RATE}-d{DISTORTION_SEED}")
+    settings = (f"v{doubt.FORMAT}-k{doubt.COMPONENTS}-n{doubt.FIT_IMAGES}-p{doubt.PROTOTYPES}"
+                f"-q{doubt.FLAG_RATE}-h{doubt.HESITANT_RATE}-d{DISTORTION_SEED}-{TRAIN_DISTORTION_SEED}")
     return cache_dir() / "doubt" / f"{Path(run_path).name}-{_model_stamp(run_path)}-{settings}.npz"
 
 
 # --- The nearest training digits --------------------------------------------------------------------
 
-def build_neighbours_for(predictor: Predictor, images: int = neighbours.BUILD_IMAGES) -> NeighbourIndex:
-    """A run's index from the first `images` MNIST training digits (none from the validation split)."""
+def build_neighbours_for(predictor: Predictor, images: int = neighbours.BUILD_IMAGES,
+                         seen: TrainingFeatures | None = None) -> NeighbourIndex:
+    """A run's index from the first `images` MNIST training digits (none from the validation split);
+    `seen`: their features when they are already at hand."""
     data = load_mnist()
     count = min(images, len(data.x_train) - VALIDATION_SIZE)
-    features = predictor.features(data.x_train[:count])
-    return build_index(features, data.y_train[:count], np.arange(count))
+    if seen is None or len(seen.features) < count:
+        seen = training_features(predictor, count)
+    return build_index(seen.features[:count], data.y_train[:count], np.arange(count))
 
 
 _INDEXES: dict[str, NeighbourIndex] = {}

@@ -92,6 +92,11 @@ class Predictor:
         """What the doubt rule reads (N, sum(doubt_blocks)) for the images as drawn."""
         return self._all_outputs(images, views=False)[2]
 
+    def features_and_doubt_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What the last layer reads and what the doubt rule reads, from one pass over the images."""
+        _, features, doubt_features = self._all_outputs(images, views=False)
+        return features, doubt_features
+
     def logits_and_doubt_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The answer's logits (N, 10), before the temperature, and the doubt rule's features."""
         logits, _, doubt_features = self._all_outputs(images, views=True)

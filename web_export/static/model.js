@@ -70,7 +70,8 @@ window.MnistModel = (() => {
 
   // Where each part lies in a row of the graph's output (export.json's "outputs", written with the
   // graph by every export): one view's calibrated probabilities, then (in exports with a doubt rule)
-  // the squared distances of the drawing's features to each digit, then the model's own logits.
+  // the squared distances of the drawing's features to each of the digits' prototypes (the doubt
+  // rule reads the smallest), then the model's own logits.
   // The answer is read from the logits (assessBatch); the occlusion map too.
   function columns() {
     return window.MODEL_DATA.exportInfo.outputs;
