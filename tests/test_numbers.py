@@ -17,6 +17,7 @@ from tests.kit.cli import cli
 from tests.kit.composed_numbers import compose, composed_numbers, side_by_side
 from tests.kit.drawn_digits import TEMPLATES
 from tests.kit.nondigits import nondigits_of_kind
+from tests.kit.typefaces import typeset_numbers
 from training.data.ink import EmptyDrawingError, ink_map, label_components
 from training.data.segment import TooManyPartsError, find_parts, second_look
 
@@ -123,6 +124,40 @@ def test_a_doubted_part_as_narrow_as_one_digit_is_tried_in_pieces(mnist):
     assert len(second_look(ink, parts, [True], reading_pieces(0.45))) == 1
 
 
+def flood_fill_pieces(mask: np.ndarray) -> np.ndarray:
+    """The 8-connected pieces of `mask` found one pixel at a time, each labelled by its first pixel."""
+    height, width = mask.shape
+    labels = np.full(mask.shape, -1)
+    for start in np.flatnonzero(mask):
+        if labels.flat[start] >= 0:
+            continue
+        stack = [start]
+        labels.flat[start] = start
+        while stack:
+            y, x = divmod(stack.pop(), width)
+            for ny in range(max(0, y - 1), min(height, y + 2)):
+                for nx in range(max(0, x - 1), min(width, x + 2)):
+                    if mask[ny, nx] and labels[ny, nx] < 0:
+                        labels[ny, nx] = start
+                        stack.append(ny * width + nx)
+    return np.where(mask, labels, 0)
+
+
+def test_ink_pieces_are_the_pieces_a_flood_fill_finds(mnist):
+    rng = np.random.default_rng(0)
+    masks = [rng.random(rng.integers(1, 30, 2)) < density for density in np.linspace(0.05, 0.95, 150)]
+    snake = np.zeros((41, 41), bool)  # one long stroke winding back and forth: many rounds to settle
+    snake[::4] = True
+    snake[1::8, -1] = snake[2::8, -1] = snake[3::8, -1] = True
+    snake[5::8, 0] = snake[6::8, 0] = snake[7::8, 0] = True
+    masks += [snake, snake[::-1], snake.T]
+    masks += [ink_map(number.image) > 0 for number in composed_numbers(mnist.x_test, mnist.y_test, 10,
+                                                                       kind="touching", seed=5)]
+    for mask in masks:
+        np.testing.assert_array_equal(label_components(mask), flood_fill_pieces(mask))
+    assert len(np.unique(label_components(snake)[snake])) == 1
+
+
 # --- With the quickly trained model -----------------------------------------------------------------
 
 
@@ -170,6 +205,34 @@ def test_touching_digits_are_cut_into_two_boxes(predictor, mnist):
                                                in zip(reading.digits, pair.boxes, strict=True))
              for reading, pair in zip(readings, pairs, strict=True)]
     assert sum(split) >= 15, [reading.number for reading in readings]
+
+
+@pytest.mark.slow
+def test_after_a_second_look_every_digit_reads_as_it_reads_afresh(predictor, mnist):
+    from training.data.preprocess import ink_to_mnist
+    from training.reading.numbers import part_scorer, read_number
+
+    recut = 0
+    # Typefaces join digits the quickly trained model doubts: some are cut again.
+    for number in typeset_numbers(150, seed=6):
+        ink = ink_map(number.image)
+        score = part_scorer(predictor)
+        parts = find_parts(ink, score)
+        if len(parts) < 2:  # one part is read as the whole image is
+            continue
+        _, verdicts = predictor.judge_batch(np.stack([ink_to_mnist(part.ink) for part in parts]))
+        again = second_look(ink, parts, [verdict.unsure for verdict in verdicts], score)
+        if len(again) == len(parts):
+            continue
+        recut += 1
+        # The parts the second look kept were not read again: their first reading stands.
+        reading = read_number(predictor, number.image)
+        probabilities, verdicts = predictor.judge_batch(np.stack([ink_to_mnist(part.ink) for part in again]))
+        assert [digit.verdict for digit in reading.digits] == verdicts
+        np.testing.assert_allclose([digit.probabilities for digit in reading.digits], probabilities,
+                                   rtol=0, atol=1e-6)
+        assert [digit.box for digit in reading.digits] == [part.box for part in again]
+    assert recut >= 1
 
 
 @pytest.mark.slow

@@ -86,28 +86,44 @@ def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PA
     if any(doubted):
         again = second_look(ink, parts, doubted, scorer, max_digits)
         if len(again) != len(parts):
-            reading, _ = _read_parts(predictor, ink, again, prepared, (width, height))
+            # The parts the second look left as they were (the same objects) read as before.
+            known = {id(part): digit for part, digit in zip(read, reading, strict=True)}
+            reading, _ = _read_parts(predictor, ink, again, prepared, (width, height), known)
     return NumberReading(reading)
 
 
 def _read_parts(predictor: Predictor, ink: np.ndarray, parts: list[Part], prepared: dict,
-                size: tuple[int, int]) -> tuple[tuple[DigitReading, ...], list[Part]]:
+                size: tuple[int, int], known: dict[int, DigitReading] | None = None,
+                ) -> tuple[tuple[DigitReading, ...], list[Part]]:
     """Each part read as one digit (one part: the whole ink, as `classify` reads it), and the parts
-    read (a mark too faint to read is no digit of the number)."""
+    read (a mark too faint to read is no digit of the number). A part whose id is in `known` (the
+    part itself still alive in `parts`) is not read again: its reading is taken from there."""
+    known = {} if known is None else known
     images, boxes, read = [], [], []
     for part in parts:
+        if id(part) in known:
+            read.append(part)
+            continue
         try:
             images.append(ink_to_mnist(ink) if len(parts) == 1 else _prepared(part.ink, prepared))
         except EmptyDrawingError:
             continue
         boxes.append(_scaled(part.box, size[0] / ink.shape[1], size[1] / ink.shape[0], size))
         read.append(part)
-    if not images:
+    if not read:
         raise EmptyDrawingError()
-    probabilities, verdicts = predictor.judge_batch(np.stack(images))
-    return tuple(
-        DigitReading(digit=verdict.digit, probabilities=row, box=box, verdict=verdict, image28=image28)
-        for row, verdict, box, image28 in zip(probabilities, verdicts, boxes, images, strict=True)), read
+    probabilities, verdicts = (predictor.judge_batch(np.stack(images)) if images
+                               else (np.zeros((0, 10), np.float32), []))
+    fresh = iter(zip(probabilities, verdicts, boxes, images, strict=True))
+    readings = []
+    for part in read:
+        if id(part) in known:
+            readings.append(known[id(part)])
+            continue
+        row, verdict, box, image28 = next(fresh)
+        readings.append(DigitReading(digit=verdict.digit, probabilities=row, box=box, verdict=verdict,
+                                     image28=image28))
+    return tuple(readings), read
 
 
 def part_scorer(predictor: Predictor, prepared: dict | None = None) -> Scorer:
