@@ -69,9 +69,9 @@ class TooManyPartsError(ValueError):
         super().__init__(f"too many parts to read as a number: {found} (at most {limit} digits)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Part:
-    """One digit's ink, cut out of the number."""
+    """One digit's ink, cut out of the number; equal only to itself, so parts can key a dict."""
 
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 in the ink map's pixels; x1 and y1 exclusive
     ink: np.ndarray  # (y1 - y0, x1 - x0) float32: this part's ink, 0 where a neighbour's ink is

@@ -25,9 +25,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,7 +54,7 @@ KMEANS_ROUNDS = 20
 CACHE_KEEP = 50
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class DoubtModel:
     """What it takes to flag a drawing: feature statistics and the two thresholds."""
 
@@ -104,7 +104,7 @@ def fit_doubt(train_features: np.ndarray, train_labels: np.ndarray, answered_fea
         train_features, train_labels: features (N, F) of training images (clean and varied) and
             their digits.
         answered_features, answered_confidence: features (M, F) and top calibrated probabilities
-            (M', ) of held-out digits the rule must answer (the validation images as written, and
+            (M',) of held-out digits the rule must answer (the validation images as written, and
             varied as in training); `flag_rate` of the first end up beyond the distance threshold
             and `hesitant_rate` of the second below the confidence threshold.
         blocks: the widths of the feature blocks, in column order (default: one block of F); each
@@ -138,11 +138,9 @@ def fit_doubt(train_features: np.ndarray, train_labels: np.ndarray, answered_fea
         centres.append(style_means @ whiten)
     model = DoubtModel(mean=mean, projection=np.concatenate(projections, axis=1),
                        centres=np.concatenate(centres, axis=1), min_confidence=0.0, max_distance=np.inf)
-    return DoubtModel(
-        mean=model.mean, projection=model.projection, centres=model.centres,
-        min_confidence=float(np.quantile(answered_confidence, hesitant_rate)),
-        max_distance=float(np.quantile(model.distances(answered_features), 1 - flag_rate)),
-    )
+    return dataclasses.replace(
+        model, min_confidence=float(np.quantile(answered_confidence, hesitant_rate)),
+        max_distance=float(np.quantile(model.distances(answered_features), 1 - flag_rate)))
 
 
 def _principal_basis(centred: np.ndarray, components: int) -> np.ndarray:
@@ -190,7 +188,7 @@ def _squared_distances(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
                       + (centres**2).sum(axis=1), 0.0)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Verdict:
     """What to tell the user about one drawing."""
 

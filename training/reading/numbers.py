@@ -79,51 +79,41 @@ def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PA
     prepared: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
     scorer = part_scorer(predictor, prepared)
     parts = find_parts(ink, scorer, max_digits)
-    reading, read = _read_parts(predictor, ink, parts, prepared, (width, height))
+    size = (width, height)
+    readings = _read_parts(predictor, ink, parts, prepared, size, whole=len(parts) == 1)
+    if not readings:
+        raise EmptyDrawingError()
     # A doubted part as narrow as one digit may be two that touch: tried in pieces, read again.
-    unsure = {id(part) for digit, part in zip(reading, read, strict=True) if digit.verdict.unsure}
-    doubted = [id(part) in unsure for part in parts]
+    doubted = [part in readings and readings[part].verdict.unsure for part in parts]
     if any(doubted):
         again = second_look(ink, parts, doubted, scorer, max_digits)
         if len(again) != len(parts):
-            # The parts the second look left as they were (the same objects) read as before.
-            known = {id(part): digit for part, digit in zip(read, reading, strict=True)}
-            reading, _ = _read_parts(predictor, ink, again, prepared, (width, height), known)
-    return NumberReading(reading)
+            # The parts the second look left as they were (the same objects) keep their reading.
+            readings |= _read_parts(predictor, ink, [part for part in again if part not in readings],
+                                    prepared, size, whole=False)
+            parts = again
+    return NumberReading(tuple(readings[part] for part in parts if part in readings))
 
 
 def _read_parts(predictor: Predictor, ink: np.ndarray, parts: list[Part], prepared: dict,
-                size: tuple[int, int], known: dict[int, DigitReading] | None = None,
-                ) -> tuple[tuple[DigitReading, ...], list[Part]]:
-    """Each part read as one digit (one part: the whole ink, as `classify` reads it), and the parts
-    read (a mark too faint to read is no digit of the number). A part whose id is in `known` (the
-    part itself still alive in `parts`) is not read again: its reading is taken from there."""
-    known = {} if known is None else known
+                size: tuple[int, int], *, whole: bool) -> dict[Part, DigitReading]:
+    """Each part read as one digit, in one batch (`whole`: the one part is all the ink, read as
+    `classify` reads it); a mark too faint to read is no digit of the number and is left out."""
     images, boxes, read = [], [], []
     for part in parts:
-        if id(part) in known:
-            read.append(part)
-            continue
         try:
-            images.append(ink_to_mnist(ink) if len(parts) == 1 else _prepared(part.ink, prepared))
+            images.append(ink_to_mnist(ink) if whole else _prepared(part.ink, prepared))
         except EmptyDrawingError:
             continue
         boxes.append(_scaled(part.box, size[0] / ink.shape[1], size[1] / ink.shape[0], size))
         read.append(part)
-    if not read:
-        raise EmptyDrawingError()
-    probabilities, verdicts = (predictor.judge_batch(np.stack(images)) if images
-                               else (np.zeros((0, 10), np.float32), []))
-    fresh = iter(zip(probabilities, verdicts, boxes, images, strict=True))
-    readings = []
-    for part in read:
-        if id(part) in known:
-            readings.append(known[id(part)])
-            continue
-        row, verdict, box, image28 = next(fresh)
-        readings.append(DigitReading(digit=verdict.digit, probabilities=row, box=box, verdict=verdict,
-                                     image28=image28))
-    return tuple(readings), read
+    if not images:
+        return {}
+    probabilities, verdicts = predictor.judge_batch(np.stack(images))
+    return {part: DigitReading(digit=verdict.digit, probabilities=row, box=box, verdict=verdict,
+                               image28=image28)
+            for part, row, verdict, box, image28 in zip(read, probabilities, verdicts, boxes, images,
+                                                        strict=True)}
 
 
 def part_scorer(predictor: Predictor, prepared: dict | None = None) -> Scorer:
