@@ -86,7 +86,17 @@ def test_validation_is_held_out_from_training_never_the_test_set(mnist):
     assert len(x_train) == 55_000 and len(x_val) == 5_000 and len(x_test) == 10_000
     np.testing.assert_array_equal(x_val, mnist.x_train[55_000:] / np.float32(255))
     np.testing.assert_array_equal(x_test, mnist.x_test / np.float32(255))
-    assert x_train.max() == 1.0 and x_train.dtype == np.float32  # 0..1, as the models expect
+    np.testing.assert_array_equal(x_train, mnist.x_train[:55_000])  # scaled batch by batch
+
+
+def test_the_training_stream_gives_the_models_float_pixels_in_0_to_1(mnist):
+    from training.learn.dataset import training_dataset
+
+    x, y = mnist.x_train[:256], mnist.y_train[:256].astype(np.int32)
+    images, _ = next(iter(training_dataset(x, y, TrainConfig(epochs=1, augment=False), 256)))
+    assert images.dtype == "float32" and float(images.numpy().max()) == 1.0
+    scaled = {image.tobytes() for image in x / np.float32(255)}  # every image, as float32 division gives
+    assert {image.tobytes() for image in images.numpy()} == scaled
 
 
 def test_evaluate_counts_mistakes_most_confident_first():

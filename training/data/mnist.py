@@ -30,6 +30,10 @@ OFFICIAL_TEST_COUNTS = (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)
 # SHA-256 of x_train, y_train, x_test, y_test as uint8 bytes in that order (see `content_sha256`).
 OFFICIAL_CONTENT_SHA256 = "06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef479ad44fc16"
 
+# The verified cache file read in this process, by (path, modification time, size): a training
+# reads MNIST for its data, then again for its doubt rule and its neighbour index.
+_READ: dict[tuple[str, int, int], Mnist] = {}
+
 class MnistUnavailableError(RuntimeError):
     """No source could provide a verified copy of MNIST."""
 
@@ -83,9 +87,7 @@ def load_mnist(
     failures = []
     if cache.is_file():
         try:
-            data = read_npz(cache)
-            verify(data)
-            return data
+            return _read_cache(cache, verify)
         except Exception as error:
             failures.append(f"cache {cache}: {_describe(error)} (fetching it again)")
             status(f"The MNIST cache at {cache} is damaged; fetching it again.")
@@ -108,6 +110,23 @@ def load_mnist(
         f"To provide it by hand, download mnist.npz (or the four IDX files) and pass "
         f"--data PATH, or set {DATA_ENV}=PATH."
     )
+
+
+def _read_cache(cache: Path, verify: Callable[[Mnist], None]) -> Mnist:
+    """The cache's verified contents, read once per process while the file stays the same; the
+    arrays are read-only, as every caller shares them."""
+    stat = cache.stat()
+    key = (str(cache.resolve()), stat.st_mtime_ns, stat.st_size)
+    if verify is verify_official and key in _READ:
+        return _READ[key]
+    data = read_npz(cache)
+    verify(data)
+    for array in (data.x_train, data.y_train, data.x_test, data.y_test):
+        array.flags.writeable = False
+    if verify is verify_official:
+        _READ.clear()  # one copy at most: a changed file replaces the old one
+        _READ[key] = data
+    return data
 
 
 def verify_official(data: Mnist) -> None:

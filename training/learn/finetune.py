@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from training.core.config import FineTuneSettings, TrainConfig
+from training.core.pixels import unit_pixels
 from training.core.probabilities import softmax
 from training.core.progress import CancelToken, TrainingListener
 from training.data.augment import augment_batch
@@ -172,7 +173,7 @@ def _numbers_line(when: str, numbers: dict) -> str:
 
 def _replay_pool(train: tuple[np.ndarray, np.ndarray], seed: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.random.default_rng(seed).permutation(len(train[0]))[:REPLAY_POOL]
-    return train[0][order], train[1][order]
+    return unit_pixels(train[0][order]), train[1][order]
 
 
 def _mixed_batches(x_user: np.ndarray, y_user: np.ndarray, replay: tuple[np.ndarray, np.ndarray],

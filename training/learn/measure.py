@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from training.core.pixels import unit_pixels
+
 MAX_MISTAKES_KEPT = 500
 
 
@@ -37,7 +39,8 @@ def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> dict:
 
 def recalibrate_batch_norm(model: keras.Model, images: np.ndarray, batches: int = 8,
                            batch_size: int = 512) -> None:
-    """Set batch-norm moving statistics to the final weights' statistics on training images.
+    """Set batch-norm moving statistics to the final weights' statistics on training images
+    (float32 in 0..1, or uint8).
 
     Moving averages lag behind weights that are still changing; after a short run (a few dozen
     steps) the lag alone can push test accuracy to chance. Averaging the batch statistics of the
@@ -52,7 +55,8 @@ def recalibrate_batch_norm(model: keras.Model, images: np.ndarray, batches: int 
         for index, start in enumerate(range(0, len(order), batch_size)):
             for layer in layers:  # a running mean of the batch statistics: 0, 1/2, 2/3, ...
                 layer.momentum = index / (index + 1)
-            model(images[np.sort(order[start:start + batch_size])], training=True)
+            batch = images[np.sort(order[start:start + batch_size])]
+            model(unit_pixels(batch) if batch.dtype == np.uint8 else batch, training=True)
     finally:
         for layer, momentum in zip(layers, momenta, strict=True):
             layer.momentum = momentum

@@ -52,8 +52,10 @@ class TrainingStep:
         # Slot variables are created now, under the strategy's scope, so they are mirrored too.
         optimizer.build(model.trainable_variables)
         self._loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
-        self._train = tf.function(self._train_step)
-        self._logits = tf.function(lambda images: model(images, training=False), reduce_retracing=True)
+        # No AutoGraph, as in Keras's own steps: the step has no control flow on tensors.
+        self._train = tf.function(self._train_step, autograph=False)
+        self._logits = tf.function(lambda images: model(images, training=False), reduce_retracing=True,
+                                   autograph=False)
 
     def run(self, iterator, stop: bool) -> tuple[float, float, float, bool]:
         """One step on the next global batch: (loss sum, correct, examples, anyone asked to stop)."""

@@ -125,12 +125,12 @@ def train(
 
 def _with_user_digits(train_set: tuple[np.ndarray, np.ndarray], user_digits: UserDigitSets | None,
                       weight: int) -> tuple[np.ndarray, np.ndarray]:
-    """The training images, with the user's trainable digits added `weight` times each."""
+    """The training images (uint8), with the user's trainable digits added `weight` times each."""
     x_train, y_train = train_set
     if not weight:
         return x_train, y_train
     x_user, y_user = user_digits.trainable
-    return (np.concatenate([x_train, *[x_user.astype(np.float32) / 255] * weight]),
+    return (np.concatenate([x_train, *[x_user.astype(np.uint8)] * weight]),
             np.concatenate([y_train, *[y_user.astype(np.int32)] * weight]))
 
 

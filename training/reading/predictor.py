@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from training.core.pixels import unit_pixels
 from training.core.probabilities import percent, softmax
 from training.data.preprocess import ImageLike, to_mnist
 from training.data.shifts import VIEWS, mean_over_views, shifted_views
@@ -76,7 +77,7 @@ class Predictor:
         self._feature_size = int(model.layers[-1].input.shape[-1])
         self._outputs = tf.function(
             lambda images: twin(images, training=False),
-            input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)],
+            input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)], autograph=False,
         )
         self._outputs(tf.zeros([1, 28, 28]))  # traces now, so that the first user waits less
 
@@ -176,7 +177,7 @@ def _as_model_input(images: np.ndarray) -> np.ndarray:
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise ValueError(f"expected images of shape (N, 28, 28), got {images.shape}")
     if images.dtype == np.uint8:
-        return images.astype(np.float32) / 255
+        return unit_pixels(images)
     if not (np.issubdtype(images.dtype, np.floating) or np.issubdtype(images.dtype, np.integer)):
         raise ValueError(f"expected numbers, got an array of {images.dtype}")
     images = np.ascontiguousarray(images, dtype=np.float32)
