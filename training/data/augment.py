@@ -58,11 +58,8 @@ def distorted_digits(images: np.ndarray, seed: int, chunk: int = 1000) -> np.nda
     """uint8 digits (N, 28, 28) varied as training varies them, as uint8 again; the same seed gives
     the same digits. What the doubt rule must still answer."""
     tf.random.set_seed(seed)
-    # A graph of its own for each call: faster than op by op, and traced after the seed is set, so
-    # that its random ops start from the same state each time.
-    varied_batch = tf.function(augment_batch, autograph=False)
     scaled = np.asarray(images, np.float32) / 255
-    varied = [varied_batch(tf.constant(scaled[start:start + chunk]), tf.zeros([0])).numpy()
+    varied = [augment_batch(tf.constant(scaled[start:start + chunk]), tf.zeros([0])).numpy()
               for start in range(0, len(scaled), chunk)]
     return np.round(np.concatenate(varied) * 255).astype(np.uint8) if varied else np.asarray(images)
 
