@@ -47,9 +47,6 @@ HESITANT_RATE = 0.02
 # seed 0, and the exported page's whitening matrix stays small); training images the statistics use.
 COMPONENTS = 64
 FIT_IMAGES = 10_000
-# Varied validation digits the confidence threshold is read off: HESITANT_RATE of them is a tail of
-# fifty digits, a threshold as steady as one read off all of them, in half the model passes.
-HESITANT_IMAGES = 2_500
 # Centres per digit: one per style k-means finds among its clean and varied training digits.
 PROTOTYPES = 10
 KMEANS_ROUNDS = 20

@@ -67,7 +67,7 @@ def training_features(predictor: Predictor,
 def fit_doubt_for(predictor: Predictor, seen: TrainingFeatures | None = None) -> DoubtModel:
     """Fit a run's DoubtModel from MNIST: the statistics on training images, clean and varied as
     training varies them; the distance threshold on the validation split as written, the confidence
-    threshold on the first `doubt.HESITANT_IMAGES` of it varied.
+    threshold on the validation split varied.
 
     The varied digits shape the digits' prototypes, so that an untidy digit lies near one; the
     distance threshold is read off the validation digits as written, as a threshold read off
@@ -88,7 +88,7 @@ def fit_doubt_for(predictor: Predictor, seen: TrainingFeatures | None = None) ->
     varied_train = distorted_digits(data.x_train[clean:end], seed=TRAIN_DISTORTION_SEED)
     train_features = np.concatenate([seen.doubt_features[:clean], predictor.doubt_features(varied_train)])
     validation = data.x_train[-VALIDATION_SIZE:]
-    varied = distorted_digits(validation[: doubt.HESITANT_IMAGES], seed=DISTORTION_SEED)
+    varied = distorted_digits(validation, seed=DISTORTION_SEED)
     confidence = softmax(predictor.logits_batch(varied) / predictor.temperature).max(axis=1)
     return fit_doubt(train_features, data.y_train[:end], predictor.doubt_features(validation), confidence,
                      blocks=predictor.doubt_blocks)
@@ -111,8 +111,8 @@ def doubt_for_run(run_path: Path, predictor: Predictor) -> DoubtModel:
 
 def doubt_cache_path(run_path: Path) -> Path:
     # New settings, new file.
-    settings = (f"v{doubt.FORMAT}-k{doubt.COMPONENTS}-n{doubt.FIT_IMAGES}-c{doubt.HESITANT_IMAGES}"
-                f"-p{doubt.PROTOTYPES}-q{doubt.FLAG_RATE}-h{doubt.HESITANT_RATE}-d{DISTORTION_SEED}-{TRAIN_DISTORTION_SEED}")
+    settings = (f"v{doubt.FORMAT}-k{doubt.COMPONENTS}-n{doubt.FIT_IMAGES}-p{doubt.PROTOTYPES}"
+                f"-q{doubt.FLAG_RATE}-h{doubt.HESITANT_RATE}-d{DISTORTION_SEED}-{TRAIN_DISTORTION_SEED}")
     return cache_dir() / "doubt" / f"{Path(run_path).name}-{_model_stamp(run_path)}-{settings}.npz"
 
 
