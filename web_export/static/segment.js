@@ -2,10 +2,9 @@
 // port of training/data/segment.py, the same steps and constants (lengths in digit heights):
 // 1. pieces: connected ink; a small piece close to a larger one joins it, a light one far from all
 //    is a speck; 2. joins: pieces overlapping horizontally may be one digit written in two strokes;
-// 3. cuts: a part wider than a digit is divided along the chain of cut paths (cuts.js) whose
-//    stretches read best together, each stretch surely a digit, the whole part always a candidate;
-// and once read, the second look of training/data/second_look.py (secondLook). Scores come from
-// `score`, an async function of ink planes (numbers.js reads them with the model).
+// 3. cuts: a part wider than a digit is divided along the cut paths (cuts.js) whose stretches read
+//    best together; once read, second_look.py's second look (secondLook). Scores come from `score`,
+//    an async function of ink planes (numbers.js reads them with the model).
 'use strict';
 
 window.MnistSegment = (() => {
@@ -182,20 +181,15 @@ window.MnistSegment = (() => {
     const known = new Map(sureness ? parts.map((part, i) => [part, sureness[i]]) : []);
     done = await cutAtNecks(done, height, score, known);
     if (done.length > maxParts) throw new TooManyParts(done.length, maxParts);
-    if (done === parts) return parts;
-    return done.map((part, i) => [part, i])
+    return done === parts ? parts : done.map((part, i) => [part, i])
       .sort(([a, i], [b, j]) => a.box[0] + a.box[2] - b.box[0] - b.box[2] || i - j).map(([part]) => part);
   }
 
   // Each part that narrows to a neck between two sides that read as digits, cut there (`known`:
-  // the parts' scores as read, where known); the wholes not known and all sides read in one call.
+  // the parts' scores as read, where known).
   async function cutAtNecks(parts, height, score, known) {
-    const necks = new Map();
-    for (const part of parts) {
-      if (widthOf(part) < NECK_FROM * height || (known.has(part) ? known.get(part) : 0) >= NECK_SURE) continue;
-      const found = neck(part, height);
-      if (found) necks.set(part, found);
-    }
+    const tried = parts.filter((part) => widthOf(part) >= NECK_FROM * height && (known.get(part) ?? 0) < NECK_SURE);
+    const necks = new Map(tried.map((part) => [part, neck(part, height)]).filter(([, found]) => found));
     if (necks.size === 0) return parts;
     const unknown = [...necks.keys()].filter((part) => !known.has(part));
     const sides = [...necks.values()].flatMap(({ left, right }) => [left, right]);
@@ -233,8 +227,7 @@ window.MnistSegment = (() => {
     return null;
   }
 
-  // Rows from the top of a plane's ink to its bottom (0 without ink).
-  function rowsOf(ink) {
+  function rowsOf(ink) {  // rows from the top of a plane's ink to its bottom (0 without ink)
     const top = ink.data.findIndex((v) => v > 0), bottom = ink.data.findLastIndex((v) => v > 0);
     return top < 0 ? 0 : Math.floor(bottom / ink.w) + 1 - Math.floor(top / ink.w);
   }
