@@ -19,7 +19,8 @@ from tests.kit.drawn_digits import TEMPLATES
 from tests.kit.nondigits import nondigits_of_kind
 from tests.kit.typefaces import typeset_numbers
 from training.data.ink import EmptyDrawingError, ink_map, label_components
-from training.data.segment import TooManyPartsError, find_parts, second_look
+from training.data.second_look import second_look
+from training.data.segment import TooManyPartsError, find_parts
 
 
 def first_of(mnist, digit: int, skip: int = 0) -> np.ndarray:
@@ -105,13 +106,22 @@ def test_a_wide_part_is_cut_only_into_stretches_that_read_surely_as_digits(mnist
     assert len(find_parts(ink, reading_all(0.3))) == 1
 
 
-def test_a_doubted_part_as_narrow_as_one_digit_is_tried_in_pieces(mnist):
+def one_touching_a_three(mnist) -> np.ndarray:
+    """The ink map of a 1 and a 3 of MNIST's test split that touch: one piece, one digit wide."""
     one, three = (first_of(mnist, digit, skip)[:, np.flatnonzero(first_of(mnist, digit, skip).any(axis=0))]
                   for digit, skip in ((1, 2), (3, 3)))
-    ink = np.zeros((28, one.shape[1] + three.shape[1] - 1), np.float32)  # a 1 touching a 3
+    ink = np.zeros((28, one.shape[1] + three.shape[1] - 1), np.float32)
     ink[:, :one.shape[1]] = one / 255
     np.maximum(ink[:, one.shape[1] - 1:], three / 255, out=ink[:, one.shape[1] - 1:])
     assert len(np.unique(label_components(ink > 0)[ink > 0])) == 1
+    return ink
+
+
+def test_a_doubted_part_as_narrow_as_one_digit_is_tried_in_pieces(mnist, monkeypatch):
+    import training.data.second_look as looks
+
+    monkeypatch.setattr(looks, "NECK_SURE", 0.0)  # no part is tried at a neck: the doubt alone decides
+    ink = one_touching_a_three(mnist)
 
     def reading_pieces(score: float):  # the whole pair reads poorly, a digit-wide stretch as `score`
         return lambda inks: np.array([score if ink.any(axis=0).sum() < 14 else 0.2 for ink in inks])
@@ -122,6 +132,22 @@ def test_a_doubted_part_as_narrow_as_one_digit_is_tried_in_pieces(mnist):
     # Read without doubt, or into pieces that are not sure digits either: kept whole.
     assert len(second_look(ink, parts, [False], reading_pieces(0.9))) == 1
     assert len(second_look(ink, parts, [True], reading_pieces(0.45))) == 1
+
+
+def test_a_part_read_as_one_digit_is_cut_where_it_narrows_to_a_neck(mnist):
+    ink = one_touching_a_three(mnist)
+
+    def reading(whole: float, side: float):  # the pair (as wide as a digit) reads `whole`, a side `side`
+        return lambda inks: np.array([whole if ink.any(axis=0).sum() >= 14 else side for ink in inks])
+
+    parts = find_parts(ink, reading(0.45, 0.9))
+    assert len(parts) == 1  # no wider than a digit, and read without doubt
+    cut = second_look(ink, parts, [False], reading(0.45, 0.9))
+    assert len(cut) == 2 and cut[0].box[2] <= cut[1].box[0] + 1  # a 1, then a 3
+    assert cut[0].width < cut[1].width
+    # Kept whole: sides in doubt (a letter with a neck, say), or a part read surely as it is.
+    assert len(second_look(ink, parts, [False], reading(0.45, 0.3))) == 1
+    assert len(second_look(ink, parts, [False], reading(0.45, 0.9), sureness=[0.8])) == 1
 
 
 def flood_fill_pieces(mask: np.ndarray) -> np.ndarray:
@@ -205,6 +231,32 @@ def test_touching_digits_are_cut_into_two_boxes(predictor, mnist):
                                                in zip(reading.digits, pair.boxes, strict=True))
              for reading, pair in zip(readings, pairs, strict=True)]
     assert sum(split) >= 15, [reading.number for reading in readings]
+
+
+@pytest.mark.slow
+def test_a_1_touching_its_neighbour_is_read_as_two_digits(predictor, mnist, monkeypatch):
+    import training.data.second_look as looks
+    from training.reading.numbers import read_number
+
+    rng = np.random.default_rng(11)
+    ones = [image for image in mnist.x_test[mnist.y_test == 1][:200] if predictor.classify(image).digit == 1]
+    others = [(image, label) for image, label in zip(mnist.x_test[:300], mnist.y_test[:300], strict=True)
+              if label != 1 and predictor.classify(image).digit == label]
+    pairs = []
+    while len(pairs) < 40:  # a 1 and a digit whose ink is one piece, no wider than a digit is high
+        (other, label), one = others[rng.integers(len(others))], ones[rng.integers(len(ones))]
+        digits, text = [one, other], [1, int(label)]
+        if rng.random() < 0.5:
+            digits, text = digits[::-1], text[::-1]
+        pair = compose(digits, text, rng, kind="touching", scale=2)
+        mask = ink_map(pair.image) > 0
+        one_piece = len(np.unique(label_components(mask)[mask])) == 1
+        if one_piece and mask.any(axis=0).sum() <= mask.any(axis=1).sum():
+            pairs.append(pair)
+    right = sum(read_number(predictor, pair.image).number == pair.text for pair in pairs)
+    monkeypatch.setattr(looks, "NECK_SURE", 0.0)  # as before necks were looked for
+    before = sum(read_number(predictor, pair.image).number == pair.text for pair in pairs)
+    assert right > before, (right, before)
 
 
 @pytest.mark.slow

@@ -19,6 +19,7 @@ from tests.kit.composed_numbers import compose, composed_numbers, side_by_side
 from tests.kit.drawn_digits import TEMPLATES
 from tests.test_numbers import with_a_faint_speck
 from tests.test_web_export_browser import open_page, requests_elsewhere
+from training.data.ink import ink_map, label_components
 from web_export import ZIP_FOLDER, export_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -82,6 +83,8 @@ def check_set(kind: str, mnist) -> list[tuple[str, np.ndarray]]:
         return [(f"{n.typeface}-{n.text}", n.image) for n in typeset_numbers(len(TYPEFACES), seed=7)]
     if kind == "narrow-pairs":
         return narrow_pairs(mnist)
+    if kind == "ones-touching":
+        return ones_touching(mnist)
     # Other paths through the ink map: an image shrunk before it is read, a colour photo, a drawing
     # on a transparent background.
     digits = [mnist.x_test[i] for i in range(3)]
@@ -113,12 +116,35 @@ def narrow_pairs(mnist) -> list[tuple[str, np.ndarray]]:
     return pairs
 
 
-@pytest.mark.parametrize("kind", ["gaps", "touching", "typefaces", "narrow-pairs", "other-paths"])
+def ones_touching(mnist, count: int = 12) -> list[tuple[str, np.ndarray]]:
+    """(name, image) of a 1 touching another digit, one piece of ink: a part that reads as one digit
+    and that only a cut at its neck (`training.data.second_look`) may divide."""
+    rng = np.random.default_rng(3)
+    ones, others = np.flatnonzero(mnist.y_test == 1), np.flatnonzero(mnist.y_test != 1)
+    pairs = []
+    while len(pairs) < count:
+        chosen = [int(rng.choice(ones)), int(rng.choice(others))][::rng.choice([1, -1])]
+        pair = compose(list(mnist.x_test[chosen]), [int(mnist.y_test[i]) for i in chosen], rng,
+                       kind="touching", scale=2)
+        mask = ink_map(pair.image) > 0
+        if len(np.unique(label_components(mask)[mask])) == 1:
+            pairs.append((f"ones-touching-{pair.text}-{chosen[0]}-{chosen[1]}", pair.image))
+    return pairs
+
+
+@pytest.mark.parametrize("kind", ["gaps", "touching", "typefaces", "narrow-pairs", "ones-touching",
+                                  "other-paths"])
 def test_the_page_and_python_read_the_same_number_in_every_image(page, site, predictor, mnist, tmp_path,
                                                                  kind, monkeypatch):
+    import training.data.second_look as looks
     import training.reading.numbers as numbers
 
     images = check_set(kind, mnist)
+    # So are parts cut at a neck.
+    neck_cuts = []
+    cut_at_necks = looks._cut_at_necks
+    monkeypatch.setattr(looks, "_cut_at_necks", lambda parts, *rest: neck_cuts.append(
+        len(done := cut_at_necks(parts, *rest)) - len(parts)) or done)
     # Parts cut only once read in doubt (`second_look`) are among those the page must agree on.
     second_cuts = []
     first_look = numbers.second_look
@@ -135,6 +161,7 @@ def test_the_page_and_python_read_the_same_number_in_every_image(page, site, pre
             differences.append((name, expected, shown and as_the_page_reads(shown)))
     assert not differences, f"{len(differences)} of {len(images)} differ: {differences}"
     assert kind != "narrow-pairs" or any(second_cuts)
+    assert kind != "ones-touching" or any(neck_cuts)
     # What the page shows is that reading: the number in large type and a box over each digit.
     expect(page.locator(NUMBER)).to_have_attribute("data-number", expected[0])
     expect(page.locator(NUMBER)).to_have_text(expected[0])

@@ -38,10 +38,9 @@ SHORT = 0.6  # a piece lower than this is a stroke of a digit, not a digit of it
 # number squeezed into 28×28 can look like one digit). The whole part is always one of the chains.
 # A part up to WIDEST wide is cut only when each stretch scores at least SURE_DIGIT: a letter or a
 # scribble cut into digit-like strokes would otherwise hide the mark the doubt rule flags. Once
-# read, a doubted part wider than MAYBE_ROOMY is tried so too (`second_look`), each stretch
-# scoring at least SURE_RECUT. Tuned on numbers composed from MNIST's training/validation digits.
+# read, a part may be tried again (`training.data.second_look`). Tuned on numbers composed from
+# MNIST's training/validation digits.
 ROOMY = 1.0
-MAYBE_ROOMY = 0.6
 NARROWEST = 0.12  # a 1 is little more than a pen's width
 WIDEST = 1.5
 WIDTH_FROM = 0.9
@@ -59,7 +58,6 @@ Scorer = Callable[[list[np.ndarray]], np.ndarray]
 """How surely each ink crop is one digit, (N,) in 0..1: below SURE_DIGIT, a reading in doubt."""
 # A sure reading at the doubt rule's distance threshold scores this (`training.reading.numbers`).
 SURE_DIGIT = float(np.exp(-1.0))
-SURE_RECUT = 0.5
 
 
 class TooManyPartsError(ValueError):
@@ -106,7 +104,7 @@ def find_parts(ink: np.ndarray, score: Scorer | None = None, max_parts: int = MA
     if len(groups) > PIECES_PER_PART * max_parts:
         raise TooManyPartsError(len(groups), max_parts)
     pieces = [_piece(ink, labels, boxes, members) for members in groups]
-    parts = _cut_all(_join(pieces, height, score), height, score, max_parts)
+    parts = cut_all(_join(pieces, height, score), height, score, max_parts)
     return sorted(parts, key=lambda part: part.box[0] + part.box[2])
 
 
@@ -128,6 +126,11 @@ def _components(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                       np.maximum.reduceat(xs[order], starts) + 1,
                       np.maximum.reduceat(ys[order], starts) + 1], axis=1)
     return labels, boxes, np.bincount(index, weights=ink[ys, xs])
+
+
+def digit_height(ink: np.ndarray) -> float:
+    """The height of a digit in a number's ink map, in its pixels (as `find_parts` measures)."""
+    return _digit_height(*_components(np.asarray(ink, np.float32))[1:])
 
 
 def _digit_height(boxes: np.ndarray, masses: np.ndarray) -> float:
@@ -224,22 +227,8 @@ def _union(a: Part, b: Part) -> Part:
 # --- Cuts: digits that touch or overlap ----------------------------------------------------------
 
 
-def second_look(ink: np.ndarray, parts: list[Part], doubted: list[bool], score: Scorer,
-                max_parts: int = MAX_PARTS) -> list[Part]:
-    """`parts` of `find_parts(ink, score)`, each doubted one MAYBE_ROOMY to ROOMY digit heights wide cut
-    as a wider one is, into stretches scoring SURE_RECUT (two touching digits can be one digit wide)."""
-    _, boxes, masses = _components(np.asarray(ink, np.float32))
-    height = _digit_height(boxes, masses)
-    tried = [doubt and MAYBE_ROOMY * height < part.width <= ROOMY * height
-             for doubt, part in zip(doubted, parts, strict=True)]
-    if not any(tried):
-        return parts
-    done = _cut_all(parts, height, score, max_parts, tried, SURE_RECUT)
-    return sorted(done, key=lambda part: part.box[0] + part.box[2])
-
-
-def _cut_all(parts: list[Part], height: float, score: Scorer | None, max_parts: int,
-             tried: list[bool] | None = None, sure_piece: float = SURE_DIGIT) -> list[Part]:
+def cut_all(parts: list[Part], height: float, score: Scorer | None, max_parts: int,
+            tried: list[bool] | None = None, sure_piece: float = SURE_DIGIT) -> list[Part]:
     """The `tried` parts (by default those wider than ROOMY) divided into the digits they hold."""
     if len(parts) > max_parts:
         raise TooManyPartsError(len(parts), max_parts)
@@ -263,7 +252,7 @@ def _cut_all(parts: list[Part], height: float, score: Scorer | None, max_parts: 
         gains = np.array([_gain(next(scores), stretch, height, stretch.right - stretch.left == ends,
                                 shapes_only, sure_piece if sure else 0.0) for stretch in found])
         chain = best_chain(ends, [(stretch.left, stretch.right) for stretch in found], gains)
-        done += [_tight(part, found[index].ink) for index in chain]
+        done += [part_of(part, found[index].ink) for index in chain]
         if len(done) > max_parts:
             raise TooManyPartsError(len(done), max_parts)
     return done
@@ -291,7 +280,7 @@ def _gain(score: float, stretch: Stretch, height: float, whole: bool, shapes_onl
     return float(np.log(max(score, 1e-6))) - WIDTH_SLOPE * wider
 
 
-def _tight(part: Part, ink: np.ndarray) -> Part:
+def part_of(part: Part, ink: np.ndarray) -> Part:
     """The part of `part` whose ink is `ink` (at `part`'s size), cropped to that ink."""
     rows = np.flatnonzero(ink.any(axis=1))
     cols = np.flatnonzero(ink.any(axis=0))

@@ -11,7 +11,8 @@ import numpy as np
 from training.core.probabilities import softmax
 from training.data.ink import MAX_PIXELS, EmptyDrawingError, ImageLike, ink_map, load_image
 from training.data.preprocess import ink_to_mnist
-from training.data.segment import MAX_PARTS, SURE_DIGIT, Part, Scorer, find_parts, second_look
+from training.data.second_look import second_look
+from training.data.segment import MAX_PARTS, SURE_DIGIT, Part, Scorer, find_parts
 from training.reading.doubt import Verdict
 from training.reading.predictor import Predictor, prediction_fields
 
@@ -80,25 +81,26 @@ def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PA
     scorer = part_scorer(predictor, prepared)
     parts = find_parts(ink, scorer, max_digits)
     size = (width, height)
-    readings = _read_parts(predictor, ink, parts, prepared, size, whole=len(parts) == 1)
+    readings, sureness = _read_parts(predictor, ink, parts, prepared, size, whole=len(parts) == 1)
     if not readings:
         raise EmptyDrawingError()
-    # A doubted part as narrow as one digit may be two that touch: tried in pieces, read again.
+    # A part as narrow as one digit may be two that touch (read in doubt, or narrowing to a neck):
+    # tried in pieces, read again.
     doubted = [part in readings and readings[part].verdict.unsure for part in parts]
-    if any(doubted):
-        again = second_look(ink, parts, doubted, scorer, max_digits)
-        if len(again) != len(parts):
-            # The parts the second look left as they were (the same objects) keep their reading.
-            readings |= _read_parts(predictor, ink, [part for part in again if part not in readings],
-                                    prepared, size, whole=False)
-            parts = again
+    again = second_look(ink, parts, doubted, scorer, max_digits, [sureness.get(part, 0.0) for part in parts])
+    if len(again) != len(parts):
+        # The parts the second look left as they were (the same objects) keep their reading.
+        readings |= _read_parts(predictor, ink, [part for part in again if part not in readings],
+                                prepared, size, whole=False)[0]
+        parts = again
     return NumberReading(tuple(readings[part] for part in parts if part in readings))
 
 
 def _read_parts(predictor: Predictor, ink: np.ndarray, parts: list[Part], prepared: dict,
-                size: tuple[int, int], *, whole: bool) -> dict[Part, DigitReading]:
+                size: tuple[int, int], *, whole: bool) -> tuple[dict[Part, DigitReading], dict[Part, float]]:
     """Each part read as one digit, in one batch (`whole`: the one part is all the ink, read as
-    `classify` reads it); a mark too faint to read is no digit of the number and is left out."""
+    `classify` reads it), and how surely it is one (as `part_scorer` scores it); a mark too faint
+    to read is no digit of the number and is left out."""
     images, boxes, read = [], [], []
     for part in parts:
         try:
@@ -108,12 +110,13 @@ def _read_parts(predictor: Predictor, ink: np.ndarray, parts: list[Part], prepar
         boxes.append(_scaled(part.box, size[0] / ink.shape[1], size[1] / ink.shape[0], size))
         read.append(part)
     if not images:
-        return {}
-    probabilities, verdicts = predictor.judge_batch(np.stack(images))
-    return {part: DigitReading(digit=verdict.digit, probabilities=row, box=box, verdict=verdict,
-                               image28=image28)
-            for part, row, verdict, box, image28 in zip(read, probabilities, verdicts, boxes, images,
-                                                        strict=True)}
+        return {}, {}
+    probabilities, verdicts, distances = predictor.judge_batch_with_distances(np.stack(images))
+    readings = {part: DigitReading(digit=verdict.digit, probabilities=row, box=box, verdict=verdict,
+                                   image28=image28)
+                for part, row, verdict, box, image28 in zip(read, probabilities, verdicts, boxes, images,
+                                                            strict=True)}
+    return readings, dict(zip(read, _sureness(predictor, probabilities, distances), strict=True))
 
 
 def part_scorer(predictor: Predictor, prepared: dict | None = None) -> Scorer:
@@ -142,12 +145,20 @@ def part_scorer(predictor: Predictor, prepared: dict | None = None) -> Scorer:
         padded[:len(images)] = images
         logits, features = predictor.logits_and_doubt_features(padded)
         logits, features = logits[:len(images)], features[:len(images)]
-        top = softmax(logits / predictor.temperature).max(axis=1)
-        doubt = predictor.doubt
-        nearness = 1.0 if doubt is None else np.exp(-FAR * doubt.distances(features) / doubt.max_distance)
-        return np.where(readable, top * nearness, 0.0)
+        distances = None if predictor.doubt is None else predictor.doubt.distances(features)
+        sureness = _sureness(predictor, softmax(logits / predictor.temperature), distances)
+        return np.where(readable, sureness, 0.0)
 
     return score
+
+
+def _sureness(predictor: Predictor, probabilities: np.ndarray,
+              distances: np.ndarray | list | None) -> np.ndarray:
+    """`part_scorer`'s score from calibrated probabilities (N, 10) and the doubt rule's distances."""
+    doubt = predictor.doubt
+    if doubt is None or distances is None or any(d is None for d in distances):
+        return probabilities.max(axis=1)
+    return probabilities.max(axis=1) * np.exp(-FAR * np.asarray(distances) / doubt.max_distance)
 
 
 def number_fields(reading: NumberReading) -> dict:

@@ -129,13 +129,18 @@ class Predictor:
 
     def judge_batch(self, images: np.ndarray) -> tuple[np.ndarray, list[Verdict]]:
         """Calibrated probabilities (N, 10) and a Verdict for each image: a digit, or doubt."""
+        probabilities, verdicts, _ = self.judge_batch_with_distances(images)
+        return probabilities, verdicts
+
+    def judge_batch_with_distances(self, images: np.ndarray) -> tuple[np.ndarray, list[Verdict], list]:
+        """`judge_batch`, and each image's distance from the digits the doubt rule measures (None
+        without a doubt rule)."""
         logits, features = self.logits_and_doubt_features(images)
         probabilities = softmax(logits / self.temperature)
         distances = ([None] * len(logits) if self.doubt is None or len(logits) == 0
-                     else self.doubt.distances(features))
-        verdicts = [judge(row, None if d is None else float(d), self.doubt)
-                    for row, d in zip(probabilities, distances, strict=True)]
-        return probabilities, verdicts
+                     else [float(d) for d in self.doubt.distances(features)])
+        verdicts = [judge(row, d, self.doubt) for row, d in zip(probabilities, distances, strict=True)]
+        return probabilities, verdicts, distances
 
     def probabilities(self, image28: np.ndarray) -> np.ndarray:
         """Probabilities (10,) of digits 0..9 for one (28, 28) image in 0..1."""

@@ -128,5 +128,5 @@ window.MnistCuts = (() => {
     return MnistPreprocess.plane(ink.h, ink.w, side.map((v, i) => (v > 0 && masses[labels[i]] >= SLIVER * heaviest ? v : 0)));
   }
 
-  return { boundaries, stretches, bestChain };
+  return { boundaries, stretches, bestChain, withoutSlivers };
 })();

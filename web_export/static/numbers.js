@@ -47,12 +47,14 @@ window.MnistNumbers = (() => {
   async function score(inks) {
     const images = inks.map((ink) => inkToMnist(ink));
     const results = await MnistModel.assessBatch(images.map((pixels) => pixels || new Float32Array(784)));
+    return results.map((result, i) => (images[i] ? sureness(result) : 0));
+  }
+
+  // A reading's score as `score` gives it, from its probabilities and the doubt rule's distance.
+  function sureness({ probabilities, distance }) {
     const rule = window.MODEL_DATA.exportInfo.doubt;
-    return results.map(({ probabilities, distance }, i) => {
-      if (!images[i]) return 0;
-      const near = rule && distance !== null ? Math.exp(-FAR * Math.max(0, distance) / rule.max_distance) : 1;
-      return Math.max(...probabilities) * near;
-    });
+    const near = rule && distance !== null ? Math.exp(-FAR * Math.max(0, distance) / rule.max_distance) : 1;
+    return Math.max(...probabilities) * near;
   }
 
   // The number in an image: {number, unsure, message, digits: [{digit, probabilities, box, unsure,
@@ -68,13 +70,14 @@ window.MnistNumbers = (() => {
     const parts = await MnistSegment.findParts(ink, score, maxDigits);
     let digits = await readParts(ink, parts, width, height);
     if (digits === null) return null;
-    // A doubted part as narrow as one digit may be two that touch: tried in pieces, read again.
-    const doubted = parts.map((part) => digits.some((d) => d.part === part && d.unsure));
-    if (doubted.includes(true)) {
-      const again = await MnistSegment.secondLook(ink, parts, doubted, score, maxDigits);
-      if (again.length !== parts.length) digits = await readParts(ink, again, width, height);
-    }
-    digits.forEach((d) => delete d.part);
+    // A part as narrow as one digit may be two that touch (read in doubt, or narrowing to a neck):
+    // tried in pieces, read again.
+    const readOf = (part) => digits.find((d) => d.part === part);
+    const doubted = parts.map((part) => Boolean(readOf(part)?.unsure));
+    const again = await MnistSegment.secondLook(ink, parts, doubted, score, maxDigits,
+      parts.map((part) => readOf(part)?.sureness ?? 0));
+    if (again.length !== parts.length) digits = await readParts(ink, again, width, height);
+    digits.forEach((d) => { delete d.part; delete d.sureness; });
     const number = digits.map((d) => String(d.digit)).join('');
     const doubts = digits.map((d, i) => d.unsure && doubt(i + 1, d)).filter(Boolean);
     const message = doubts.length === 0 ? `Predicted number: ${number}`
@@ -82,8 +85,8 @@ window.MnistNumbers = (() => {
     return { number, unsure: doubts.length > 0, message, digits };
   }
 
-  // Each part read as one digit, with the part it read (a mark too faint to read is no digit of
-  // the number); null when none is left.
+  // Each part read as one digit, with the part it read and how surely it is one (as `score` scores
+  // it; a mark too faint to read is no digit of the number); null when none is left.
   async function readParts(ink, parts, width, height) {
     const images = [], boxes = [], read = [];
     for (const part of parts) {
@@ -98,6 +101,7 @@ window.MnistNumbers = (() => {
     const results = await MnistModel.assessBatch(images);
     return results.map(({ probabilities, distance }, i) => ({
       ...MnistModel.verdict(probabilities, distance), probabilities, box: boxes[i], pixels: images[i], part: read[i],
+      sureness: sureness({ probabilities, distance }),
     }));
   }
 

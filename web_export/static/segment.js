@@ -2,9 +2,9 @@
 // port of training/data/segment.py, the same steps and constants (lengths in digit heights):
 // 1. pieces: connected ink; a small piece close to a larger one joins it, a light one far from all
 //    is a speck; 2. joins: pieces overlapping horizontally may be one digit written in two strokes;
-// 3. cuts: a part wider than a digit is divided along the chain of cut paths (cuts.js) whose
-//    stretches read best together, each stretch surely a digit, the whole part always a candidate. Scores come from `score`, an async function of ink planes
-//    (numbers.js reads them with the model).
+// 3. cuts: a part wider than a digit is divided along the cut paths (cuts.js) whose stretches read
+//    best together; once read, second_look.py's second look (secondLook). Scores come from `score`,
+//    an async function of ink planes (numbers.js reads them with the model).
 'use strict';
 
 window.MnistSegment = (() => {
@@ -13,9 +13,12 @@ window.MnistSegment = (() => {
   const SPECK_SHARE = 0.03;
   const SMALL = 0.3, CLOSE = 0.25, SHORT = 0.6;
   const ROOMY = 1.0;
-  // A doubted part wider than MAYBE_ROOMY is tried in pieces too (secondLook), each reading at
-  // least SURE_RECUT.
+  // Once read (secondLook, as second_look.py): a doubted part wider than MAYBE_ROOMY is divided, each
+  // stretch reading at least SURE_RECUT; one read less surely than NECK_SURE, at least NECK_FROM
+  // wide, is cut where a path crosses at most NECK of ink between two sides SHORT high that read
+  // as digits, together as well as the whole less NECK_TIE, less NECK_SLOPE per height crossed.
   const MAYBE_ROOMY = 0.6, SURE_RECUT = 0.5;
+  const NECK = 0.1, NECK_FROM = 0.4, NECK_TIE = 0.4, NECK_SLOPE = 6.0, NECK_SURE = 0.5;
   const NARROWEST = 0.12, WIDEST = 1.5, WIDTH_FROM = 0.9, WIDTH_SLOPE = 4.0, CUT_SPACING = 0.15;
   // A sure reading at the doubt rule's distance threshold scores this (numbers.js).
   const SURE_DIGIT = Math.exp(-1.0);
@@ -167,18 +170,66 @@ window.MnistSegment = (() => {
 
   // --- Cuts: digits that touch or overlap ----------------------------------------------------
 
-  // `parts` (from findParts(ink, score)), each doubted one no wider than ROOMY but wider than
-  // MAYBE_ROOMY digit heights divided like a wider part, where every stretch reads at least
-  // SURE_RECUT; left to right. Two digits that touch can be as narrow as one wide digit.
-  async function secondLook(ink, parts, doubted, score, maxParts = MAX_PARTS) {
+  // `parts` (from findParts(ink, score)) once read (`doubted`: read in doubt; `sureness`: each one's
+  // score as read, scored here when null), those that hold two touching digits cut; left to right.
+  async function secondLook(ink, parts, doubted, score, maxParts = MAX_PARTS, sureness = null) {
     const { boxes, masses } = pieces(ink);
     const height = digitHeight(boxes, masses);
     const tried = parts.map((part, i) => doubted[i] && MAYBE_ROOMY * height < widthOf(part)
       && widthOf(part) <= ROOMY * height);
-    if (!tried.includes(true)) return parts;
-    const done = await cutAll(parts, height, score, maxParts, tried, SURE_RECUT);
-    return done.map((part, i) => [part, i])
+    let done = tried.includes(true) ? await cutAll(parts, height, score, maxParts, tried, SURE_RECUT) : parts;
+    const known = new Map(sureness ? parts.map((part, i) => [part, sureness[i]]) : []);
+    done = await cutAtNecks(done, height, score, known);
+    if (done.length > maxParts) throw new TooManyParts(done.length, maxParts);
+    return done === parts ? parts : done.map((part, i) => [part, i])
       .sort(([a, i], [b, j]) => a.box[0] + a.box[2] - b.box[0] - b.box[2] || i - j).map(([part]) => part);
+  }
+
+  // Each part that narrows to a neck between two sides that read as digits, cut there (`known`:
+  // the parts' scores as read, where known).
+  async function cutAtNecks(parts, height, score, known) {
+    const tried = parts.filter((part) => widthOf(part) >= NECK_FROM * height && (known.get(part) ?? 0) < NECK_SURE);
+    const necks = new Map(tried.map((part) => [part, neck(part, height)]).filter(([, found]) => found));
+    if (necks.size === 0) return parts;
+    const unknown = [...necks.keys()].filter((part) => !known.has(part));
+    const sides = [...necks.values()].flatMap(({ left, right }) => [left, right]);
+    const scores = (await score([...unknown.map((part) => part.ink), ...sides])).map((v) => Math.log(Math.max(v, 1e-6)));
+    const whole = (part) => (known.has(part) ? Math.log(Math.max(known.get(part), 1e-6)) : scores[unknown.indexOf(part)]);
+    let next = unknown.length;
+    const done = [];
+    for (const part of parts) {
+      const found = necks.get(part);
+      if (!found) { done.push(part); continue; }
+      const left = scores[next++], right = scores[next++];
+      const margin = NECK_TIE - NECK_SLOPE * found.crossed / height;
+      const cut = whole(part) < Math.log(NECK_SURE) && Math.min(left, right) >= Math.log(SURE_DIGIT)
+        && left + right >= whole(part) - margin;
+      if (cut) done.push(tight(part, found.left), tight(part, found.right)); else done.push(part);
+    }
+    return done;
+  }
+
+  // The cut path through `part` crossing the least ink, at most NECK digit heights of it, that
+  // leaves each side at least SHORT high: {crossed, left, right} (sides at the part's size), or null.
+  function neck(part, height) {
+    const { w, data } = part.ink;
+    const paths = MnistCuts.boundaries(part.ink, Math.max(1, roundHalfEven(NARROWEST * height)),
+      Math.max(2.0, CUT_SPACING * height)).slice(1, -1);
+    const crossed = paths.map((path) => path.reduce((sum, x, y) => sum + data[y * w + x], 0));
+    const order = crossed.map((value, i) => [value, i]).sort(([a, i], [b, j]) => a - b || i - j);
+    for (const [value, i] of order) {
+      if (value > NECK * height) return null;
+      const side = (left) => MnistCuts.withoutSlivers(part.ink,
+        data.map((v, k) => ((k % w < paths[i][Math.floor(k / w)]) === left ? v : 0)));
+      const left = side(true), right = side(false);
+      if (rowsOf(left) >= SHORT * height && rowsOf(right) >= SHORT * height) return { crossed: value, left, right };
+    }
+    return null;
+  }
+
+  function rowsOf(ink) {  // rows from the top of a plane's ink to its bottom (0 without ink)
+    const top = ink.data.findIndex((v) => v > 0), bottom = ink.data.findLastIndex((v) => v > 0);
+    return top < 0 ? 0 : Math.floor(bottom / ink.w) + 1 - Math.floor(top / ink.w);
   }
 
   // Each part divided into the digits it holds, all stretches of all parts read in one call; only
