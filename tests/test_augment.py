@@ -130,3 +130,21 @@ def test_the_last_epoch_of_an_augmented_run_sees_the_images_as_they_are(mnist):
 
     assert plain_share(epochs[0]) < 0.05 and plain_share(epochs[1]) < 0.05
     assert plain_share(epochs[2]) == 1.0
+
+
+def test_the_doubt_rules_varied_digits_are_made_once_and_read_back_the_same(mnist, tmp_path, monkeypatch):
+    """Every training's end varies the same digits: the cache gives what varying them gives, and a
+    damaged cache file is made again, not believed."""
+    from training.data.augment import distorted_digits
+    from training.data.varied_cache import FOLDER, cached_distorted_digits
+
+    monkeypatch.setenv("MNIST_STUDIO_CACHE", str(tmp_path))
+    images = mnist.x_train[:200]
+    fresh = distorted_digits(images, seed=5)
+    np.testing.assert_array_equal(cached_distorted_digits(images, seed=5), fresh)
+    (file,) = (tmp_path / FOLDER).glob("*.npy")
+    np.testing.assert_array_equal(np.load(file), fresh)  # kept
+    np.testing.assert_array_equal(cached_distorted_digits(images, seed=5), fresh)  # read back
+    assert not np.array_equal(cached_distorted_digits(images, seed=6), fresh)  # another seed, other digits
+    file.write_bytes(file.read_bytes()[:1000])  # torn
+    np.testing.assert_array_equal(cached_distorted_digits(images, seed=5), fresh)

@@ -17,6 +17,7 @@ import numpy as np
 from training.core.config import VALIDATION_SIZE
 from training.core.probabilities import softmax
 from training.data.mnist import cache_dir, load_mnist
+from training.data.varied_cache import cached_distorted_digits
 from training.reading import doubt, neighbours
 from training.reading.doubt import DoubtModel, fit_doubt
 from training.reading.neighbours import NeighbourIndex, build_index
@@ -80,15 +81,11 @@ def fit_doubt_for(predictor: Predictor, seen: TrainingFeatures | None = None) ->
     clean = min(doubt.FIT_IMAGES, usable)
     if seen is None or len(seen.doubt_features) < clean:
         seen = training_features(predictor, clean)
-    # Imported here, as the Predictor imports Keras: the commands that only read a file start
-    # without TensorFlow.
-    from training.data.augment import distorted_digits
-
     end = min(2 * clean, usable)
-    varied_train = distorted_digits(data.x_train[clean:end], seed=TRAIN_DISTORTION_SEED)
+    varied_train = cached_distorted_digits(data.x_train[clean:end], seed=TRAIN_DISTORTION_SEED)
     train_features = np.concatenate([seen.doubt_features[:clean], predictor.doubt_features(varied_train)])
     validation = data.x_train[-VALIDATION_SIZE:]
-    varied = distorted_digits(validation, seed=DISTORTION_SEED)
+    varied = cached_distorted_digits(validation, seed=DISTORTION_SEED)
     confidence = softmax(predictor.logits_batch(varied) / predictor.temperature).max(axis=1)
     return fit_doubt(train_features, data.y_train[:end], predictor.doubt_features(validation), confidence,
                      blocks=predictor.doubt_blocks)
