@@ -79,7 +79,14 @@ class Predictor:
             lambda images: twin(images, training=False),
             input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)], autograph=False,
         )
+        # With the views (`training.data.shifts`): every view's logits, but the features of the
+        # image itself only (each VIEWS-th row), so that the other views' are never copied out.
+        self._view_outputs = tf.function(
+            lambda views: _first_view_features(twin(views, training=False)),
+            input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)], autograph=False,
+        )
         self._outputs(tf.zeros([1, 28, 28]))  # traces now, so that the first user waits less
+        self._view_outputs(tf.zeros([VIEWS, 28, 28]))
 
     def image_logits(self, images: np.ndarray) -> np.ndarray:
         """The logits (N, 10) of the images as drawn, without the shifted views."""
@@ -110,13 +117,14 @@ class Predictor:
         if len(images) == 0:
             return (np.zeros((0, 10), np.float32), np.zeros((0, self._feature_size), np.float32),
                     np.zeros((0, sum(self.doubt_blocks)), np.float32))
-        batch = shifted_views(images) if views else images
-        chunks = [self._outputs(batch[start:start + CHUNK]) for start in range(0, len(batch), CHUNK)]
+        if views:
+            batch, size, outputs = shifted_views(images), CHUNK - CHUNK % VIEWS, self._view_outputs
+        else:
+            batch, size, outputs = images, CHUNK, self._outputs
+        chunks = [outputs(batch[start:start + size]) for start in range(0, len(batch), size)]
         logits, features, doubt_features = (np.concatenate([chunk[part].numpy() for chunk in chunks])
                                             for part in range(3))
-        if views:
-            return mean_over_views(logits), features[::VIEWS], doubt_features[::VIEWS]
-        return logits, features, doubt_features
+        return (mean_over_views(logits) if views else logits), features, doubt_features
 
     def logits_batch(self, images: np.ndarray) -> np.ndarray:
         """The answer's logits (N, 10) for images (N, 28, 28), before the temperature: the mean
@@ -175,6 +183,12 @@ def prediction_fields(probabilities: np.ndarray, verdict: Verdict) -> dict:
     if verdict.unsure:
         fields.update(not_a_digit=verdict.not_a_digit, message=verdict.message)
     return fields
+
+
+def _first_view_features(outputs: list) -> tuple:
+    """(logits, features, doubt features) of a batch of views: the features of each first view."""
+    logits, features, doubt_features = outputs
+    return logits, features[::VIEWS], doubt_features[::VIEWS]
 
 
 def _as_model_input(images: np.ndarray) -> np.ndarray:
