@@ -111,18 +111,17 @@ def fit_doubt(train_features: np.ndarray, train_labels: np.ndarray, answered_fea
             is whitened on its own, so the projection is block-diagonal and distances add up.
         prototypes: centres per digit, found by k-means among its training features.
     """
-    features = np.asarray(train_features, np.float64)
+    features = np.asarray(train_features, np.float32)
     labels = np.asarray(train_labels)
     blocks = blocks or (features.shape[1],)
     if sum(blocks) != features.shape[1]:
         raise ValueError(f"blocks {blocks} do not add up to {features.shape[1]} features")
-    mean = features.mean(axis=0)
-    centred = features - mean
+    mean = features.mean(axis=0, dtype=np.float64)
     edges = np.cumsum((0, *blocks))
     spans = list(itertools.pairwise(edges))
-    # The wide products in float32, each block contiguous: the model's features carry no more
-    # precision, and the last layer's input is wide.
-    block_values = [np.ascontiguousarray(centred[:, start:end], np.float32) for start, end in spans]
+    # Centred and multiplied in float32, each block contiguous: the model's features carry no more
+    # precision, the last layer's input is wide, and a float64 copy of them all is slow to make.
+    block_values = [features[:, start:end] - mean[start:end].astype(np.float32) for start, end in spans]
     bases = [_principal_basis(values, components) for values in block_values]
     coordinates = [(values @ basis.astype(np.float32)).astype(np.float64)
                    for values, basis in zip(block_values, bases, strict=True)]
