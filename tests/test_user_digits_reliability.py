@@ -79,6 +79,24 @@ def test_two_processes_saving_at_once_lose_nothing(tmp_path):
     store.check()
 
 
+def test_the_first_save_waits_for_another_program_that_has_the_new_file_open(tmp_path):
+    """Two programs saving the first digits together: the one that finds the new file in use
+    waits, as for any busy moment, instead of answering "busy" (SQLite refuses the switch to its
+    write-ahead journal at once, without waiting, while another connection holds the file)."""
+    import sqlite3
+
+    path = tmp_path / "user_digits.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another program in the middle of writing the new file
+    threading.Timer(0.5, lambda: other.execute("COMMIT")).start()
+    try:
+        assert UserDigitStore(path).add(NewDigit(np.full((28, 28), 255, np.uint8), 3)) is not None
+    finally:
+        time.sleep(0.6)
+        other.close()
+    assert [digit.label for digit in UserDigitStore(path).digits()] == [3]
+
+
 def test_a_writer_killed_mid_write_leaves_a_readable_database_with_whole_batches_only(tmp_path):
     path = tmp_path / "user_digits.sqlite3"
     batch = 2000  # about 10 MB per transaction: the kill lands inside it

@@ -22,42 +22,12 @@ from training.core.errors import first_line
 from training.runs.holdout import holds_out
 from training.runs.store import ModelStore
 from training.runs.user_digit_records import NewDigit, SaveReport, UserDigit, as_image28
+from training.runs.user_digits_schema import SCHEMA_VERSION, migrate, use_wal
 
 USER_DIGITS_ENV = "MNIST_STUDIO_USER_DIGITS"
 DB_NAME = "user_digits.sqlite3"
-SCHEMA_VERSION = 2
 # A second writer waits this long for the first one's transaction before giving up.
 BUSY_TIMEOUT_MS = 15_000
-
-# MIGRATIONS[v] brings a database at schema version v to v + 1, in one transaction.
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE digits (
-        id INTEGER PRIMARY KEY,
-        label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
-        image28 BLOB NOT NULL CHECK (length(image28) = 784),
-        drawing_png BLOB,
-        prediction INTEGER CHECK (prediction IS NULL OR prediction BETWEEN 0 AND 9),
-        probabilities TEXT,
-        run_id TEXT,
-        source TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        content_hash TEXT NOT NULL UNIQUE,
-        label_seq INTEGER NOT NULL,
-        held_out INTEGER NOT NULL CHECK (held_out IN (0, 1))
-    );
-    CREATE INDEX digits_by_label ON digits (label, id);
-    -- How many digits each label has ever had (each digit's label_seq).
-    CREATE TABLE label_counters (label INTEGER PRIMARY KEY, saved INTEGER NOT NULL);
-    """,
-    # The 2nd digit of a label is held out now (runs/holdout.py), no longer only every 5th: a database
-    # saved before holds out the newest digit of each label with two or more and none held out, so
-    # that its owner gets a measure without saving more.
-    """
-    UPDATE digits SET held_out = 1 WHERE id IN (
-        SELECT MAX(id) FROM digits GROUP BY label HAVING COUNT(*) >= 2 AND SUM(held_out) = 0);
-    """,
-]
 
 
 class UserDigitsError(RuntimeError):
@@ -212,13 +182,12 @@ class UserDigitStore:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             elif not self.path.exists():
                 connection = sqlite3.connect(":memory:", isolation_level=None)
-                _migrate(connection)
+                migrate(connection)
                 yield connection
                 return
             connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                connection.execute("PRAGMA journal_mode = WAL")
+            use_wal(connection, BUSY_TIMEOUT_MS / 1000)
             connection.execute("PRAGMA synchronous = FULL")
             self._upgrade(connection)
             yield connection
@@ -236,7 +205,7 @@ class UserDigitStore:
         if version < SCHEMA_VERSION:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                _migrate(connection)
+                migrate(connection)
             except BaseException:
                 connection.rollback()
                 raise
@@ -251,16 +220,6 @@ class UserDigitStore:
             return (f"{self.path} is damaged or not a user-digit database ({reason}); "
                     "move it away to start a new one")
         return f"{self.path} cannot be used ({reason})"
-
-
-def _migrate(connection: sqlite3.Connection) -> None:
-    """Apply the missing migrations inside the caller's transaction (re-reading the version in it)."""
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    for target in range(version, SCHEMA_VERSION):
-        for statement in MIGRATIONS[target].split(";"):
-            if statement.strip():
-                connection.execute(statement)
-        connection.execute(f"PRAGMA user_version = {target + 1}")
 
 
 def _row(digit: NewDigit) -> dict:
