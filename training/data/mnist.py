@@ -34,6 +34,7 @@ OFFICIAL_CONTENT_SHA256 = "06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef
 # reads MNIST for its data, then again for its doubt rule and its neighbour index.
 _READ: dict[tuple[str, int, int], Mnist] = {}
 
+
 class MnistUnavailableError(RuntimeError):
     """No source could provide a verified copy of MNIST."""
 

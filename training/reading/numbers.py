@@ -154,11 +154,12 @@ def part_scorer(predictor: Predictor, prepared: dict | None = None) -> Scorer:
 
 def _sureness(predictor: Predictor, probabilities: np.ndarray,
               distances: np.ndarray | list | None) -> np.ndarray:
-    """`part_scorer`'s score from calibrated probabilities (N, 10) and the doubt rule's distances."""
+    """`part_scorer`'s score from calibrated probabilities (N, 10) and the doubt rule's distances
+    (there are none without a doubt rule)."""
     doubt = predictor.doubt
-    if doubt is None or distances is None or any(d is None for d in distances):
+    if doubt is None:
         return probabilities.max(axis=1)
-    return probabilities.max(axis=1) * np.exp(-FAR * np.asarray(distances) / doubt.max_distance)
+    return probabilities.max(axis=1) * np.exp(-FAR * np.asarray(distances, np.float64) / doubt.max_distance)
 
 
 def number_fields(reading: NumberReading) -> dict:
