@@ -154,7 +154,7 @@ def test_digits_varied_as_training_varies_them_are_mostly_answered_and_scribbles
     from training.data.augment import distorted_digits
     from training.reading.doubt import FLAG_RATE, fit_doubt
 
-    varied = distorted_digits(mnist.x_test[:1000], seed=11)
+    varied = distorted_digits(mnist.x_test[:1000], mnist.y_test[:1000], seed=11)
     _, features = predictor.logits_and_doubt_features(varied)
     _, verdicts = predictor.judge_batch(varied)
     flagged = np.mean([verdict.unsure for verdict in verdicts])

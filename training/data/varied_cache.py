@@ -19,11 +19,12 @@ FOLDER = "varied"
 KEEP = 8
 
 
-def cached_distorted_digits(images: np.ndarray, seed: int) -> np.ndarray:
-    """`training.data.augment.distorted_digits(images, seed)`, read from the cache when the same
-    images were varied with the same seed by the same augmentation code and TensorFlow before."""
+def cached_distorted_digits(images: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarray:
+    """`training.data.augment.distorted_digits(images, labels, seed)`, read from the cache when the
+    same digits were varied with the same seed by the same augmentation code and TensorFlow before."""
     images = np.ascontiguousarray(images, np.uint8)
-    path = cache_dir() / FOLDER / f"{_stamp(images, seed)}.npy"
+    labels = np.ascontiguousarray(labels, np.int32)
+    path = cache_dir() / FOLDER / f"{_stamp(images, labels, seed)}.npy"
     with contextlib.suppress(OSError, ValueError, EOFError):
         varied = np.load(path, allow_pickle=False)
         if varied.shape == images.shape and varied.dtype == np.uint8:
@@ -31,7 +32,7 @@ def cached_distorted_digits(images: np.ndarray, seed: int) -> np.ndarray:
     # Imported here, as it imports TensorFlow: a cached copy needs none.
     from training.data.augment import distorted_digits
 
-    varied = distorted_digits(images, seed=seed)
+    varied = distorted_digits(images, labels, seed=seed)
     with contextlib.suppress(OSError):  # an unwritable cache only means varying them again next time
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, lambda file: np.save(file, varied))
@@ -40,11 +41,12 @@ def cached_distorted_digits(images: np.ndarray, seed: int) -> np.ndarray:
     return varied
 
 
-def _stamp(images: np.ndarray, seed: int) -> str:
+def _stamp(images: np.ndarray, labels: np.ndarray, seed: int) -> str:
     """What the varied digits depend on: the augmentation's code, TensorFlow's random numbers,
-    the seed and the images."""
+    the seed, the images and their labels."""
     digest = hashlib.sha256()
     digest.update(Path(find_spec("training.data.augment").origin).read_bytes())
     digest.update(f"tensorflow {version('tensorflow')} seed {seed} shape {images.shape}".encode())
     digest.update(images.tobytes())
+    digest.update(labels.tobytes())
     return digest.hexdigest()[:40]

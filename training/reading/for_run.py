@@ -82,10 +82,11 @@ def fit_doubt_for(predictor: Predictor, seen: TrainingFeatures | None = None) ->
     if seen is None or len(seen.doubt_features) < clean:
         seen = training_features(predictor, clean)
     end = min(2 * clean, usable)
-    varied_train = cached_distorted_digits(data.x_train[clean:end], seed=TRAIN_DISTORTION_SEED)
+    varied_train = cached_distorted_digits(data.x_train[clean:end], data.y_train[clean:end],
+                                           seed=TRAIN_DISTORTION_SEED)
     train_features = np.concatenate([seen.doubt_features[:clean], predictor.doubt_features(varied_train)])
     validation = data.x_train[-VALIDATION_SIZE:]
-    varied = cached_distorted_digits(validation, seed=DISTORTION_SEED)
+    varied = cached_distorted_digits(validation, data.y_train[-VALIDATION_SIZE:], seed=DISTORTION_SEED)
     confidence = softmax(predictor.logits_batch(varied) / predictor.temperature).max(axis=1)
     return fit_doubt(train_features, data.y_train[:end], predictor.doubt_features(validation), confidence,
                      blocks=predictor.doubt_blocks)
