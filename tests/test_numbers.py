@@ -259,6 +259,48 @@ def test_a_1_touching_its_neighbour_is_read_as_two_digits(predictor, mnist, monk
     assert right > before, (right, before)
 
 
+def overlapping(left_digit: np.ndarray, right_digit: np.ndarray, overlap: int) -> tuple[np.ndarray, list]:
+    """An ink map (3× MNIST's scale, cropped to the ink) of two digits overlapping by `overlap`
+    columns, and each digit's ink as a mask of the same size."""
+    strips = [digit[:, digit.any(axis=0)] / 255 for digit in (left_digit, right_digit)]
+    width = sum(strip.shape[1] for strip in strips) - overlap
+    planes = [np.zeros((28, width), np.float32) for _ in strips]
+    planes[0][:, :strips[0].shape[1]], planes[1][:, width - strips[1].shape[1]:] = strips
+    rows = np.maximum(*planes).any(axis=1)
+    planes = [np.kron(plane[rows], np.ones((3, 3), np.float32)) for plane in planes]
+    return np.maximum(*planes), [plane > 0 for plane in planes]
+
+
+def test_a_digit_cut_from_an_overlapping_neighbour_keeps_the_stroke_the_cut_crossed(mnist, monkeypatch):
+    import training.data.segment as segment
+
+    def covered(ink: np.ndarray, digits: list) -> float:
+        """How much of its own ink the worse covered of the two digits found holds."""
+
+        def score(inks: list[np.ndarray]) -> np.ndarray:  # like a model: the whole digit reads best
+            return np.array([max(((crop > 0) & d).sum() / ((crop > 0) | d).sum() for d in digits)
+                             if crop.shape == ink.shape else 0.5 for crop in inks])
+
+        parts = find_parts(ink, score)
+        assert len(parts) == 2
+        found = [np.zeros(ink.shape, bool) for _ in parts]
+        for mask, part in zip(found, parts, strict=True):
+            mask[part.box[1]:part.box[3], part.box[0]:part.box[2]] = part.ink > 0
+        return min((mask & digit).sum() / digit.sum() for mask, digit in zip(found, digits, strict=True))
+
+    pairs = []
+    for index in range(0, 60, 2):  # two digits that touch, no 1 among them (a 1 is barely cut)
+        ink, digits = overlapping(mnist.x_test[index], mnist.x_test[index + 1], 3)
+        mask = ink > 0
+        if 1 not in mnist.y_test[index:index + 2] and len(np.unique(label_components(mask)[mask])) == 1:
+            pairs.append((ink, digits))
+    shared = [covered(ink, digits) for ink, digits in pairs]
+    monkeypatch.setattr(segment, "SHARED", 0.0)  # each side only the ink up to its cut paths
+    alone = [covered(ink, digits) for ink, digits in pairs]
+    assert all(a >= b for a, b in zip(shared, alone, strict=True)), (shared, alone)
+    assert sum(a > b + 0.05 for a, b in zip(shared, alone, strict=True)) >= 3, (shared, alone)
+
+
 @pytest.mark.slow
 def test_after_a_second_look_every_digit_reads_as_it_reads_afresh(predictor, mnist):
     from training.data.preprocess import ink_to_mnist

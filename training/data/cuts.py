@@ -99,6 +99,25 @@ def stretches(ink: np.ndarray, edges: list[np.ndarray], narrowest: int, widest: 
     return found
 
 
+def widened(ink: np.ndarray, edges: list[np.ndarray], left: int, right: int, reach: int) -> np.ndarray:
+    """The stretch of `ink` between boundaries `left` and `right`, reaching `reach` columns past
+    each cut path into the neighbour (never past the part's edges), slivers removed."""
+    columns = np.arange(ink.shape[1])[np.newaxis, :]
+    start = edges[left] - (reach if left > 0 else 0)
+    end = edges[right] + (reach if right < len(edges) - 1 else 0)
+    inside = (columns >= start[:, np.newaxis]) & (columns < end[:, np.newaxis])
+    return without_slivers(np.where(inside, ink, 0))
+
+
+def cropped(box: tuple[int, int, int, int], ink: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """The box (x0, y0, x1, y1) and ink of `ink`'s inked rectangle, `ink` being `box`'s."""
+    rows = np.flatnonzero(ink.any(axis=1))
+    cols = np.flatnonzero(ink.any(axis=0))
+    x0, y0 = box[0] + int(cols[0]), box[1] + int(rows[0])
+    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return (x0, y0, x0 + crop.shape[1], y0 + crop.shape[0]), np.ascontiguousarray(crop)
+
+
 def best_chain(ends: int, links: Sequence[tuple[int, int]], gains: np.ndarray) -> list[int]:
     """The links (left, right) that chain boundary 0 to boundary `ends` with the greatest sum of
     gains, as indices into `links`, left to right; ties go to the chain of fewer links."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.data.cuts import Stretch, best_chain, boundaries, shape_score, stretches
+from training.data.cuts import Stretch, best_chain, boundaries, cropped, shape_score, stretches, widened
 from training.data.ink import EmptyDrawingError, label_components
 
 MAX_PARTS = 12
@@ -46,6 +46,9 @@ WIDEST = 1.5
 WIDTH_FROM = 0.9
 WIDTH_SLOPE = 4.0
 CUT_SPACING = 0.15  # one candidate cut each way per window this wide
+# Each digit of a cut part is read again reaching this far past its cut paths (the stroke a path
+# crossed where two digits overlap), and keeps that ink when it reads more surely with it.
+SHARED = 0.1
 # Without a model, stretches are scored by their width (`training.data.cuts.shape_score`), and each
 # loses a little more (of two equal chains, the one of fewer digits wins).
 SHAPE_TIE = 0.01
@@ -237,31 +240,43 @@ def cut_all(parts: list[Part], height: float, score: Scorer | None, max_parts: i
     # A part no wider than a digit is one: most digits are never cut, nor read before they are.
     tried = [part.width > ROOMY * height for part in parts] if tried is None else tried
     plans = [_plan(part, height) if cut else None for part, cut in zip(parts, tried, strict=True)]
-    batch = [stretch.ink for plan in plans if plan for stretch in plan[1]]
+    batch = [stretch.ink for plan in plans if plan for stretch in plan[2]]
     scores = iter(score(batch) if batch else [])
-    done: list[Part] = []
+    reach = round(SHARED * height)
+    chains: list[list[tuple[np.ndarray, float, np.ndarray | None]] | None] = []
     for part, plan in zip(parts, plans, strict=True):
         if plan is None:
+            chains.append(None)
+            continue
+        ends, edges, found = plan
+        read = [next(scores) for _ in found]
+        # A part no wider than one digit may be (a letter, say) is cut only into stretches read surely
+        # as digits; a wider one holds several marks, one in doubt no reason to read all as one.
+        sure = sure_piece if part.width <= WIDEST * height else 0.0
+        gains = np.array([_gain(value, s, height, s.right - s.left == ends, shapes_only, sure)
+                          for value, s in zip(read, found, strict=True)])
+        chain = best_chain(ends, [(stretch.left, stretch.right) for stretch in found], gains)
+        chains.append([(found[i].ink, read[i], widened(part.ink, edges, found[i].left, found[i].right, reach)
+                        if len(chain) > 1 and not shapes_only else None) for i in chain])
+    # Where digits overlap, a path cuts through one: each side keeps the ink past it if it reads better.
+    wider = [wide for chain in chains if chain for _, _, wide in chain if wide is not None]
+    wider_scores = iter(score(wider) if wider else [])
+    done: list[Part] = []
+    for part, chain in zip(parts, chains, strict=True):
+        if chain is None:
             done.append(part)
             continue
-        ends, found = plan
-        # A part no wider than one digit may be (a letter, say) is cut only into stretches that
-        # read surely as digits; a wider one holds several marks, and one in doubt is no reason
-        # to read them all as one.
-        sure = part.width <= WIDEST * height
-        gains = np.array([_gain(next(scores), stretch, height, stretch.right - stretch.left == ends,
-                                shapes_only, sure_piece if sure else 0.0) for stretch in found])
-        chain = best_chain(ends, [(stretch.left, stretch.right) for stretch in found], gains)
-        done += [part_of(part, found[index].ink) for index in chain]
+        for ink, value, wide in chain:
+            done.append(part_of(part, wide if wide is not None and next(wider_scores) > value else ink))
         if len(done) > max_parts:
             raise TooManyPartsError(len(done), max_parts)
     return done
 
 
-def _plan(part: Part, height: float) -> tuple[int, list[Stretch]]:
-    """The last boundary's index and the stretches of `part` that may each be one digit."""
+def _plan(part: Part, height: float) -> tuple[int, list[np.ndarray], list[Stretch]]:
+    """The last boundary's index, the boundaries, and the stretches that may each be one digit."""
     edges = boundaries(part.ink, max(1, round(NARROWEST * height)), max(2.0, CUT_SPACING * height))
-    return len(edges) - 1, stretches(part.ink, edges, NARROWEST * height, WIDEST * height)
+    return len(edges) - 1, edges, stretches(part.ink, edges, NARROWEST * height, WIDEST * height)
 
 
 def _gain(score: float, stretch: Stretch, height: float, whole: bool, shapes_only: bool,
@@ -282,8 +297,4 @@ def _gain(score: float, stretch: Stretch, height: float, whole: bool, shapes_onl
 
 def part_of(part: Part, ink: np.ndarray) -> Part:
     """The part of `part` whose ink is `ink` (at `part`'s size), cropped to that ink."""
-    rows = np.flatnonzero(ink.any(axis=1))
-    cols = np.flatnonzero(ink.any(axis=0))
-    x0, y0 = part.box[0] + int(cols[0]), part.box[1] + int(rows[0])
-    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    return Part((x0, y0, x0 + crop.shape[1], y0 + crop.shape[0]), np.ascontiguousarray(crop))
+    return Part(*cropped(part.box, ink))

@@ -128,5 +128,29 @@ window.MnistCuts = (() => {
     return MnistPreprocess.plane(ink.h, ink.w, side.map((v, i) => (v > 0 && masses[labels[i]] >= SLIVER * heaviest ? v : 0)));
   }
 
-  return { boundaries, stretches, bestChain, withoutSlivers };
+  // The stretch of `ink` between boundaries `left` and `right`, reaching `reach` columns past each
+  // cut path into the neighbour (never past the part's edges), slivers removed.
+  function widened(ink, edges, left, right, reach) {
+    const last = edges.length - 1;
+    return withoutSlivers(ink, ink.data.map((v, i) => {
+      const y = Math.floor(i / ink.w), x = i % ink.w;
+      return x >= edges[left][y] - (left > 0 ? reach : 0) && x < edges[right][y] + (right < last ? reach : 0) ? v : 0;
+    }));
+  }
+
+  // The part of `part` whose ink is `side` (at `part`'s size), cropped to that ink.
+  function tight(part, side) {
+    let top = side.h, bottom = -1, left = side.w, right = -1;
+    side.data.forEach((v, i) => {
+      if (v === 0) return;
+      const y = Math.floor(i / side.w), x = i % side.w;
+      top = Math.min(top, y); bottom = Math.max(bottom, y); left = Math.min(left, x); right = Math.max(right, x);
+    });
+    const ink = MnistPreprocess.plane(bottom - top + 1, right - left + 1);
+    for (let y = 0; y < ink.h; y++) ink.data.set(side.data.subarray((top + y) * side.w + left, (top + y) * side.w + right + 1), y * ink.w);
+    const x0 = part.box[0] + left, y0 = part.box[1] + top;
+    return { box: [x0, y0, x0 + ink.w, y0 + ink.h], ink };
+  }
+
+  return { boundaries, stretches, bestChain, withoutSlivers, widened, tight };
 })();

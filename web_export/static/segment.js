@@ -23,6 +23,7 @@ window.MnistSegment = (() => {
   // A sure reading at the doubt rule's distance threshold scores this (numbers.js).
   const SURE_DIGIT = Math.exp(-1.0);
   const OVERLAP = 0.5;
+  const SHARED = 0.1;  // a cut part's digits are read again reaching this far past their cut paths
   const { plane, components, roundHalfEven } = MnistPreprocess;
 
   // A part: {box: [x0, y0, x1, y1] (x1, y1 exclusive), ink: plane of the box's size}.
@@ -204,7 +205,7 @@ window.MnistSegment = (() => {
       const margin = NECK_TIE - NECK_SLOPE * found.crossed / height;
       const cut = whole(part) < Math.log(NECK_SURE) && Math.min(left, right) >= Math.log(SURE_DIGIT)
         && left + right >= whole(part) - margin;
-      if (cut) done.push(tight(part, found.left), tight(part, found.right)); else done.push(part);
+      if (cut) done.push(MnistCuts.tight(part, found.left), MnistCuts.tight(part, found.right)); else done.push(part);
     }
     return done;
   }
@@ -241,19 +242,31 @@ window.MnistSegment = (() => {
     const plans = parts.map((part, i) => (cut[i] ? plan(part, height) : null));
     const batch = plans.flatMap((found) => (found ? found.stretches.map((stretch) => stretch.ink) : []));
     const scores = batch.length ? await score(batch) : [];
+    const reach = roundHalfEven(SHARED * height);
     let next = 0;
-    const done = [];
-    parts.forEach((part, i) => {
+    const chains = parts.map((part, i) => {
       const found = plans[i];
-      if (found === null) { done.push(part); return; }
-      // A part no wider than one digit may be (a letter, say) is cut only into stretches that read
-      // surely as digits; a wider one holds several marks, and one in doubt is no reason to read
-      // them all as one.
+      if (found === null) return null;
+      const read = found.stretches.map(() => scores[next++]);
+      // A part no wider than one digit may be (a letter, say) is cut only into stretches read surely
+      // as digits; a wider one holds several marks, one in doubt no reason to read all as one.
       const sure = widthOf(part) <= WIDEST * height;
-      const gains = found.stretches.map((stretch) => gain(scores[next++], stretch, height,
+      const gains = found.stretches.map((stretch, k) => gain(read[k], stretch, height,
         stretch.right - stretch.left === found.ends, sure ? surePiece : 0.0));
       const chain = MnistCuts.bestChain(found.ends, found.stretches.map((s) => [s.left, s.right]), gains);
-      chain.forEach((index) => done.push(tight(part, found.stretches[index].ink)));
+      const wide = (s) => (chain.length > 1 ? MnistCuts.widened(part.ink, found.edges, s.left, s.right, reach) : null);
+      return chain.map((k) => ({ ink: found.stretches[k].ink, value: read[k], wide: wide(found.stretches[k]) }));
+    });
+    // Where digits overlap, a path cuts through one: each side keeps the ink past it if it reads better.
+    const wider = chains.flatMap((chain) => (chain ? chain.filter((s) => s.wide).map((s) => s.wide) : []));
+    const widerScores = wider.length ? await score(wider) : [];
+    let nextWide = 0;
+    const done = [];
+    parts.forEach((part, i) => {
+      if (chains[i] === null) { done.push(part); return; }
+      chains[i].forEach(({ ink, value, wide }) => {
+        done.push(MnistCuts.tight(part, wide && widerScores[nextWide++] > value ? wide : ink));
+      });
       if (done.length > maxParts) throw new TooManyParts(done.length, maxParts);
     });
     return done;
@@ -263,7 +276,7 @@ window.MnistSegment = (() => {
   function plan(part, height) {
     const edges = MnistCuts.boundaries(part.ink, Math.max(1, roundHalfEven(NARROWEST * height)),
       Math.max(2.0, CUT_SPACING * height));
-    return { ends: edges.length - 1, stretches: MnistCuts.stretches(part.ink, edges, NARROWEST * height, WIDEST * height) };
+    return { ends: edges.length - 1, edges, stretches: MnistCuts.stretches(part.ink, edges, NARROWEST * height, WIDEST * height) };
   }
 
   // What a stretch adds to its chain: the log of its score, less WIDTH_SLOPE per digit height it
@@ -280,20 +293,6 @@ window.MnistSegment = (() => {
     if (!whole && value < sure) return -Infinity;
     const wider = Math.max((right + 1 - left) / height - WIDTH_FROM, 0.0);
     return Math.log(Math.max(value, 1e-6)) - WIDTH_SLOPE * wider;
-  }
-
-  // The part of `part` whose ink is `side` (at `part`'s size), cropped to that ink.
-  function tight(part, side) {
-    let top = side.h, bottom = -1, left = side.w, right = -1;
-    side.data.forEach((v, i) => {
-      if (v === 0) return;
-      const y = Math.floor(i / side.w), x = i % side.w;
-      top = Math.min(top, y); bottom = Math.max(bottom, y); left = Math.min(left, x); right = Math.max(right, x);
-    });
-    const ink = plane(bottom - top + 1, right - left + 1);
-    for (let y = 0; y < ink.h; y++) ink.data.set(side.data.subarray((top + y) * side.w + left, (top + y) * side.w + right + 1), y * ink.w);
-    const x0 = part.box[0] + left, y0 = part.box[1] + top;
-    return { box: [x0, y0, x0 + ink.w, y0 + ink.h], ink };
   }
 
   return { MAX_PARTS, SURE_DIGIT, TooManyParts, findParts, secondLook };
