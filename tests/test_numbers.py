@@ -301,6 +301,38 @@ def test_a_digit_cut_from_an_overlapping_neighbour_keeps_the_stroke_the_cut_cros
     assert sum(a > b + 0.05 for a, b in zip(shared, alone, strict=True)) >= 3, (shared, alone)
 
 
+def test_overlapping_digits_are_also_tried_apart_along_straight_cuts(mnist, monkeypatch):
+    import training.data.cuts as cuts
+    import training.data.segment as segment
+
+    def parted(ink: np.ndarray, digits: list) -> bool:
+        """Whether the ink is found as two parts, each mostly one digit's ink and little else."""
+
+        def score(inks: list[np.ndarray]) -> np.ndarray:  # like a model: a whole digit reads surely
+            return np.array([max(((crop > 0) & d).sum() / ((crop > 0) | d).sum() for d in digits)
+                             if crop.shape == ink.shape else 0.5 for crop in inks])
+
+        parts = find_parts(ink, score)
+        if len(parts) != 2:
+            return False
+        for part, digit in zip(parts, digits, strict=True):
+            mask = np.zeros(ink.shape, bool)
+            mask[part.box[1]:part.box[3], part.box[0]:part.box[2]] = part.ink > 0
+            if (mask & digit).sum() / (mask | digit).sum() < 0.8:
+                return False
+        return True
+
+    pairs = [overlapping(mnist.x_test[index], mnist.x_test[index + 1], 4) for index in range(0, 80, 2)
+             if 1 not in mnist.y_test[index:index + 2]]  # a 1 is narrower than the overlap
+    straight = [parted(ink, digits) for ink, digits in pairs]
+    bent = cuts.boundaries
+    monkeypatch.setattr(segment, "boundaries", lambda ink, narrowest, spacing, straight=False:
+                        bent(ink, narrowest, spacing))  # the paths round the ink alone
+    curved = [parted(ink, digits) for ink, digits in pairs]
+    assert sum(straight) > sum(curved), (sum(straight), sum(curved))
+    assert sum(s and not c for s, c in zip(straight, curved, strict=True)) >= 3, (straight, curved)
+
+
 @pytest.mark.slow
 def test_after_a_second_look_every_digit_reads_as_it_reads_afresh(predictor, mnist):
     from training.data.preprocess import ink_to_mnist

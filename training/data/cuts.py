@@ -63,9 +63,10 @@ def cut_paths(ink: np.ndarray, narrowest: int, spacing: float) -> list[np.ndarra
     return [_trace(moves, end) for end in dict.fromkeys(ends)]
 
 
-def boundaries(ink: np.ndarray, narrowest: int, spacing: float) -> list[np.ndarray]:
-    """The part's left edge, the distinct cut paths traced from the bottom and from the top, and
-    its right edge, left to right by their mean column."""
+def boundaries(ink: np.ndarray, narrowest: int, spacing: float, straight: bool = False) -> list[np.ndarray]:
+    """The part's left edge, the distinct cut paths traced from the bottom and from the top (and,
+    when `straight`, a vertical cut every `spacing` columns), and its right edge, left to right by
+    their mean column."""
     height, width = ink.shape
     down = cut_paths(ink, narrowest, spacing)
     up = [path[::-1] for path in cut_paths(ink[::-1], narrowest, spacing)]
@@ -73,20 +74,30 @@ def boundaries(ink: np.ndarray, narrowest: int, spacing: float) -> list[np.ndarr
     for path in down + up:
         if all(np.abs(path - other).mean() >= SAME_PATH * spacing for other in paths):
             paths.append(path)
+    # Where digits overlap, a path bends round one of them and leaves the stroke it went round on
+    # the wrong side; a vertical cut gives each digit its own columns, the overlap to neither.
+    if straight and width >= 2 * narrowest:
+        columns = np.arange(narrowest, width - narrowest + 1, max(1.0, spacing)).astype(int)
+        paths += [np.full(height, column) for column in dict.fromkeys(columns.tolist())]
     paths.sort(key=lambda path: float(path.mean()))
     return [np.zeros(height, int), *paths, np.full(height, width)]
 
 
-def stretches(ink: np.ndarray, edges: list[np.ndarray], narrowest: int, widest: int) -> list[Stretch]:
+def stretches(ink: np.ndarray, edges: list[np.ndarray], narrowest: float, widest: float,
+              narrowest_straight: float = 0.0) -> list[Stretch]:
     """The ink between each pair of boundaries whose columns are `narrowest` to `widest` apart on
-    average (slivers of the neighbours removed), and the whole, which is always a candidate."""
+    average (`narrowest_straight` when a cut between them is vertical; slivers of the neighbours
+    removed), and the whole, which is always a candidate."""
     columns = np.arange(ink.shape[1])[np.newaxis, :]
+    # A vertical cut through a wide digit leaves a stroke that reads surely as a 1.
+    vertical = [0 < index < len(edges) - 1 and np.ptp(edge) == 0 for index, edge in enumerate(edges)]
     found = []
     for left in range(len(edges) - 1):
         for right in range(left + 1, len(edges)):
             spread = float((edges[right] - edges[left]).mean())
             whole = left == 0 and right == len(edges) - 1
-            if not whole and not narrowest <= spread <= widest:
+            least = max(narrowest, narrowest_straight) if vertical[left] or vertical[right] else narrowest
+            if not whole and not least <= spread <= widest:
                 continue
             # Slivers are found within the stretch's own columns: labelling is the slow part.
             x0, x1 = int(edges[left].min()), int(edges[right].max())

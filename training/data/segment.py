@@ -46,11 +46,10 @@ WIDEST = 1.5
 WIDTH_FROM = 0.9
 WIDTH_SLOPE = 4.0
 CUT_SPACING = 0.15  # one candidate cut each way per window this wide
-# Each digit of a cut part is read again reaching this far past its cut paths (the stroke a path
-# crossed where two digits overlap), and keeps that ink when it reads more surely with it.
+NARROWEST_STRAIGHT = 0.35  # beside a vertical cut: a wide digit's side stroke alone reads as a 1
+# A cut digit is read again with this much ink past its cut paths (a crossed stroke), kept if surer.
 SHARED = 0.1
-# Without a model, stretches are scored by their width (`training.data.cuts.shape_score`), and each
-# loses a little more (of two equal chains, the one of fewer digits wins).
+# Without a model, stretches score by width (`training.data.cuts.shape_score`), less a tie: fewer win.
 SHAPE_TIE = 0.01
 # Pieces overlapping by this share of the narrower one's width may be one digit; without a
 # scorer, they are when the narrower one lies almost all within the other's columns.
@@ -275,8 +274,9 @@ def cut_all(parts: list[Part], height: float, score: Scorer | None, max_parts: i
 
 def _plan(part: Part, height: float) -> tuple[int, list[np.ndarray], list[Stretch]]:
     """The last boundary's index, the boundaries, and the stretches that may each be one digit."""
-    edges = boundaries(part.ink, max(1, round(NARROWEST * height)), max(2.0, CUT_SPACING * height))
-    return len(edges) - 1, edges, stretches(part.ink, edges, NARROWEST * height, WIDEST * height)
+    edges = boundaries(part.ink, max(1, round(NARROWEST * height)), max(2.0, CUT_SPACING * height), True)
+    return len(edges) - 1, edges, stretches(part.ink, edges, NARROWEST * height, WIDEST * height,
+                                          NARROWEST_STRAIGHT * height)
 
 
 def _gain(score: float, stretch: Stretch, height: float, whole: bool, shapes_only: bool,

@@ -59,9 +59,10 @@ window.MnistCuts = (() => {
 
   const mean = (values) => values.reduce((sum, v) => sum + v, 0) / values.length;
 
-  // The part's left edge, the distinct cut paths traced from the bottom and from the top, and its
-  // right edge, left to right by their mean column.
-  function boundaries(ink, narrowest, spacing) {
+  // The part's left edge, the distinct cut paths traced from the bottom and from the top (and, when
+  // `straight`, a vertical cut every `spacing` columns), and its right edge, left to right by their
+  // mean column.
+  function boundaries(ink, narrowest, spacing, straight = false) {
     const { h, w } = ink;
     const flipped = MnistPreprocess.plane(h, w);
     for (let y = 0; y < h; y++) flipped.data.set(ink.data.subarray((h - 1 - y) * w, (h - y) * w), y * w);
@@ -73,20 +74,34 @@ window.MnistCuts = (() => {
         paths.push(path);
       }
     }
+    // Where digits overlap, a path bends round one of them and leaves the stroke it went round on
+    // the wrong side; a vertical cut gives each digit its own columns, the overlap to neither.
+    if (straight && w >= 2 * narrowest) {
+      const step = Math.max(1.0, spacing), seen = new Set();
+      for (let i = 0; narrowest + i * step < w - narrowest + 1; i++) {
+        const column = Math.floor(narrowest + i * step);
+        if (!seen.has(column)) paths.push(new Int32Array(h).fill(column));
+        seen.add(column);
+      }
+    }
     const order = paths.map((path, i) => [mean(path), i]).sort(([a, i], [b, j]) => a - b || i - j);
     return [new Int32Array(h), ...order.map(([, i]) => paths[i]), new Int32Array(h).fill(w)];
   }
 
   // The ink between each pair of boundaries whose columns are `narrowest` to `widest` apart on
-  // average (slivers of the neighbours removed), and the whole, which is always a candidate:
-  // [{left, right, ink}], the ink at the part's full size.
-  function stretches(ink, edges, narrowest, widest) {
+  // average (`narrowestStraight` when a cut between them is vertical; slivers of the neighbours
+  // removed), and the whole, which is always a candidate: [{left, right, ink}], the ink at the
+  // part's full size.
+  function stretches(ink, edges, narrowest, widest, narrowestStraight = 0.0) {
+    // A vertical cut through a wide digit leaves a stroke that reads surely as a 1.
+    const vertical = edges.map((edge, i) => i > 0 && i < edges.length - 1 && edge.every((c) => c === edge[0]));
     const found = [];
     for (let left = 0; left < edges.length - 1; left++) {
       for (let right = left + 1; right < edges.length; right++) {
         const spread = mean(edges[right].map((c, y) => c - edges[left][y]));
         const whole = left === 0 && right === edges.length - 1;
-        if (!whole && !(narrowest <= spread && spread <= widest)) continue;
+        const least = vertical[left] || vertical[right] ? Math.max(narrowest, narrowestStraight) : narrowest;
+        if (!whole && !(least <= spread && spread <= widest)) continue;
         const inside = ink.data.map((v, i) => {
           const y = Math.floor(i / ink.w), x = i % ink.w;
           return x >= edges[left][y] && x < edges[right][y] ? v : 0;
