@@ -271,21 +271,32 @@ def overlapping(left_digit: np.ndarray, right_digit: np.ndarray, overlap: int) -
     return np.maximum(*planes), [plane > 0 for plane in planes]
 
 
+def like_a_model(ink: np.ndarray, digits: list):
+    """A stand-in scorer for `find_parts` on `overlapping`'s ink: a crop reads as surely as it matches
+    one whole digit's ink (intersection over union); a crop of another size reads as 0.5."""
+
+    def score(inks: list[np.ndarray]) -> np.ndarray:
+        return np.array([max(((crop > 0) & d).sum() / ((crop > 0) | d).sum() for d in digits)
+                         if crop.shape == ink.shape else 0.5 for crop in inks])
+
+    return score
+
+
+def part_mask(shape: tuple[int, int], part) -> np.ndarray:
+    """Where a found part's ink lies in the whole ink map."""
+    mask = np.zeros(shape, bool)
+    mask[part.box[1]:part.box[3], part.box[0]:part.box[2]] = part.ink > 0
+    return mask
+
+
 def test_a_digit_cut_from_an_overlapping_neighbour_keeps_the_stroke_the_cut_crossed(mnist, monkeypatch):
     import training.data.segment as segment
 
     def covered(ink: np.ndarray, digits: list) -> float:
         """How much of its own ink the worse covered of the two digits found holds."""
-
-        def score(inks: list[np.ndarray]) -> np.ndarray:  # like a model: the whole digit reads best
-            return np.array([max(((crop > 0) & d).sum() / ((crop > 0) | d).sum() for d in digits)
-                             if crop.shape == ink.shape else 0.5 for crop in inks])
-
-        parts = find_parts(ink, score)
+        parts = find_parts(ink, like_a_model(ink, digits))
         assert len(parts) == 2
-        found = [np.zeros(ink.shape, bool) for _ in parts]
-        for mask, part in zip(found, parts, strict=True):
-            mask[part.box[1]:part.box[3], part.box[0]:part.box[2]] = part.ink > 0
+        found = [part_mask(ink.shape, part) for part in parts]
         return min((mask & digit).sum() / digit.sum() for mask, digit in zip(found, digits, strict=True))
 
     pairs = []
@@ -307,17 +318,11 @@ def test_overlapping_digits_are_also_tried_apart_along_straight_cuts(mnist, monk
 
     def parted(ink: np.ndarray, digits: list) -> bool:
         """Whether the ink is found as two parts, each mostly one digit's ink and little else."""
-
-        def score(inks: list[np.ndarray]) -> np.ndarray:  # like a model: a whole digit reads surely
-            return np.array([max(((crop > 0) & d).sum() / ((crop > 0) | d).sum() for d in digits)
-                             if crop.shape == ink.shape else 0.5 for crop in inks])
-
-        parts = find_parts(ink, score)
+        parts = find_parts(ink, like_a_model(ink, digits))
         if len(parts) != 2:
             return False
         for part, digit in zip(parts, digits, strict=True):
-            mask = np.zeros(ink.shape, bool)
-            mask[part.box[1]:part.box[3], part.box[0]:part.box[2]] = part.ink > 0
+            mask = part_mask(ink.shape, part)
             if (mask & digit).sum() / (mask | digit).sum() < 0.8:
                 return False
         return True
