@@ -84,30 +84,55 @@ def boundaries(ink: np.ndarray, narrowest: int, spacing: float, straight: bool =
 
 
 def stretches(ink: np.ndarray, edges: list[np.ndarray], narrowest: float, widest: float,
-              narrowest_straight: float = 0.0) -> list[Stretch]:
+              narrowest_straight: float = 0.0, lowest: float = 0.0) -> list[Stretch]:
     """The ink between each pair of boundaries whose columns are `narrowest` to `widest` apart on
     average (`narrowest_straight` when a cut between them is vertical; slivers of the neighbours
-    removed), and the whole, which is always a candidate."""
+    removed) and at least `lowest` rows high, that lies on some chain of such stretches from the
+    left edge to the right; and the whole, which is always a candidate."""
     columns = np.arange(ink.shape[1])[np.newaxis, :]
+    last = len(edges) - 1
     # A vertical cut through a wide digit leaves a stroke that reads surely as a 1.
-    vertical = [0 < index < len(edges) - 1 and np.ptp(edge) == 0 for index, edge in enumerate(edges)]
-    found = []
-    for left in range(len(edges) - 1):
-        for right in range(left + 1, len(edges)):
+    vertical = [0 < index < last and np.ptp(edge) == 0 for index, edge in enumerate(edges)]
+    sides = {}
+    for left in range(last):
+        for right in range(left + 1, last + 1):
             spread = float((edges[right] - edges[left]).mean())
-            whole = left == 0 and right == len(edges) - 1
             least = max(narrowest, narrowest_straight) if vertical[left] or vertical[right] else narrowest
-            if not whole and not least <= spread <= widest:
-                continue
-            # Slivers are found within the stretch's own columns: labelling is the slow part.
-            x0, x1 = int(edges[left].min()), int(edges[right].max())
-            inside = ((columns[:, x0:x1] >= edges[left][:, np.newaxis])
-                      & (columns[:, x0:x1] < edges[right][:, np.newaxis]))
-            side = np.zeros_like(ink)
-            side[:, x0:x1] = without_slivers(np.where(inside, ink[:, x0:x1], 0))
-            if side.any():
-                found.append(Stretch(left, right, side))
-    return found
+            if (left, right) == (0, last) or least <= spread <= widest:
+                x0, x1 = int(edges[left].min()), int(edges[right].max())
+                inside = ((columns[:, x0:x1] >= edges[left][:, np.newaxis])
+                          & (columns[:, x0:x1] < edges[right][:, np.newaxis]))
+                sides[left, right] = (x0, x1, np.where(inside, ink[:, x0:x1], 0))
+    # Ink too low already, or off every chain, is never read: removing slivers only lowers it.
+    sides = {link: side for link, side in sides.items()
+             if link == (0, last) or _rows(side[2]) >= lowest}
+    found = []
+    for left, right in _on_chains(last, list(sides)):
+        x0, x1, side = sides[left, right]
+        full = np.zeros_like(ink)
+        full[:, x0:x1] = without_slivers(side)  # found within the stretch's columns: labelling is slow
+        if full.any() and ((left, right) == (0, last) or _rows(full) >= lowest):
+            found.append(Stretch(left, right, full))
+    return [found[i] for i in _on_chains(last, [(s.left, s.right) for s in found], indices=True)]
+
+
+def _on_chains(last: int, links: list[tuple[int, int]], indices: bool = False) -> list:
+    """The links (or their indices) on some chain from boundary 0 to boundary `last`, in order."""
+    reached, reaches = {0}, {last}
+    for left, right in sorted(links, key=lambda link: link[1]):
+        if left in reached:
+            reached.add(right)
+    for left, right in sorted(links, key=lambda link: -link[0]):
+        if right in reaches:
+            reaches.add(left)
+    kept = [i for i, (left, right) in enumerate(links) if left in reached and right in reaches]
+    return kept if indices else [links[i] for i in kept]
+
+
+def _rows(ink: np.ndarray) -> int:
+    """How many rows from the top of `ink` to its bottom (0 without ink)."""
+    rows = np.flatnonzero(ink.any(axis=1))
+    return int(rows[-1] + 1 - rows[0]) if len(rows) else 0
 
 
 def widened(ink: np.ndarray, edges: list[np.ndarray], left: int, right: int, reach: int) -> np.ndarray:

@@ -276,7 +276,7 @@ def _plan(part: Part, height: float) -> tuple[int, list[np.ndarray], list[Stretc
     """The last boundary's index, the boundaries, and the stretches that may each be one digit."""
     edges = boundaries(part.ink, max(1, round(NARROWEST * height)), max(2.0, CUT_SPACING * height), True)
     return len(edges) - 1, edges, stretches(part.ink, edges, NARROWEST * height, WIDEST * height,
-                                          NARROWEST_STRAIGHT * height)
+                                          NARROWEST_STRAIGHT * height, SHORT * height)
 
 
 def _gain(score: float, stretch: Stretch, height: float, whole: bool, shapes_only: bool,

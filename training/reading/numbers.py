@@ -21,6 +21,8 @@ Box = tuple[int, int, int, int]
 # touching digits lie further from every digit than each of them does. At the threshold a sure
 # reading scores SURE_DIGIT: the segmentation cuts a part only into stretches that score more.
 FAR = -math.log(SURE_DIGIT)
+# Batches of crops are padded to a power of two up to this many, to a multiple of it beyond.
+BATCH_STEP = 64
 
 
 @dataclass(frozen=True)
@@ -132,22 +134,31 @@ def part_scorer(predictor: Predictor, prepared: dict | None = None) -> Scorer:
     def score(inks: list[np.ndarray]) -> np.ndarray:
         if not inks:
             return np.zeros(0)
+        # Many stretches of a part hold the same ink (cut paths that part only in blank rows):
+        # each distinct crop is prepared and read once.
+        first: dict[tuple, int] = {}
+        which = np.array([first.setdefault((ink.shape, ink.tobytes()), len(first)) for ink in inks])
+        distinct = [inks[i] for i in np.unique(which, return_index=True)[1]]
         images, readable = [], []
-        for ink in inks:
+        for ink in distinct:
             try:
                 images.append(_prepared(ink, prepared))
                 readable.append(True)
             except EmptyDrawingError:  # too little ink to be a digit
                 images.append(np.zeros((28, 28), np.float32))
                 readable.append(False)
-        # Batches padded to a power of two: each new batch size costs memory in TensorFlow.
-        padded = np.zeros((max(8, 1 << (len(images) - 1).bit_length()), 28, 28), np.float32)
-        padded[:len(images)] = images
+        for ink, index in zip(inks, which, strict=True):  # every crop finds its 28×28 image
+            prepared[id(ink)] = (ink, prepared[id(distinct[index])][1])
+        # Batches padded to a few sizes: each new batch size costs memory in TensorFlow.
+        count = len(images)
+        padded = np.zeros((max(8, 1 << (count - 1).bit_length()) if count <= BATCH_STEP
+                           else -(-count // BATCH_STEP) * BATCH_STEP, 28, 28), np.float32)
+        padded[:count] = images
         logits, features = predictor.logits_and_doubt_features(padded)
-        logits, features = logits[:len(images)], features[:len(images)]
+        logits, features = logits[:count], features[:count]
         distances = None if predictor.doubt is None else predictor.doubt.distances(features)
         sureness = _sureness(predictor, softmax(logits / predictor.temperature), distances)
-        return np.where(readable, sureness, 0.0)
+        return np.where(readable, sureness, 0.0)[which]
 
     return score
 
