@@ -63,10 +63,12 @@ def cut_paths(ink: np.ndarray, narrowest: int, spacing: float) -> list[np.ndarra
     return [_trace(moves, end) for end in dict.fromkeys(ends)]
 
 
-def boundaries(ink: np.ndarray, narrowest: int, spacing: float, straight: bool = False) -> list[np.ndarray]:
+def boundaries(ink: np.ndarray, narrowest: int, spacing: float,
+               straight: bool = False) -> tuple[list[np.ndarray], list[bool]]:
     """The part's left edge, the distinct cut paths traced from the bottom and from the top (and,
     when `straight`, a vertical cut every `spacing` columns), and its right edge, left to right by
-    their mean column."""
+    their mean column; and whether each is one of the vertical cuts (a traced path may run
+    straight down too, and is no less a path for it)."""
     height, width = ink.shape
     down = cut_paths(ink, narrowest, spacing)
     up = [path[::-1] for path in cut_paths(ink[::-1], narrowest, spacing)]
@@ -76,23 +78,26 @@ def boundaries(ink: np.ndarray, narrowest: int, spacing: float, straight: bool =
             paths.append(path)
     # Where digits overlap, a path bends round one of them and leaves the stroke it went round on
     # the wrong side; a vertical cut gives each digit its own columns, the overlap to neither.
+    traced = len(paths)
     if straight and width >= 2 * narrowest:
         columns = np.arange(narrowest, width - narrowest + 1, max(1.0, spacing)).astype(int)
         paths += [np.full(height, column) for column in dict.fromkeys(columns.tolist())]
-    paths.sort(key=lambda path: float(path.mean()))
-    return [np.zeros(height, int), *paths, np.full(height, width)]
+    order = sorted(range(len(paths)), key=lambda index: float(paths[index].mean()))
+    return ([np.zeros(height, int), *(paths[index] for index in order), np.full(height, width)],
+            [False, *(index >= traced for index in order), False])
 
 
 def stretches(ink: np.ndarray, edges: list[np.ndarray], narrowest: float, widest: float,
-              narrowest_straight: float = 0.0, lowest: float = 0.0) -> list[Stretch]:
+              vertical: list[bool] | None = None, narrowest_straight: float = 0.0,
+              lowest: float = 0.0) -> list[Stretch]:
     """The ink between each pair of boundaries whose columns are `narrowest` to `widest` apart on
-    average (`narrowest_straight` when a cut between them is vertical; slivers of the neighbours
-    removed) and at least `lowest` rows high, that lies on some chain of such stretches from the
-    left edge to the right; and the whole, which is always a candidate."""
+    average (`narrowest_straight` beside a `vertical` cut, as `boundaries` flags them; slivers of
+    the neighbours removed) and at least `lowest` rows high, that lies on some chain of such
+    stretches from the left edge to the right; and the whole, which is always a candidate."""
     columns = np.arange(ink.shape[1])[np.newaxis, :]
     last = len(edges) - 1
     # A vertical cut through a wide digit leaves a stroke that reads surely as a 1.
-    vertical = [0 < index < last and np.ptp(edge) == 0 for index, edge in enumerate(edges)]
+    vertical = vertical or [False] * len(edges)
     sides = {}
     for left in range(last):
         for right in range(left + 1, last + 1):
@@ -105,13 +110,15 @@ def stretches(ink: np.ndarray, edges: list[np.ndarray], narrowest: float, widest
                 sides[left, right] = (x0, x1, np.where(inside, ink[:, x0:x1], 0))
     # Ink too low already, or off every chain, is never read: removing slivers only lowers it.
     sides = {link: side for link, side in sides.items()
-             if link == (0, last) or _rows(side[2]) >= lowest}
-    found = []
+             if link == (0, last) or ink_rows(side[2]) >= lowest}
+    found, seen = [], {}
     for left, right in _on_chains(last, list(sides)):
         x0, x1, side = sides[left, right]
         full = np.zeros_like(ink)
-        full[:, x0:x1] = without_slivers(side)  # found within the stretch's columns: labelling is slow
-        if full.any() and ((left, right) == (0, last) or _rows(full) >= lowest):
+        # Slivers are found within the stretch's own columns, once per distinct ink: labelling is slow.
+        key = (x0, side.tobytes())
+        full[:, x0:x1] = seen[key] if key in seen else seen.setdefault(key, without_slivers(side))
+        if full.any() and ((left, right) == (0, last) or ink_rows(full) >= lowest):
             found.append(Stretch(left, right, full))
     return [found[i] for i in _on_chains(last, [(s.left, s.right) for s in found], indices=True)]
 
@@ -129,7 +136,7 @@ def _on_chains(last: int, links: list[tuple[int, int]], indices: bool = False) -
     return kept if indices else [links[i] for i in kept]
 
 
-def _rows(ink: np.ndarray) -> int:
+def ink_rows(ink: np.ndarray) -> int:
     """How many rows from the top of `ink` to its bottom (0 without ink)."""
     rows = np.flatnonzero(ink.any(axis=1))
     return int(rows[-1] + 1 - rows[0]) if len(rows) else 0

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.data.cuts import boundaries, without_slivers
+from training.data.cuts import boundaries, ink_rows, without_slivers
 from training.data.segment import (
     CUT_SPACING,
     MAX_PARTS,
@@ -97,7 +97,7 @@ def _neck(part: Part, height: float) -> tuple[float, tuple[np.ndarray, np.ndarra
     """(ink crossed, (left ink, right ink) at the part's size) of the cut path through `part` that
     crosses the least ink, at most NECK digit heights of it, leaving each side at least SHORT
     high; None when there is none."""
-    edges = boundaries(part.ink, max(1, round(NARROWEST * height)), max(2.0, CUT_SPACING * height))
+    edges, _ = boundaries(part.ink, max(1, round(NARROWEST * height)), max(2.0, CUT_SPACING * height))
     crossed = [float(part.ink[np.arange(part.height), path].sum()) for path in edges[1:-1]]
     columns = np.arange(part.width)[np.newaxis, :]
     for index in np.argsort(crossed, kind="stable"):
@@ -105,12 +105,6 @@ def _neck(part: Part, height: float) -> tuple[float, tuple[np.ndarray, np.ndarra
             return None
         left = columns < edges[1 + index][:, np.newaxis]
         pair = (without_slivers(np.where(left, part.ink, 0)), without_slivers(np.where(left, 0, part.ink)))
-        if all(_rows(side) >= SHORT * height for side in pair):
+        if all(ink_rows(side) >= SHORT * height for side in pair):
             return crossed[index], pair
     return None
-
-
-def _rows(ink: np.ndarray) -> int:
-    """How many rows from the top of `ink` to its bottom (0 without ink)."""
-    rows = np.flatnonzero(ink.any(axis=1))
-    return int(rows[-1] + 1 - rows[0]) if len(rows) else 0

@@ -274,18 +274,18 @@ def cut_all(parts: list[Part], height: float, score: Scorer | None, max_parts: i
 
 def _plan(part: Part, height: float) -> tuple[int, list[np.ndarray], list[Stretch]]:
     """The last boundary's index, the boundaries, and the stretches that may each be one digit."""
-    edges = boundaries(part.ink, max(1, round(NARROWEST * height)), max(2.0, CUT_SPACING * height), True)
-    return len(edges) - 1, edges, stretches(part.ink, edges, NARROWEST * height, WIDEST * height,
+    edges, vertical = boundaries(part.ink, max(1, round(NARROWEST * height)),
+                                 max(2.0, CUT_SPACING * height), True)
+    return len(edges) - 1, edges, stretches(part.ink, edges, NARROWEST * height, WIDEST * height, vertical,
                                           NARROWEST_STRAIGHT * height, SHORT * height)
 
 
 def _gain(score: float, stretch: Stretch, height: float, whole: bool, shapes_only: bool,
           sure: float) -> float:
-    """What a stretch adds to its chain (see ROOMY); a low stroke is no digit of its own, and a
-    cut counts only when each stretch scores at least `sure`."""
-    rows = np.flatnonzero(stretch.ink.any(axis=1))
-    if rows[-1] + 1 - rows[0] < SHORT * height:
-        return 0.0 if whole else -np.inf
+    """What a stretch adds to its chain (see ROOMY); a low stroke is no digit of its own (`_plan`
+    leaves out the others), and a cut counts only when each stretch scores at least `sure`."""
+    if whole and np.ptp(np.flatnonzero(stretch.ink.any(axis=1))) + 1 < SHORT * height:
+        return 0.0
     if shapes_only:
         return float(np.log(max(score, 1e-6))) - SHAPE_TIE
     if not whole and score < sure:

@@ -61,7 +61,8 @@ window.MnistCuts = (() => {
 
   // The part's left edge, the distinct cut paths traced from the bottom and from the top (and, when
   // `straight`, a vertical cut every `spacing` columns), and its right edge, left to right by their
-  // mean column.
+  // mean column: {edges, vertical}, `vertical` saying which are the vertical cuts (a traced path
+  // may run straight down too, and is no less a path for it).
   function boundaries(ink, narrowest, spacing, straight = false) {
     const { h, w } = ink;
     const flipped = MnistPreprocess.plane(h, w);
@@ -76,6 +77,7 @@ window.MnistCuts = (() => {
     }
     // Where digits overlap, a path bends round one of them and leaves the stroke it went round on
     // the wrong side; a vertical cut gives each digit its own columns, the overlap to neither.
+    const traced = paths.length;
     if (straight && w >= 2 * narrowest) {
       const step = Math.max(1.0, spacing), seen = new Set();
       for (let i = 0; narrowest + i * step < w - narrowest + 1; i++) {
@@ -85,16 +87,19 @@ window.MnistCuts = (() => {
       }
     }
     const order = paths.map((path, i) => [mean(path), i]).sort(([a, i], [b, j]) => a - b || i - j);
-    return [new Int32Array(h), ...order.map(([, i]) => paths[i]), new Int32Array(h).fill(w)];
+    return {
+      edges: [new Int32Array(h), ...order.map(([, i]) => paths[i]), new Int32Array(h).fill(w)],
+      vertical: [false, ...order.map(([, i]) => i >= traced), false],
+    };
   }
 
   // The ink between each pair of boundaries whose columns are `narrowest` to `widest` apart on
-  // average (`narrowestStraight` when a cut between them is vertical; slivers of the neighbours
-  // removed), and the whole, which is always a candidate: [{left, right, ink}], the ink at the
-  // part's full size.
-  function stretches(ink, edges, narrowest, widest, narrowestStraight = 0.0) {
+  // average (`narrowestStraight` beside a `vertical` cut, as `boundaries` flags them; slivers of
+  // the neighbours removed), and the whole, which is always a candidate: [{left, right, ink}], the
+  // ink at the part's full size.
+  function stretches(ink, edges, narrowest, widest, vertical = null, narrowestStraight = 0.0) {
     // A vertical cut through a wide digit leaves a stroke that reads surely as a 1.
-    const vertical = edges.map((edge, i) => i > 0 && i < edges.length - 1 && edge.every((c) => c === edge[0]));
+    vertical = vertical || edges.map(() => false);
     const found = [];
     for (let left = 0; left < edges.length - 1; left++) {
       for (let right = left + 1; right < edges.length; right++) {

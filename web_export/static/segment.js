@@ -216,7 +216,7 @@ window.MnistSegment = (() => {
   function neck(part, height) {
     const { w, data } = part.ink;
     const paths = MnistCuts.boundaries(part.ink, Math.max(1, roundHalfEven(NARROWEST * height)),
-      Math.max(2.0, CUT_SPACING * height)).slice(1, -1);
+      Math.max(2.0, CUT_SPACING * height)).edges.slice(1, -1);
     const crossed = paths.map((path) => path.reduce((sum, x, y) => sum + data[y * w + x], 0));
     const order = crossed.map((value, i) => [value, i]).sort(([a, i], [b, j]) => a - b || i - j);
     for (const [value, i] of order) {
@@ -275,9 +275,9 @@ window.MnistSegment = (() => {
 
   // The last boundary's index and the stretches of `part` that may each be one digit.
   function plan(part, height) {
-    const edges = MnistCuts.boundaries(part.ink, Math.max(1, roundHalfEven(NARROWEST * height)),
+    const { edges, vertical } = MnistCuts.boundaries(part.ink, Math.max(1, roundHalfEven(NARROWEST * height)),
       Math.max(2.0, CUT_SPACING * height), true);
-    return { ends: edges.length - 1, edges, stretches: MnistCuts.stretches(part.ink, edges, NARROWEST * height, WIDEST * height, NARROWEST_STRAIGHT * height) };
+    return { ends: edges.length - 1, edges, stretches: MnistCuts.stretches(part.ink, edges, NARROWEST * height, WIDEST * height, vertical, NARROWEST_STRAIGHT * height) };
   }
 
   // What a stretch adds to its chain: the log of its score, less WIDTH_SLOPE per digit height it
