@@ -338,6 +338,19 @@ def test_overlapping_digits_are_also_tried_apart_along_straight_cuts(mnist, monk
     assert sum(s and not c for s, c in zip(straight, curved, strict=True)) >= 3, (straight, curved)
 
 
+def test_a_narrow_digit_beside_a_gap_is_a_candidate_though_its_cut_path_runs_straight_down():
+    from training.data.cuts import boundaries, stretches
+
+    ink = np.zeros((20, 40), np.float32)
+    ink[:, 3:6] = 1.0  # a 1, a blank gap, then something wide
+    ink[:, 15:38] = 1.0
+    edges, vertical = boundaries(ink, 2, 3.0, straight=True)
+    found = stretches(ink, edges, 2, 40, vertical, narrowest_straight=16)
+    # The path traced down the gap is straight, but it is a path: the 1 alone need not be 16 wide.
+    ones = [stretch for stretch in found if np.array_equal(stretch.ink != 0, ink * (np.arange(40) < 6) != 0)]
+    assert ones and not any(vertical[stretch.right] for stretch in ones)
+
+
 @pytest.mark.slow
 def test_after_a_second_look_every_digit_reads_as_it_reads_afresh(predictor, mnist):
     from training.data.preprocess import ink_to_mnist
