@@ -48,13 +48,16 @@ def number_answer_ui(reading: NumberReading, image, key: str, run_id: str | None
         width = max(1, min(BOXED_WIDTH, round(BOXED_HEIGHT * picture.width / picture.height)))
         st.image(boxed(picture, reading, width), width="stretch" if width > NARROW else width,
                  caption="The digits found, in reading order (red: in doubt)")
-        number_labelling_ui(reading, picture, key, run_id)
     with details, st.container(horizontal=True, key=f"draw_number_views_{key}"):
         for position, digit in enumerate(reading.digits, start=1):
             st.container(border=True, width="content").image(
                 display.upscale(digit.image28, VIEW_SCALE), caption=digit_words(position, digit))
     with details:
         digit_chart_ui(reading, key)
+    # Saving comes last, as in single-digit mode: the answer, the views and the chart reach the
+    # page before the user-digit store is asked for its counts.
+    with answer:
+        number_labelling_ui(reading, picture, key, run_id)
 
 
 def digit_chart_ui(reading: NumberReading, key: str) -> None:
