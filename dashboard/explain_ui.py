@@ -268,11 +268,20 @@ def explanation_details_ui(predictor, prediction, key: str) -> None:
     with st.expander("What each layer sees", icon=":material/layers:"):
         if not layers:
             st.caption("This model has no layer to show.")
-        elif any(activations.ndim == 1 for _, activations in layers):
-            st.caption("Each square is one hidden unit: bright when it fires for this drawing.")
         else:
-            st.caption("Each small square is one filter's map of this drawing: bright where the filter "
-                       "finds its pattern, dark where it finds none. In the order the data flows: the "
-                       "first layer answers to strokes and edges, later ones, coarser, to parts of a digit.")
+            st.caption(layers_sentence(layers))
         for picture, caption in layer_pictures(layers):
             st.image(picture, caption=caption, output_format="PNG")
+
+
+def layers_sentence(layers: list[tuple[str, np.ndarray]]) -> str:
+    """What the squares mean: a conv block's filter maps, a dense layer's units, or both."""
+    maps = ("Each small square is one filter's map of this drawing: bright where the filter finds its "
+            "pattern, dark where it finds none. In the order the data flows: the first layer answers to "
+            "strokes and edges, later ones, coarser, to parts of a digit.")
+    units = "one hidden unit: bright when it fires for this drawing."
+    has_maps = any(activations.ndim == 3 for _, activations in layers)
+    has_units = any(activations.ndim == 1 for _, activations in layers)
+    if has_maps and has_units:
+        return f"{maps} In the last, the hidden layer, each square is {units}"
+    return maps if has_maps else f"Each square is {units}"

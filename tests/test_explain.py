@@ -80,16 +80,17 @@ def test_blanking_blank_paper_changes_nothing(trained_store):
 
 def test_the_feature_map_view_has_one_panel_per_channel_of_each_block(trained_store, mnist):
     from dashboard.explain_ui import channel_grid, channel_panels, layer_caption
+    from training.learn.models import CNN_HIDDEN
     from training.reading.explain import feature_maps
     from training.reading.for_run import load_predictor
 
     layers = feature_maps(load_predictor(trained_store).model, mnist.x_test[0] / 255.0)
     assert [(name, maps.shape) for name, maps in layers] == [
-        ("relu1", (28, 28, 16)), ("relu2", (14, 14, 64)), ("relu3", (7, 7, 128))]
+        ("relu1", (28, 28, 16)), ("relu2", (14, 14, 64)), ("relu3", (7, 7, 128)), ("hidden", (CNN_HIDDEN,))]
     for _name, maps in layers:
         panels = channel_panels(maps)
         assert len(panels) == maps.shape[-1]
-        assert all(panel.shape == maps.shape[:2] for panel in panels)
+        assert all(panel.shape == (maps.shape[:2] if maps.ndim == 3 else (1, 1)) for panel in panels)
         grid = channel_grid(panels, 16)
         # Count the tiles: gap-coloured separator rows and columns split the grid into them.
         rows = np.all(grid == (70, 90, 140), axis=(1, 2)).sum() - 1
@@ -156,6 +157,8 @@ def test_the_heatmap_is_red_and_blue_on_the_strokes_too_and_its_scale_runs_blue_
 
 
 def test_draw_page_explains_an_answer(monkeypatch, trained_store, mnist):
+    from training.learn.models import CNN_HIDDEN
+
     at = upload_seven(draw_page(monkeypatch, trained_store.root), mnist)
     assert not at.exception
     shown = texts(at)
@@ -168,6 +171,10 @@ def test_draw_page_explains_an_answer(monkeypatch, trained_store, mnist):
     assert "raises 7" in shown and "lowers 7" in shown  # the colour scale's ends
     assert [caption.split(" ·")[0] for caption in captions if "feature maps" in caption] == [
         "conv1 → relu1", "conv2 → relu2", "conv3 → relu3"]
+    # The dense layer after the conv blocks is shown last, its squares explained as units.
+    assert [caption.split(" (")[0] for caption in captions if "units" in caption] == [
+        f"hidden · {CNN_HIDDEN} units"]
+    assert "In the last, the hidden layer, each square is one hidden unit" in shown
     # It looks like these: one row of 8 training digits, each captioned with its label, mostly 7s.
     assert "It looks like these" in shown
     rows = [element.proto.imgs for element in at.get("image") if len(element.proto.imgs) == 8]

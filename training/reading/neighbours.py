@@ -1,6 +1,7 @@
 """The MNIST training digits nearest to a drawing in the last hidden layer, from a small per-run index."""
 
-# The default CNN's last hidden layer has 1,152 values; 60,000 of them in float32 would be 276 MB.
+# The default CNN's last hidden layer has 256 values (1,152 in runs before it had a dense layer);
+# 60,000 of them in float32 would be 61 MB (276 MB).
 # The index keeps BUILD_IMAGES training digits projected on their COMPONENTS principal directions,
 # as unit vectors in float16 (a small fraction of that), and a lookup is one small matrix product (cosine).
 # Built once after training and saved with the run; a run saved before (or a kept partial run)
@@ -23,7 +24,7 @@ COMPONENTS = 32  # principal directions kept (48 or 64 voted no better on test d
 # The first 20,000 training digits (about 2,000 per digit, none from the validation split):
 # embedding these takes a fraction of the time that embedding all of them would.
 BUILD_IMAGES = 20_000
-PCA_IMAGES = 5_000  # the directions are fitted on these (a 1,152² covariance, quick to fit)
+PCA_IMAGES = 5_000  # the directions are fitted on these (a covariance as wide as the layer: quick)
 CACHE_KEEP = 50
 MEMORY_KEEP = 8  # indexes held in memory (each is small), the oldest dropped first
 
