@@ -64,9 +64,10 @@ def digit_chart_ui(reading: NumberReading, key: str) -> None:
     """The ten probabilities of the digit the user picks (the first in doubt, until one is picked)."""
     count = len(reading.digits)
     # The count is in the key: a drawing with another number of digits starts from its first doubt.
+    # Ordinals alone: "5th digit" five times over was wider than the column, and cut off.
     picked = st.segmented_control(
-        "Show the probabilities of", list(range(count)), default=first_doubt(reading), required=True,
-        format_func=lambda index: f"{ordinal(index + 1)} digit", key=f"draw_number_pick_{key}_{count}")
+        "Show the probabilities of the digit", list(range(count)), default=first_doubt(reading),
+        required=True, format_func=lambda index: ordinal(index + 1), key=f"draw_number_pick_{key}_{count}")
     index = first_doubt(reading) if picked is None or picked >= count else picked
     digit = reading.digits[index]
     st.altair_chart(charts.probability_chart(digit.probabilities, emphasis=emphasis(digit)),
