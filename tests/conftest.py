@@ -27,13 +27,25 @@ def trained_store(tmp_path_factory, mnist):
 
     Tests must not modify it; copy it (`store_copy`) to change runs or the active pointer.
     """
+    return small_store(tmp_path_factory, mnist, epochs=1)
+
+
+@pytest.fixture(scope="session")
+def steady_store(tmp_path_factory, mnist):
+    """The same small CNN trained for three epochs, for the tests that judge doubt: after one, the
+    dense layer before the logits has not yet learned what a digit's features look like, and a dash
+    or a letter reads as a sure digit. A module uses it by overriding `trained_store` with it."""
+    return small_store(tmp_path_factory, mnist, epochs=3)
+
+
+def small_store(tmp_path_factory, mnist, epochs: int):
     from training.core.config import TrainConfig
     from training.jobs.runner import reading_files
     from training.learn.train import train
     from training.runs.store import ModelStore
 
     store = ModelStore(tmp_path_factory.mktemp("store"))
-    config = TrainConfig(architecture="cnn", epochs=1, batch_size=64, learning_rate=3e-3, augment=False,
+    config = TrainConfig(architecture="cnn", epochs=epochs, batch_size=64, learning_rate=3e-3, augment=False,
                          train_limit=6000, eval_limit=1000)
     result = train(config, mnist)
     # Saved as a training job saves it, doubt rule and neighbour index included: no page waits to

@@ -27,6 +27,12 @@ def probabilities(top: int, p: float, second: int) -> np.ndarray:
     return row
 
 
+@pytest.fixture(scope="module")
+def trained_store(steady_store):
+    """These tests judge doubt: the three-epoch model (see `steady_store`)."""
+    return steady_store
+
+
 def test_a_confident_digit_near_its_class_is_answered_plainly():
     verdict = judge(probabilities(7, 0.99, 1), distance=1.0, doubt=doubt_model())
     assert (verdict.digit, verdict.unsure, verdict.not_a_digit) == (7, False, False)
@@ -62,25 +68,6 @@ def predictor(trained_store):
     from training.reading.for_run import load_predictor
 
     return load_predictor(trained_store)
-
-
-@pytest.fixture(scope="module")
-def steadier_predictor(tmp_path_factory, mnist):
-    """The shared test model's settings, three epochs instead of one: after a single epoch the dense
-    layer before the logits has not yet learned what a digit's features look like, and reads a dash
-    as a sure 4; the default model flags every dash (make bench)."""
-    from training.core.config import TrainConfig
-    from training.jobs.runner import reading_files
-    from training.learn.train import train
-    from training.reading.for_run import load_predictor
-    from training.runs.store import ModelStore
-
-    store = ModelStore(tmp_path_factory.mktemp("store"))
-    config = TrainConfig(architecture="cnn", epochs=3, batch_size=64, learning_rate=3e-3, augment=False,
-                         train_limit=6000, eval_limit=1000)
-    result = train(config, mnist)
-    store.save(result.model, result.record, files=reading_files(result))
-    return load_predictor(store)
 
 
 def clear_digits(mnist, predictor, count: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -147,9 +134,8 @@ def test_a_convnets_doubt_rule_reads_its_last_conv_block_too(predictor):
     assert predictor.doubt.projection.shape[0] == sum(predictor.doubt_blocks)
 
 
-def test_dashes_letters_pairs_and_scribbles_are_flagged_and_clear_digits_are_not(steadier_predictor, mnist):
+def test_dashes_letters_pairs_and_scribbles_are_flagged_and_clear_digits_are_not(predictor, mnist):
     """The test model is small (three epochs on 6,000 images): the default model flags more (make bench)."""
-    predictor = steadier_predictor
     kinds = (("dash", 10, 9), ("letter", 10, 6), ("two-digits", 10, 6), ("scribble", 20, 5))
     for kind, count, at_least in kinds:
         drawn = [predictor.classify(Image.fromarray(image, "L")) for image in nondigits_of_kind(kind, count)]

@@ -40,7 +40,7 @@ def letter_wise_store(tmp_path_factory, mnist):
     from training.runs.store import ModelStore
 
     store = ModelStore(tmp_path_factory.mktemp("letter-wise"))
-    result = train(TrainConfig(epochs=3, batch_size=64, train_limit=20_000, eval_limit=1000), mnist)
+    result = train(TrainConfig(epochs=5, batch_size=64, train_limit=20_000, eval_limit=1000), mnist)
     store.save(result.model, result.record, files=reading_files(result))
     return store
 

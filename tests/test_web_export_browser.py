@@ -25,6 +25,12 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
+def trained_store(steady_store):
+    """These tests judge doubt: the three-epoch model (see `steady_store`)."""
+    return steady_store
+
+
+@pytest.fixture(scope="module")
 def site(trained_store, tmp_path_factory) -> Path:
     return export_run(trained_store, None, tmp_path_factory.mktemp("site") / "mnist-site")
 
