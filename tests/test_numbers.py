@@ -18,7 +18,8 @@ from tests.kit.composed_numbers import compose, composed_numbers, side_by_side
 from tests.kit.drawn_digits import TEMPLATES
 from tests.kit.nondigits import nondigits_of_kind
 from tests.kit.typefaces import typeset_numbers
-from training.data.ink import EmptyDrawingError, ink_map, label_components
+from training.data.components import ink_pieces, label_components
+from training.data.ink import EmptyDrawingError, ink_map
 from training.data.second_look import second_look
 from training.data.segment import TooManyPartsError, find_parts
 
@@ -181,6 +182,17 @@ def test_ink_pieces_are_the_pieces_a_flood_fill_finds(mnist):
                                                                        kind="touching", seed=5)]
     for mask in masks:
         np.testing.assert_array_equal(label_components(mask), flood_fill_pieces(mask))
+        # The segmentation's pieces: the same, with each one's box and ink.
+        ink = np.where(mask, rng.uniform(0.1, 1.0, mask.shape), 0.0)
+        labels, boxes, masses = ink_pieces(ink)
+        firsts = np.unique(flood_fill_pieces(mask)[mask])
+        assert len(boxes) == len(masses) == len(firsts)
+        for index, first in enumerate(firsts):
+            ys, xs = np.nonzero(mask & (flood_fill_pieces(mask) == first))
+            assert (labels[ys, xs] == index).all()
+            assert list(boxes[index]) == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+            assert masses[index] == pytest.approx(ink[ys, xs].sum())
+        assert (labels[~mask] == -1).all()
     assert len(np.unique(label_components(snake)[snake])) == 1
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tests.kit.typefaces import CURSIVE, SIDE, TYPEFACES, font_file, typeset, typeset_digits, typeset_numbers
-from training.data.ink import label_components
+from training.data.components import label_components
 
 
 def pieces(image: np.ndarray) -> int:

@@ -19,7 +19,8 @@ from tests.kit.composed_numbers import compose, composed_numbers, side_by_side
 from tests.kit.drawn_digits import TEMPLATES
 from tests.test_numbers import with_a_faint_speck
 from tests.test_web_export_browser import open_page, requests_elsewhere
-from training.data.ink import ink_map, label_components
+from training.data.components import label_components
+from training.data.ink import ink_map
 from web_export import ZIP_FOLDER, export_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.data.ink import label_components
+from training.data.components import label_components
 
 # What a sideways step costs, in ink units (a fully inked pixel costs 1).
 STEP_COST = 0.1

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from training.core.errors import first_line
+from training.data.components import label_components
 
 # Photos are shrunk first: a digit needs far fewer pixels than a camera gives.
 MAX_SIDE = 1024
@@ -214,49 +215,6 @@ def drop_specks(ink: np.ndarray) -> np.ndarray:
         return ink
     keep_pixels = np.repeat(np.repeat(keep, cell, axis=0), cell, axis=1)[:height, :width]
     return np.where(keep_pixels, ink, 0).astype(np.float32)
-
-
-def label_components(mask: np.ndarray) -> np.ndarray:
-    """8-connected components: each True cell gets the smallest flat index in its component
-    (False cells get 0 too: read the labels where the mask is True)."""
-    mask = np.asarray(mask, bool)
-    height, width = mask.shape
-    labels = np.zeros(height * width, np.int64)
-    if not mask.any():
-        return labels.reshape(height, width)
-    # The ink as runs along rows, in raster order: numbers label whole images, and a few hundred
-    # runs are far fewer than their pixels.
-    framed = np.zeros((height, width + 2), np.int8)
-    framed[:, 1:-1] = mask
-    edges = np.diff(framed, axis=1)
-    rows, starts = np.nonzero(edges == 1)
-    ends = np.nonzero(edges == -1)[1]  # exclusive
-    span = width + 2
-    # A run touches the runs of the row above that reach from one column left of it to one right;
-    # those are consecutive in raster order.
-    first = np.searchsorted(rows * span + ends, (rows - 1) * span + starts, side="left")
-    last = np.searchsorted(rows * span + starts, (rows - 1) * span + ends, side="right")
-    counts = np.maximum(last - first, 0)
-    lower = np.repeat(np.arange(len(starts)), counts)
-    upper = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-    # Each run takes the smallest run index it connects to: spread along the touches, with
-    # pointer jumping so that long strokes settle in a few rounds.
-    run_labels = np.arange(len(starts))
-    while True:
-        smaller = np.minimum(run_labels[upper], run_labels[lower])
-        new = run_labels.copy()
-        np.minimum.at(new, upper, smaller)
-        np.minimum.at(new, lower, smaller)
-        new = new[new[new]]
-        if np.array_equal(new, run_labels):
-            break
-        run_labels = new
-    # Runs are in raster order, so a component's first run holds its smallest flat index.
-    lengths = ends - starts
-    run_index = rows * width + starts
-    pixels = np.repeat(run_index - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-    labels[pixels] = np.repeat(run_index[run_labels], lengths)
-    return labels.reshape(height, width)
 
 
 def padded_by_one(plane: np.ndarray, fill: float | int | None = None) -> np.ndarray:

@@ -47,15 +47,17 @@ NECK_SURE = 0.5
 
 
 def second_look(ink: np.ndarray, parts: list[Part], doubted: list[bool], score: Scorer,
-                max_parts: int = MAX_PARTS, sureness: list[float] | None = None) -> list[Part]:
+                max_parts: int = MAX_PARTS, sureness: list[float] | None = None,
+                height: float | None = None) -> list[Part]:
     """`parts` of `find_parts(ink, score)` once read (`doubted`: read in doubt; `sureness`: each
-    one's score as read, scored here when not given), those that hold two touching digits cut in
-    two; left to right, or `parts` itself when none is cut.
+    one's score as read, scored here when not given; `height`: the digit height `find_parts`
+    measured, measured again when not given), those that hold two touching digits cut in two; left
+    to right, or `parts` itself when none is cut.
 
     Raises:
         TooManyPartsError: more than `max_parts` digits.
     """
-    height = digit_height(ink)
+    height = digit_height(ink) if height is None else height
     tried = [doubt and MAYBE_ROOMY * height < part.width <= ROOMY * height
              for doubt, part in zip(doubted, parts, strict=True)]
     done = cut_all(parts, height, score, max_parts, tried, SURE_RECUT) if any(tried) else parts

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from training.data.components import ink_pieces
 from training.data.cuts import Stretch, best_chain, boundaries, cropped, shape_score, stretches, widened
-from training.data.ink import EmptyDrawingError, label_components
+from training.data.ink import EmptyDrawingError
 
 MAX_PARTS = 12
 # Separate pieces beyond this many per digit are refused before anything is read.
@@ -86,7 +87,14 @@ class Part:
 
 
 def find_parts(ink: np.ndarray, score: Scorer | None = None, max_parts: int = MAX_PARTS) -> list[Part]:
-    """The digits of a number, left to right, as parts of its ink map.
+    """The digits of a number, left to right, as parts of its ink map (see `find_parts_and_height`)."""
+    return find_parts_and_height(ink, score, max_parts)[0]
+
+
+def find_parts_and_height(ink: np.ndarray, score: Scorer | None = None,
+                          max_parts: int = MAX_PARTS) -> tuple[list[Part], float]:
+    """The digits of a number, left to right, as parts of its ink map, and the digit height it
+    measured (`digit_height`).
 
     Args:
         ink: (H, W) ink map, ink 1.0 on 0.0.
@@ -98,7 +106,7 @@ def find_parts(ink: np.ndarray, score: Scorer | None = None, max_parts: int = MA
         TooManyPartsError: more than `max_parts` digits (or far more separate marks).
     """
     ink = np.asarray(ink, np.float32)
-    labels, boxes, masses = _components(ink)
+    labels, boxes, masses = ink_pieces(ink)
     if len(masses) == 0:
         raise EmptyDrawingError()
     height = _digit_height(boxes, masses)
@@ -107,32 +115,15 @@ def find_parts(ink: np.ndarray, score: Scorer | None = None, max_parts: int = MA
         raise TooManyPartsError(len(groups), max_parts)
     pieces = [_piece(ink, labels, boxes, members) for members in groups]
     parts = cut_all(_join(pieces, height, score), height, score, max_parts)
-    return sorted(parts, key=lambda part: part.box[0] + part.box[2])
+    return sorted(parts, key=lambda part: part.box[0] + part.box[2]), height
 
 
 # --- Pieces: connected ink, specks dropped, small pieces given to their neighbour ----------------
 
 
-def _components(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Labels (H, W) (-1: no ink), boxes (K, 4) and ink masses (K,) of the 8-connected pieces."""
-    mask = ink > 0
-    if not mask.any():
-        return np.full(ink.shape, -1), np.zeros((0, 4), int), np.zeros(0)
-    ys, xs = np.nonzero(mask)
-    _, index = np.unique(label_components(mask)[ys, xs], return_inverse=True)
-    labels = np.full(ink.shape, -1)
-    labels[ys, xs] = index
-    order = np.argsort(index, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(index[order]) > 0])
-    boxes = np.stack([np.minimum.reduceat(xs[order], starts), np.minimum.reduceat(ys[order], starts),
-                      np.maximum.reduceat(xs[order], starts) + 1,
-                      np.maximum.reduceat(ys[order], starts) + 1], axis=1)
-    return labels, boxes, np.bincount(index, weights=ink[ys, xs])
-
-
 def digit_height(ink: np.ndarray) -> float:
     """The height of a digit in a number's ink map, in its pixels (as `find_parts` measures)."""
-    return _digit_height(*_components(np.asarray(ink, np.float32))[1:])
+    return _digit_height(*ink_pieces(np.asarray(ink, np.float32))[1:])
 
 
 def _digit_height(boxes: np.ndarray, masses: np.ndarray) -> float:

@@ -12,7 +12,7 @@ from training.core.probabilities import softmax
 from training.data.ink import MAX_PIXELS, EmptyDrawingError, ImageLike, ink_map, load_image
 from training.data.preprocess import ink_to_mnist
 from training.data.second_look import second_look
-from training.data.segment import MAX_PARTS, SURE_DIGIT, Part, Scorer, find_parts
+from training.data.segment import MAX_PARTS, SURE_DIGIT, Part, Scorer, find_parts_and_height
 from training.reading.doubt import Verdict
 from training.reading.predictor import Predictor, prediction_fields
 
@@ -81,7 +81,7 @@ def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PA
     ink = ink_map(image)
     prepared: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
     scorer = part_scorer(predictor, prepared)
-    parts = find_parts(ink, scorer, max_digits)
+    parts, digit_height = find_parts_and_height(ink, scorer, max_digits)
     size = (width, height)
     readings, sureness = _read_parts(predictor, ink, parts, prepared, size, whole=len(parts) == 1)
     if not readings:
@@ -89,7 +89,8 @@ def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PA
     # A part as narrow as one digit may be two that touch (read in doubt, or narrowing to a neck):
     # tried in pieces, read again.
     doubted = [part in readings and readings[part].verdict.unsure for part in parts]
-    again = second_look(ink, parts, doubted, scorer, max_digits, [sureness.get(part, 0.0) for part in parts])
+    again = second_look(ink, parts, doubted, scorer, max_digits, [sureness.get(part, 0.0) for part in parts],
+                        digit_height)
     if len(again) != len(parts):
         # The parts the second look left as they were (the same objects) keep their reading.
         readings |= _read_parts(predictor, ink, [part for part in again if part not in readings],

@@ -1,0 +1,93 @@
+"""Connected pieces of ink: a mask's cells as runs along its rows, grouped 8-connected."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Runs(NamedTuple):
+    """A mask's True cells as runs along its rows, in raster order, with their components."""
+
+    rows: np.ndarray  # (R,) the row of each run
+    starts: np.ndarray  # (R,) its first column
+    ends: np.ndarray  # (R,) one past its last column
+    component: np.ndarray  # (R,) the index of its component's first run (8-connected)
+
+
+def ink_runs(mask: np.ndarray) -> Runs:
+    """`mask`'s True cells as runs along rows, each knowing its 8-connected component."""
+    mask = np.asarray(mask, bool)
+    height, width = mask.shape
+    # A few hundred runs are far fewer than a number's ink pixels.
+    framed = np.zeros((height, width + 2), np.int8)
+    framed[:, 1:-1] = mask
+    edges = np.diff(framed, axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    ends = np.nonzero(edges == -1)[1]  # exclusive
+    span = width + 2
+    # A run touches the runs of the row above that reach from one column left of it to one right;
+    # those are consecutive in raster order.
+    first = np.searchsorted(rows * span + ends, (rows - 1) * span + starts, side="left")
+    last = np.searchsorted(rows * span + starts, (rows - 1) * span + ends, side="right")
+    counts = np.maximum(last - first, 0)
+    lower = np.repeat(np.arange(len(starts)), counts)
+    upper = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    # Each run takes the smallest run index it connects to: spread along the touches, with
+    # pointer jumping so that long strokes settle in a few rounds.
+    run_labels = np.arange(len(starts))
+    while len(upper):
+        smaller = np.minimum(run_labels[upper], run_labels[lower])
+        new = run_labels.copy()
+        np.minimum.at(new, upper, smaller)
+        np.minimum.at(new, lower, smaller)
+        new = new[new[new]]
+        if np.array_equal(new, run_labels):
+            break
+        run_labels = new
+    return Runs(rows, starts, ends, run_labels)
+
+
+def run_pixels(runs: Runs, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The flat indices of the runs' cells in an image `width` wide, and each cell's run."""
+    lengths = runs.ends - runs.starts
+    run_index = runs.rows * width + runs.starts
+    pixels = np.repeat(run_index - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    return pixels, np.repeat(np.arange(len(lengths)), lengths)
+
+
+def label_components(mask: np.ndarray) -> np.ndarray:
+    """8-connected components: each True cell gets the smallest flat index in its component
+    (False cells get 0 too: read the labels where the mask is True)."""
+    mask = np.asarray(mask, bool)
+    height, width = mask.shape
+    labels = np.zeros(height * width, np.int64)
+    if not mask.any():
+        return labels.reshape(height, width)
+    runs = ink_runs(mask)
+    pixels, run_of = run_pixels(runs, width)
+    # Runs are in raster order, so a component's first run holds its smallest flat index.
+    first_cell = runs.rows * width + runs.starts
+    labels[pixels] = first_cell[runs.component][run_of]
+    return labels.reshape(height, width)
+
+
+def ink_pieces(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 8-connected pieces of an ink map (ink 1.0 on 0.0), in raster order of their first cell:
+    labels (H, W) (-1: no ink), boxes (K, 4: x0, y0, x1, y1, exclusive) and ink masses (K,)."""
+    mask = ink > 0
+    if not mask.any():
+        return np.full(ink.shape, -1), np.zeros((0, 4), int), np.zeros(0)
+    runs = ink_runs(mask)
+    # Pieces in raster order of their first cell; boxes are found over runs, not pixels.
+    firsts, piece = np.unique(runs.component, return_inverse=True)
+    x0, x1, y1 = (np.full(len(firsts), fill) for fill in (ink.shape[1], 0, 0))
+    np.minimum.at(x0, piece, runs.starts)
+    np.maximum.at(x1, piece, runs.ends)
+    np.maximum.at(y1, piece, runs.rows + 1)
+    pixels, run_of = run_pixels(runs, ink.shape[1])
+    labels = np.full(ink.size, -1)
+    labels[pixels] = piece[run_of]
+    boxes = np.stack([x0, runs.rows[firsts], x1, y1], axis=1)
+    return labels.reshape(ink.shape), boxes, np.bincount(labels[pixels], weights=ink.ravel()[pixels])
