@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from training.data.ink import ink_map
 from training.data.preprocess import CENTRE, EmptyDrawingError, load_image, to_mnist
 
 CANVAS = 280
@@ -77,6 +78,9 @@ def test_every_input_form_gives_the_same_digit():
     }
     for name, image in forms.items():
         assert similarity(to_mnist(image), expected) > 0.97, name
+    # The canvas's own pixels (an RGBA array) take a shorter path to the same ink as its picture.
+    for rgba in (rgba_white, rgba_black):
+        np.testing.assert_array_equal(ink_map(rgba), ink_map(Image.fromarray(rgba, "RGBA")))
 
 
 def test_files_and_bytes_are_read(tmp_path):

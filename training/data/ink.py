@@ -99,6 +99,12 @@ def ink_map(image: ImageLike) -> np.ndarray:
     the image's border (most of it: a digit may touch the edge), and the ink is whatever
     differs from it the most, darker or lighter.
     """
+    if _is_rgba_bytes(image):  # the Draw page's canvas: only its alpha channel need be converted
+        alpha = image[..., 3].astype(np.float32) / 255
+        if np.median(_border(alpha)) < 0.5:
+            if alpha.max() <= 0:
+                raise EmptyDrawingError()
+            return alpha / alpha.max()
     pixels = _as_float_array(image)
     if max(pixels.shape[:2]) > MAX_SIDE:
         pixels = _shrink(pixels)
@@ -120,6 +126,12 @@ def ink_map(image: ImageLike) -> np.ndarray:
     floor = min(0.5 * scale, max(0.1 * scale, 3 * float(np.percentile(_border(contrast), 75))))
     ink = (contrast - floor) / (scale - floor)
     return np.clip(ink, 0, 1, out=ink).astype(np.float32, copy=False)
+
+
+def _is_rgba_bytes(image: ImageLike) -> bool:
+    """A uint8 (H, W, 4) array that needs no shrinking and is large enough to hold a digit."""
+    return (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3
+            and image.shape[2] == 4 and min(image.shape[:2]) >= 8 and max(image.shape[:2]) <= MAX_SIDE)
 
 
 def _as_float_array(image: ImageLike) -> np.ndarray:
