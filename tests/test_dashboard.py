@@ -306,7 +306,8 @@ def test_export_page_offers_the_zip_with_its_size(monkeypatch, trained_store):
     button = at.download_button(key="export_download")
     assert button.label.startswith("Download the web page (")
     assert "Zip size:" in texts(at)
-    assert at.selectbox(key="export_quantize").value is None
+    # float16 by default: half the download, and the page reads as with float32 weights.
+    assert at.selectbox(key="export_quantize").value == "float16"
 
 
 def test_export_page_without_a_model_says_so(monkeypatch, tmp_path):

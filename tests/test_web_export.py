@@ -211,12 +211,17 @@ def test_cli_bad_usage_exits_2(tmp_path):
 @pytest.mark.slow
 def test_cli_writes_a_zip_and_prints_its_size(trained_store, tmp_path):
     out = tmp_path / "mnist.zip"
-    result = run_cli("--models", str(trained_store.root), "--out", str(out), "--quantize", "float16")
+    result = run_cli("--models", str(trained_store.root), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert str(out) in result.stdout and " MB)" in result.stdout
     assert f"unzip it and open {ZIP_FOLDER}/index.html" in result.stdout
     assert result.stderr == ""  # TensorFlow's start-up chatter stays out of the user's terminal
-    assert json.loads(PageZip(out).read("export.json"))["quantize"] == "float16"
+    assert json.loads(PageZip(out).read("export.json"))["quantize"] == "float16"  # the default
+    exact = tmp_path / "exact.zip"
+    result = run_cli("--models", str(trained_store.root), "--out", str(exact), "--quantize", "float32")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(PageZip(exact).read("export.json"))["quantize"] is None
+    assert exact.stat().st_size > out.stat().st_size
 
 
 def test_importing_web_export_loads_neither_streamlit_nor_tensorflow():

@@ -15,6 +15,10 @@ if TYPE_CHECKING:  # TensorFlow and tensorflowjs are imported only when a conver
     from training.reading.doubt import DoubtModel
 
 QUANTIZE_CHOICES = ("float16", "uint8")
+# What the Export tab and `python -m web_export` give unless asked otherwise: half the download of
+# float32 weights, and the page still reads every digit and number of the checks as float32 does
+# (tests/test_web_export_number_browser.py, BENCHMARKS.md "Web export").
+DEFAULT_QUANTIZE = "float16"
 
 
 # What the exported graph's one output holds, in this order (`output_columns`): 10 probabilities,

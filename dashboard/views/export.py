@@ -8,16 +8,16 @@ from training.core.errors import first_line
 from training.runs.store import ModelStore, StoreError
 
 try:
-    from web_export import ZIP_FOLDER, ExportError, bundle_zip_bytes
+    from web_export import DEFAULT_QUANTIZE, ZIP_FOLDER, ExportError, bundle_zip_bytes
 except ImportError as error:  # the page explains instead of failing
     bundle_zip_bytes, ExportError, IMPORT_ERROR = None, RuntimeError, first_line(error)
-    ZIP_FOLDER = ""
+    ZIP_FOLDER, DEFAULT_QUANTIZE = "", None
 else:
     IMPORT_ERROR = None
 
 QUANTIZATION = {
-    None: "None: float32 weights (exact)",
-    "float16": "float16: half the size, same predictions in practice",
+    "float16": "float16: half the size of float32, the same answers",
+    None: "float32: exact, twice the size",
     "uint8": "uint8: a quarter of the size, slightly less exact",
 }
 
@@ -31,14 +31,14 @@ def export_zip(root: str, run_id: str, quantize: str | None) -> bytes:
 def export_ui(run) -> None:
     """The quantisation choice and the download button, with the file's size."""
     st.markdown(f"Active model: **{run.summary()}**")
-    quantize = st.selectbox("Weight quantisation", list(QUANTIZATION), key="export_quantize",
-                            format_func=QUANTIZATION.get)
+    quantize = st.selectbox("Weight precision", list(QUANTIZATION), key="export_quantize",
+                            index=list(QUANTIZATION).index(DEFAULT_QUANTIZE), format_func=QUANTIZATION.get)
     try:
         data = export_zip(store_root(), run.run_id, quantize)
     except (ExportError, StoreError, ValueError, OSError) as error:
         st.error(f"Could not export this model: {first_line(error)}")
         return
-    suffix = f"-{quantize}" if quantize else ""
+    suffix = f"-{quantize or 'float32'}"
     st.download_button(f"Download the web page ({display.format_bytes(len(data))})", data,
                        file_name=f"mnist-studio-{run.run_id}{suffix}.zip", mime="application/zip",
                        key="export_download", type="primary", icon=":material/download:")
