@@ -127,6 +127,10 @@ def part_scorer(predictor: Predictor, prepared: dict | None = None) -> Scorer:
     the top calibrated probability, times how near the crop lies to the digits the model knows
     (the doubt rule's distance: e^-FAR at its threshold, 1 on a digit's mean).
 
+    A crop is read as it is, without the shifted views an answer averages over: scores only choose
+    among the cuts of a number (a touching one has over a hundred crops), and the digits found are
+    then read as any digit is.
+
     Each crop's 28×28 image (None: too little ink) goes into `prepared`, keyed by the crop's id
     with the crop kept alive beside it, so that the parts found need not be prepared again.
     """
@@ -155,7 +159,7 @@ def part_scorer(predictor: Predictor, prepared: dict | None = None) -> Scorer:
         padded = np.zeros((max(8, 1 << (count - 1).bit_length()) if count <= BATCH_STEP
                            else -(-count // BATCH_STEP) * BATCH_STEP, 28, 28), np.float32)
         padded[:count] = images
-        logits, features = predictor.logits_and_doubt_features(padded)
+        logits, features = predictor.logits_and_doubt_features(padded, shifted=False)
         logits, features = logits[:count], features[:count]
         distances = None if predictor.doubt is None else predictor.doubt.distances(features)
         sureness = _sureness(predictor, softmax(logits / predictor.temperature), distances)

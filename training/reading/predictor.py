@@ -105,9 +105,11 @@ class Predictor:
         _, features, doubt_features = self._all_outputs(images, views=False)
         return features, doubt_features
 
-    def logits_and_doubt_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The answer's logits (N, 10), before the temperature, and the doubt rule's features."""
-        logits, _, doubt_features = self._all_outputs(images, views=True)
+    def logits_and_doubt_features(self, images: np.ndarray, *,
+                                  shifted: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """The answer's logits (N, 10), before the temperature, and the doubt rule's features;
+        without `shifted`, the logits of the images alone (not the mean over their shifted views)."""
+        logits, _, doubt_features = self._all_outputs(images, views=shifted)
         return logits, doubt_features
 
     def _all_outputs(self, images: np.ndarray, *, views: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

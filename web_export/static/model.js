@@ -102,13 +102,15 @@ window.MnistModel = (() => {
   }
 
   // The answer averages the logits of the five views, then applies the run's temperature and a
-  // softmax (as the dashboard does); the doubt rule's distance is the image's own (view 0).
-  async function assessBatch(images) {
-    const views = SHIFTS.length;
+  // softmax (as the dashboard does); the doubt rule's distance is the image's own (view 0). Without
+  // `shifted`, each image is read alone (as numbers.js scores the crops of a number).
+  async function assessBatch(images, { shifted = true } = {}) {
+    const views = shifted ? SHIFTS.length : 1;
     const flat = new Float32Array(images.length * views * 784);
     images.forEach((pixels, i) => {
       if (pixels.length !== 784) throw new Error(`an image needs 784 pixels, not ${pixels.length}`);
-      shiftedViews(pixels, flat, i * views * 784);
+      if (shifted) shiftedViews(pixels, flat, i * views * 784);
+      else flat.set(pixels, i * 784);
     });
     const { values, width } = await run(flat, images.length * views);
     const { logits: [l0], distances } = columns();

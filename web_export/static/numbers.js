@@ -44,9 +44,11 @@ window.MnistNumbers = (() => {
 
   // How surely each ink plane is one digit: the top probability, times how near it lies to the
   // digits the model knows (the doubt rule's distance: e^-FAR at its threshold); 0 without a digit.
+  // Each is read alone, without the shifted views an answer averages over, as numbers.py scores.
   async function score(inks) {
     const images = inks.map((ink) => inkToMnist(ink));
-    const results = await MnistModel.assessBatch(images.map((pixels) => pixels || new Float32Array(784)));
+    const results = await MnistModel.assessBatch(images.map((pixels) => pixels || new Float32Array(784)),
+      { shifted: false });
     return results.map((result, i) => (images[i] ? sureness(result) : 0));
   }
 
