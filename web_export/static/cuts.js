@@ -95,27 +95,55 @@ window.MnistCuts = (() => {
 
   // The ink between each pair of boundaries whose columns are `narrowest` to `widest` apart on
   // average (`narrowestStraight` beside a `vertical` cut, as `boundaries` flags them; slivers of
-  // the neighbours removed), and the whole, which is always a candidate: [{left, right, ink}], the
-  // ink at the part's full size.
-  function stretches(ink, edges, narrowest, widest, vertical = null, narrowestStraight = 0.0) {
+  // the neighbours removed) and at least `lowest` rows high, that lies on some chain of such
+  // stretches from the left edge to the right; and the whole, which is always a candidate:
+  // [{left, right, ink}], the ink at the part's full size.
+  function stretches(ink, edges, narrowest, widest, vertical = null, narrowestStraight = 0.0, lowest = 0.0) {
     // A vertical cut through a wide digit leaves a stroke that reads surely as a 1.
     vertical = vertical || edges.map(() => false);
-    const found = [];
-    for (let left = 0; left < edges.length - 1; left++) {
-      for (let right = left + 1; right < edges.length; right++) {
+    const last = edges.length - 1;
+    const sides = [];
+    for (let left = 0; left < last; left++) {
+      for (let right = left + 1; right <= last; right++) {
         const spread = mean(edges[right].map((c, y) => c - edges[left][y]));
-        const whole = left === 0 && right === edges.length - 1;
+        const whole = left === 0 && right === last;
         const least = vertical[left] || vertical[right] ? Math.max(narrowest, narrowestStraight) : narrowest;
         if (!whole && !(least <= spread && spread <= widest)) continue;
         const inside = ink.data.map((v, i) => {
           const y = Math.floor(i / ink.w), x = i % ink.w;
           return x >= edges[left][y] && x < edges[right][y] ? v : 0;
         });
-        const side = withoutSlivers(ink, inside);
-        if (side.data.some((v) => v > 0)) found.push({ left, right, ink: side });
+        // Ink too low already is never read: removing slivers only lowers it.
+        if (whole || inkRows(inside, ink.w) >= lowest) sides.push({ left, right, inside });
       }
     }
-    return found;
+    const found = [];
+    for (const { left, right, inside } of onChains(last, sides)) {  // off every chain: never read
+      const side = withoutSlivers(ink, inside);
+      const whole = left === 0 && right === last;
+      if (side.data.some((v) => v > 0) && (whole || inkRows(side.data, ink.w) >= lowest)) {
+        found.push({ left, right, ink: side });
+      }
+    }
+    return onChains(last, found);
+  }
+
+  // The links ({left, right}) on some chain from boundary 0 to boundary `last`, in their order.
+  function onChains(last, links) {
+    const reached = new Set([0]), reaches = new Set([last]);
+    for (const { left, right } of [...links].sort((a, b) => a.right - b.right)) {
+      if (reached.has(left)) reached.add(right);
+    }
+    for (const { left, right } of [...links].sort((a, b) => b.left - a.left)) {
+      if (reaches.has(right)) reaches.add(left);
+    }
+    return links.filter(({ left, right }) => reached.has(left) && reaches.has(right));
+  }
+
+  // Rows from the top of the ink in `data` (`width` columns) to its bottom (0 without ink).
+  function inkRows(data, width) {
+    const top = data.findIndex((v) => v > 0), bottom = data.findLastIndex((v) => v > 0);
+    return top < 0 ? 0 : Math.floor(bottom / width) + 1 - Math.floor(top / width);
   }
 
   // The links [left, right] that chain boundary 0 to boundary `ends` with the greatest sum of

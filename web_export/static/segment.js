@@ -277,7 +277,7 @@ window.MnistSegment = (() => {
   function plan(part, height) {
     const { edges, vertical } = MnistCuts.boundaries(part.ink, Math.max(1, roundHalfEven(NARROWEST * height)),
       Math.max(2.0, CUT_SPACING * height), true);
-    return { ends: edges.length - 1, edges, stretches: MnistCuts.stretches(part.ink, edges, NARROWEST * height, WIDEST * height, vertical, NARROWEST_STRAIGHT * height) };
+    return { ends: edges.length - 1, edges, stretches: MnistCuts.stretches(part.ink, edges, NARROWEST * height, WIDEST * height, vertical, NARROWEST_STRAIGHT * height, SHORT * height) };
   }
 
   // What a stretch adds to its chain: the log of its score, less WIDTH_SLOPE per digit height it
