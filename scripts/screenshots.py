@@ -173,6 +173,12 @@ def take_screenshots(url: str, out: Path) -> list[Path]:
         open_page("export")
         expect(page.get_by_role("button", name="Download the web page")).to_be_visible(timeout=TIMEOUT_MS)
         save("export")
+        phone = browser.new_page(viewport=PHONE)
+        phone.goto(f"{url}/export")
+        expect(phone.get_by_role("button", name="Download the web page")).to_be_visible(timeout=TIMEOUT_MS)
+        phone.screenshot(path=out / "export-phone.png")
+        written.append(out / "export-phone.png")
+        phone.close()
 
         open_page("")
         train_live(page)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.kit.chromium import CHROMIUM, CHROMIUM_ARGS
+
+if TYPE_CHECKING:
+    from training.runs.store import ModelStore
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -38,7 +42,8 @@ def steady_store(tmp_path_factory, mnist):
     return small_store(tmp_path_factory, mnist, epochs=3)
 
 
-def small_store(tmp_path_factory, mnist, epochs: int):
+def small_store(tmp_path_factory, mnist, epochs: int) -> ModelStore:
+    """A store of one small CNN (`epochs` epochs on 6,000 images), saved as a training job saves it."""
     from training.core.config import TrainConfig
     from training.jobs.runner import reading_files
     from training.learn.train import train
