@@ -17,7 +17,7 @@ from PIL import Image
 
 from tests.kit.composed_numbers import compose, composed_numbers, side_by_side
 from tests.kit.drawn_digits import TEMPLATES
-from tests.test_numbers import with_a_faint_speck
+from tests.kit.number_images import with_a_faint_speck
 from tests.test_web_export_browser import open_page, requests_elsewhere
 from training.data.components import label_components
 from training.data.ink import ink_map
