@@ -1,27 +1,28 @@
-"""The exported page in headless Chromium: over http and file://, painting, offline, quantized."""
+"""The exported page in headless Chromium reads as Keras does: over http and file://, on the wasm
+backend or the cpu one, its preprocessing, quantized weights, temperature and doubt.
+
+Painting the grid is in test_web_export_paint_browser.py, the heatmap in
+test_web_export_heatmap_browser.py, number mode in test_web_export_number_browser.py.
+"""
 
 from __future__ import annotations
 
-import re
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.kit.export_page import (
+    TOLERANCE,
+    keras_probabilities,
+    open_page,
+    predict_in_page,
+    requests_elsewhere,
+    serving,
+)
 from web_export import export_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-LOAD_TIMEOUT_MS = 60_000
-TOLERANCE = 1e-4  # tf.js probabilities vs Keras's, float32 export
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args) -> None:
-        pass  # test output stays readable
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +39,8 @@ def site(trained_store, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(site):
     """`python -m http.server` in the export folder, on a free localhost port, in a thread."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(site)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -52,46 +49,6 @@ def keras_model(trained_store):
     from training.reading.for_run import load_predictor
 
     return load_predictor(trained_store)
-
-
-def keras_probabilities(predictor, images: np.ndarray) -> np.ndarray:
-    """Calibrated probabilities, as the Draw page and `predict --json` show them."""
-    return predictor.probabilities_batch(images.astype(np.float32))
-
-
-class PageLog:
-    """Every request the page makes and every error it reports (CSP violations included)."""
-
-    def __init__(self, page):
-        self.requests: list[str] = []
-        self.errors: list[str] = []
-        page.on("request", lambda request: self.requests.append(request.url))
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
-
-
-def open_page(page, url: str) -> PageLog:
-    from playwright.sync_api import expect
-
-    log = PageLog(page)
-    page.goto(url)
-    expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=LOAD_TIMEOUT_MS)
-    return log
-
-
-def requests_elsewhere(page, log: PageLog, folder: str) -> list[str]:
-    """What the page asked for outside `folder`; blob: URLs of its own origin are memory, not requests.
-
-    model.js hands the wasm backend its binary (inlined in tf-backend-wasm-simd.js) as a blob: URL.
-    """
-    own_blobs = f"blob:{page.evaluate('window.origin')}/"
-    return [url for url in log.requests if not url.startswith((folder, own_blobs))]
-
-
-def predict_in_page(page, images: np.ndarray) -> np.ndarray:
-    """Pixels go in as 0..1 floats, exactly as the page's own grid feeds them."""
-    flat = images.reshape(len(images), 784).astype(np.float32).tolist()
-    return np.array(page.evaluate("images => window.mnistStudio.predictBatch(images)", flat))
 
 
 def test_over_http_tfjs_matches_keras_and_stays_on_the_server(page, server, mnist, keras_model):
@@ -135,103 +92,6 @@ def test_without_webassembly_the_cpu_backend_gives_the_same_probabilities(page, 
     assert np.abs(predict_in_page(page, images) - keras_probabilities(keras_model, images)).max() < TOLERANCE
     assert not requests_elsewhere(page, log, site.as_uri() + "/"), log.requests
     assert not log.errors
-
-
-def test_empty_grid_shows_a_hint_not_a_prediction(page, server):
-    from playwright.sync_api import expect
-
-    open_page(page, server)
-    prediction = page.locator("#prediction")
-    expect(prediction).to_contain_text("Paint a digit")
-    expect(prediction).to_have_attribute("data-digit", "")
-    expect(page.locator("#chart .column")).to_have_count(10)
-    expect(page.locator("#chart .column.top")).to_have_count(0)
-
-
-def paint(page, cells: np.ndarray) -> None:
-    """Press and drag along each row's runs of ink, with stepped mouse moves, like a person would."""
-    box = page.locator("#grid").bounding_box()
-    cell_w, cell_h = box["width"] / 28, box["height"] / 28
-
-    def centre(row: int, col: int) -> tuple[float, float]:
-        return box["x"] + (col + 0.5) * cell_w, box["y"] + (row + 0.5) * cell_h
-
-    for row in range(28):
-        cols = np.flatnonzero(cells[row])
-        # Split the row into runs of adjacent ink cells.
-        for run in np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1):
-            if run.size == 0:
-                continue
-            page.mouse.move(*centre(row, run[0]))
-            page.mouse.down()
-            page.mouse.move(*centre(row, run[-1]), steps=max(1, run.size))
-            page.mouse.up()
-
-
-def grid_in_page(page) -> np.ndarray:
-    return np.array(page.evaluate("window.mnistStudio.grid()")).reshape(28, 28)
-
-
-def test_painting_a_digit_with_the_mouse_shows_it(page, server, mnist, keras_model):
-    from playwright.sync_api import expect
-
-    from training.data.preprocess import to_mnist
-
-    open_page(page, server)
-    prediction = page.locator("#prediction")
-    # Test digits that the Python pipeline gets right once thresholded, so a miss is the page's fault.
-    candidates = [(mnist.x_test[i] > 127).astype(np.float32) for i in range(12)]
-    centred = np.stack([to_mnist(cells) for cells in candidates])
-    correct = keras_probabilities(keras_model, centred).argmax(axis=1) == mnist.y_test[:12]
-    chosen = [i for i in np.flatnonzero(correct) if mnist.y_test[i] != 1][:2]
-    assert len(chosen) == 2
-
-    for index in chosen:
-        page.get_by_role("button", name="Clear").click()
-        expect(prediction).to_have_attribute("data-digit", "", timeout=10_000)
-        paint(page, candidates[index])
-        assert (grid_in_page(page) == candidates[index]).all()
-        expect(prediction).to_have_attribute("data-state", "done", timeout=10_000)
-        label = str(mnist.y_test[index])
-        expect(prediction).to_have_attribute("data-digit", label)
-        expect(prediction).to_contain_text(label)
-        expect(page.locator("#chart .column.top")).to_have_attribute("data-digit", label)
-        expect(page.locator("#chart .digit")).to_have_text([str(d) for d in range(10)])
-        expect(page.locator("#chart .column.top .percent")).to_have_text(re.compile(r"^\d+%$"))
-
-
-def test_right_click_and_erase_mode_erase_clear_empties(page, server):
-    from playwright.sync_api import expect
-
-    open_page(page, server)
-    box = page.locator("#grid").bounding_box()
-    cell = box["width"] / 28
-
-    def at(row: int, col: int) -> tuple[float, float]:
-        return box["x"] + (col + 0.5) * cell, box["y"] + (row + 0.5) * cell
-
-    # A diagonal drag paints every cell on the way, even when the pointer skips cells.
-    page.mouse.move(*at(4, 4))
-    page.mouse.down()
-    page.mouse.move(*at(23, 23), steps=3)
-    page.mouse.up()
-    grid = grid_in_page(page)
-    assert all(grid[i, i] == 1 for i in range(4, 24)) and grid.sum() == 20
-
-    page.mouse.click(*at(10, 10), button="right")
-    assert grid_in_page(page)[10, 10] == 0
-    page.get_by_role("button", name="Erase").click()
-    page.mouse.click(*at(12, 12))
-    assert grid_in_page(page)[12, 12] == 0 and grid_in_page(page).sum() == 18
-    page.get_by_role("button", name="Paint").click()
-    page.mouse.click(*at(12, 12))
-    assert grid_in_page(page)[12, 12] == 1
-    expect(page.locator("#prediction")).not_to_have_attribute("data-digit", "", timeout=10_000)
-
-    page.get_by_role("button", name="Clear").click()
-    assert grid_in_page(page).sum() == 0
-    expect(page.locator("#prediction")).to_contain_text("Paint a digit", timeout=10_000)
-    expect(page.locator("#chart .column.top")).to_have_count(0)
 
 
 def preprocess_cases(mnist) -> list[np.ndarray]:
@@ -287,25 +147,6 @@ def test_quantized_export_loads_and_predicts(
     assert not log.errors
 
 
-def test_a_finger_paints_too(browser, site):
-    """Touch goes through the same pointer events; `touch-action: none` keeps the page from scrolling."""
-    from playwright.sync_api import expect
-
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
-    try:
-        page = context.new_page()
-        open_page(page, site.as_uri() + "/index.html")
-        box = page.locator("#grid").bounding_box()
-        cell = box["width"] / 28
-        page.touchscreen.tap(box["x"] + 7.5 * cell, box["y"] + 3.5 * cell)
-        grid = grid_in_page(page)
-        assert grid[3, 7] == 1 and grid.sum() == 1
-        # One cell is no digit yet, and the page says why it gives no answer.
-        expect(page.locator("#prediction")).to_contain_text("Too little ink to read")
-    finally:
-        context.close()
-
-
 def test_the_page_applies_the_runs_temperature_like_keras(page, site, mnist, keras_model, trained_store):
     """The temperature is folded into the exported graph: tf.js needs nothing new to apply it."""
     from training.reading.predictor import softmax
@@ -350,181 +191,3 @@ def test_the_page_flags_what_the_dashboard_flags_with_the_same_words(page, serve
         assert r["notADigit"] == v.not_a_digit and r["topTwo"] == list(v.top_two)
         if v.unsure:
             assert r["message"] == v.message
-
-
-def test_painting_a_dash_says_so_instead_of_a_digit(page, server):
-    from playwright.sync_api import expect
-
-    open_page(page, server)
-    dash = np.zeros((28, 28), np.float32)
-    dash[14, 6:22] = 1
-    paint(page, dash)
-    prediction = page.locator("#prediction")
-    expect(prediction).to_have_attribute("data-state", "done", timeout=10_000)
-    expect(prediction).to_have_attribute("data-unsure", "true")
-    doubt = re.compile(r"This does not look like a digit|Not sure — it could be \d or \d")
-    expect(prediction).to_contain_text(doubt)
-    expect(prediction).to_contain_text("Best guess")
-
-
-# --- Where it looks: the occlusion heatmap (issue 16) -------------------------------------------
-
-# The page's occlusion map against training.reading.explain's for the same 28×28 input, both divided by
-# their largest absolute value (as both pages draw them): tf.js and Keras logits differ by ~1e-5.
-HEATMAP_TOLERANCE = 1e-3
-
-
-def grid_cell_colours(page) -> np.ndarray:
-    """(28, 28, 3): the colour at the centre of each grid cell, as drawn on the canvas."""
-    pixels = page.evaluate("""() => {
-      const canvas = document.getElementById('grid');
-      const cell = canvas.width / 28;
-      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-      const out = [];
-      for (let row = 0; row < 28; row++) for (let col = 0; col < 28; col++) {
-        const at = (Math.floor((row + 0.5) * cell) * canvas.width + Math.floor((col + 0.5) * cell)) * 4;
-        out.push(data[at], data[at + 1], data[at + 2]);
-      }
-      return out;
-    }""")
-    return np.array(pixels, np.int32).reshape(28, 28, 3)
-
-
-def tinted(colours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(red, blue) masks of the cells coloured by the heatmap; paper, ink and grid lines are grey."""
-    r, b = colours[..., 0], colours[..., 2]
-    return r - b > 40, b - r > 40
-
-
-def set_grid(page, cells: np.ndarray) -> None:
-    page.evaluate("g => window.mnistStudio.setGrid(g)", cells.ravel().astype(float).tolist())
-
-
-def heatmap_in_page(page) -> dict:
-    return page.evaluate("window.mnistStudio.heatmap()")
-
-
-def server_map(model, pixels: np.ndarray) -> tuple[np.ndarray, int]:
-    """training.reading.explain's occlusion map of the top answer, normalised, and that answer."""
-    from training.reading.explain import explainer_for
-
-    pixels = np.asarray(pixels, np.float32).reshape(28, 28)
-    saliency = explainer_for(model).occlusion_map(pixels)
-    target = int(np.argmax(model.predict(pixels[np.newaxis], verbose=0)[0]))
-    return saliency / np.abs(saliency).max(), target
-
-
-def test_where_it_looks_shows_a_heatmap_follows_the_drawing_and_hides(page, server, mnist):
-    from playwright.sync_api import expect
-
-    open_page(page, server)
-    toggle = page.get_by_role("button", name="Where it looks")
-    legend = page.locator("#heatmap-legend")
-    grid = page.locator("#grid")
-    prediction = page.locator("#prediction")
-    expect(toggle).to_have_attribute("aria-pressed", "false")
-    expect(legend).to_be_hidden()
-
-    first = (mnist.x_test[0] > 127).astype(np.float32)  # a 7
-    set_grid(page, first)
-    expect(prediction).to_have_attribute("data-state", "done", timeout=10_000)
-    red, blue = tinted(grid_cell_colours(page))
-    assert not red.any() and not blue.any()
-
-    toggle.click()
-    expect(toggle).to_have_attribute("aria-pressed", "true")
-    expect(grid).to_have_attribute("data-heatmap", "on", timeout=10_000)
-    expect(legend).to_be_visible()
-    digit = prediction.get_attribute("data-digit")
-    caption = f"Occlusion: how much the top answer ({digit}) drops when each region is hidden"
-    expect(legend).to_contain_text(caption)
-    red, _ = tinted(grid_cell_colours(page))
-    assert red.sum() >= 20, red.sum()
-    # The colour sits on and around the strokes, not spread over the paper.
-    near_ink = np.zeros_like(first, bool)
-    for row, col in zip(*np.nonzero(first), strict=True):
-        near_ink[max(0, row - 2):row + 3, max(0, col - 2):col + 3] = True
-    assert (red & near_ink).sum() >= 0.9 * red.sum()
-    before = heatmap_in_page(page)
-
-    # Another drawing while the toggle is on: the map is redone for it.
-    second = (mnist.x_test[1] > 127).astype(np.float32)  # a 2
-    set_grid(page, second)
-    expect(prediction).to_have_attribute("data-state", "done", timeout=10_000)
-    expect(grid).to_have_attribute("data-heatmap", "on", timeout=10_000)
-    after = heatmap_in_page(page)
-    shown = np.array(page.evaluate("g => Array.from(mnistStudio.preprocess(g))", second.ravel().tolist()))
-    assert np.abs(np.array(after["pixels"]) - shown).max() < 1e-6
-    assert np.abs(np.array(after["normalised"]) - np.array(before["normalised"])).max() > 0.5
-    expect(legend).to_contain_text(f"top answer ({prediction.get_attribute('data-digit')})")
-
-    # With the keyboard: Space switches it off (the colour goes), Enter on again.
-    toggle.focus()
-    page.keyboard.press("Space")
-    expect(toggle).to_have_attribute("aria-pressed", "false")
-    expect(grid).to_have_attribute("data-heatmap", "off")
-    expect(legend).to_be_hidden()
-    red, blue = tinted(grid_cell_colours(page))
-    assert not red.any() and not blue.any()
-    assert heatmap_in_page(page) is None
-    page.keyboard.press("Enter")
-    expect(grid).to_have_attribute("data-heatmap", "on", timeout=10_000)
-    assert tinted(grid_cell_colours(page))[0].sum() >= 20
-
-    # Clear with the toggle on: no digit, no colour, the legend says what to do.
-    page.get_by_role("button", name="Clear").click()
-    expect(grid).to_have_attribute("data-heatmap", "empty", timeout=10_000)
-    red, blue = tinted(grid_cell_colours(page))
-    assert not red.any() and not blue.any()
-    expect(legend).to_contain_text("paint a digit")
-
-
-def test_the_pages_heatmap_matches_training_explain(page, site, mnist, trained_store):
-    """Same patches, fill, logits and normalisation: the page's map is the server's, within 1e-3."""
-    from playwright.sync_api import expect
-
-    model = trained_store.load_model(trained_store.active_id())
-    log = open_page(page, site.as_uri() + "/index.html")
-    # As a user sees it: an MNIST test digit on the grid, the toggle on, the map the page draws.
-    set_grid(page, mnist.x_test[3] / 255.0)
-    page.get_by_role("button", name="Where it looks").click()
-    expect(page.locator("#grid")).to_have_attribute("data-heatmap", "on", timeout=10_000)
-    shown = heatmap_in_page(page)
-    expected, target = server_map(model, shown["pixels"])
-    assert shown["target"] == target == int(page.locator("#prediction").get_attribute("data-digit"))
-    assert np.abs(np.array(shown["normalised"]).reshape(28, 28) - expected).max() <= HEATMAP_TOLERANCE
-
-    # And straight on twelve MNIST test digits as the model's input.
-    for index in range(4, 16):
-        pixels = mnist.x_test[index] / 255.0
-        in_page = page.evaluate("p => window.mnistStudio.occlusion(p)", pixels.ravel().tolist())
-        expected, target = server_map(model, pixels)
-        assert in_page["target"] == target
-        difference = np.abs(np.array(in_page["normalised"]).reshape(28, 28) - expected).max()
-        assert difference <= HEATMAP_TOLERANCE, (index, difference)
-    assert not log.errors
-
-
-def test_the_heatmap_sits_on_the_strokes_where_they_were_painted(page, server, mnist):
-    """A small digit in a corner: the model sees it centred and enlarged, the colour stays on it."""
-    from playwright.sync_api import expect
-
-    open_page(page, server)
-    small = np.zeros((28, 28), np.float32)
-    small[1:15, 13:27] = mnist.x_test[0][::2, ::2] > 100  # a 7, half size, top right
-    paint(page, small)
-    page.get_by_role("button", name="Where it looks").click()
-    expect(page.locator("#grid")).to_have_attribute("data-heatmap", "on", timeout=10_000)
-    red, _ = tinted(grid_cell_colours(page))
-    rows, cols = np.nonzero(red)
-    assert red.sum() >= 8
-    assert rows.max() <= 16 and cols.min() >= 11, (rows, cols)
-
-    # Another stroke with the toggle on: the map comes back for the drawing as it now is.
-    stroke = np.zeros((28, 28), np.float32)
-    stroke[8, 14:25] = 1  # a bar across the 7
-    paint(page, stroke)
-    expect(page.locator("#prediction")).to_have_attribute("data-state", "done", timeout=10_000)
-    expect(page.locator("#grid")).to_have_attribute("data-heatmap", "on", timeout=10_000)
-    now = page.evaluate("Array.from(mnistStudio.preprocess(mnistStudio.grid()))")
-    assert np.abs(np.array(heatmap_in_page(page)["pixels"]) - np.array(now)).max() < 1e-6

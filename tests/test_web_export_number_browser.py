@@ -17,8 +17,8 @@ from PIL import Image
 
 from tests.kit.composed_numbers import compose, composed_numbers, side_by_side
 from tests.kit.drawn_digits import TEMPLATES
+from tests.kit.export_page import open_page, requests_elsewhere
 from tests.kit.number_images import with_a_faint_speck
-from tests.test_web_export_browser import open_page, requests_elsewhere
 from training.data.components import label_components
 from training.data.ink import ink_map
 from web_export import DEFAULT_QUANTIZE, ZIP_FOLDER, export_run
