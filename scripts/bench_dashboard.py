@@ -11,184 +11,24 @@ minutes, not the whole benchmark); its JSON line has the same form.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
 
+from scripts.dashboard_numbers import NUMBER_NOTE, number_rows
+from scripts.dashboard_timing import STROKES, cold_start, log, stroke_latencies
 from tests.kit import dashboard_browser as browser_kit
-from tests.kit import number_page
 from tests.kit import served_dashboard as served
 
 COLD_STARTS = 3
-STROKES = 30
-NUMBERS = 20  # numbers written in number mode, of each length
-# Number mode: a 2-digit and a 5-digit number, digits apart, as (text, digit width, gap) on the wide
-# canvas; each is written a little further right every time, so that no drawing repeats.
-WRITTEN_NUMBERS = (("42", 0.12, 0.08), ("30617", 0.1, 0.06))
 # Trainings running at once for the busy measurement (two people training, on two cores).
 BUSY_TRAININGS = 2
 GOAL_COLD_START_S = 10.0
 GOAL_STROKE_P95_MS = 300.0
-TIMEOUT_MS = 120_000
 WATCHDOG_S = 15 * 60
-
-
-def log(message: str) -> None:
-    print(f"bench_dashboard: {message}", file=sys.stderr, flush=True)
-
-
-def cold_start(browser, store: str) -> dict:
-    """Seconds from `streamlit run` to a drawn stroke's answer on the Draw page, in a fresh context."""
-    from tests.kit.dashboard_server import serve
-
-    started = time.perf_counter()
-    with serve(store) as url:
-        healthy = time.perf_counter() - started
-        context = browser.new_context(viewport=browser_kit.VIEWPORT)
-        try:
-            page = context.new_page()
-            page.goto(f"{url}/draw", timeout=TIMEOUT_MS)
-            browser_kit.timed_prediction(page, browser_kit.one_points(), TIMEOUT_MS)
-            answered = time.perf_counter() - started
-            errors = browser_kit.exception_count(page)
-        finally:
-            context.close()
-    return {"healthy_s": healthy, "answered_s": answered, "exceptions": errors}
-
-
-@contextlib.contextmanager
-def trainings_running(store: str, count: int):
-    """`count` training jobs started as the Train page starts them, stopped afterwards."""
-    from training.core.config import TrainConfig
-    from training.jobs.store import JobStore
-    from training.runs.store import ModelStore
-
-    jobs = JobStore(ModelStore(store))
-    specs = [jobs.create(TrainConfig.for_architecture("cnn", epochs=50, train_limit=20_000),
-                         activate=False, source="dashboard") for _ in range(count)]
-    processes = [jobs.launch(spec) for spec in specs]
-    deadline = time.monotonic() + 180
-    while count and not all(jobs.view(spec.job_id).progress for spec in specs):
-        if time.monotonic() > deadline:
-            raise TimeoutError("the trainings did not start within 180 s")
-        time.sleep(0.5)  # until both train (TensorFlow loaded, batches counting)
-    try:
-        yield
-    finally:
-        for process in processes:
-            process.kill()
-            process.wait()
-
-
-def stroke_latencies(browser, store: str, trainings: int = 0, explain: bool = True
-                     ) -> tuple[list[float], list[float], int]:
-    """For each of STROKES strokes: seconds from mouse up to the updated answer and chart, and from
-    mouse up to the drawing leaving the browser (the websocket frame the canvas sends), while
-    `trainings` training jobs run against the same store; with the page's Explain toggle off when
-    not `explain` (the answer alone, for comparison)."""
-    from tests.kit.dashboard_server import serve
-
-    with serve(store) as url, trainings_running(store, trainings):
-        context = browser.new_context(viewport=browser_kit.VIEWPORT)
-        try:
-            page = context.new_page()
-            sent: list[float] = []
-            page.on(
-                "websocket", lambda socket: socket.on("framesent", lambda _: sent.append(time.perf_counter()))
-            )
-            page.goto(f"{url}/draw", timeout=TIMEOUT_MS)
-            browser_kit.wait_for_script(page, TIMEOUT_MS)
-            if not explain:
-                page.locator(".st-key-draw_explain").get_by_text("Explain").click(timeout=TIMEOUT_MS)
-                browser_kit.wait_for_script(page, TIMEOUT_MS)
-                if page.locator(".st-key-draw_explain input").is_checked():
-                    raise RuntimeError("the Explain toggle did not turn off")
-            # The first prediction loads the model into the server's cache; not timed.
-            browser_kit.timed_prediction(page, browser_kit.zero_points(), TIMEOUT_MS)
-            browser_kit.wait_for_script(page, TIMEOUT_MS)
-            browser_kit.clear(page, TIMEOUT_MS)
-            shown, sending = [], []
-            for index in range(STROKES):
-                points = browser_kit.one_points() if index % 2 else browser_kit.zero_points()
-                browser_kit.stroke(page, points, TIMEOUT_MS)
-                mouse_up = time.perf_counter()
-                page.wait_for_function(browser_kit.PREDICTION_SHOWN_JS, polling="raf", timeout=TIMEOUT_MS)
-                shown.append(time.perf_counter() - mouse_up)
-                first_sent = next((moment for moment in sent if moment >= mouse_up), None)
-                if first_sent is not None:
-                    sending.append(first_sent - mouse_up)
-                browser_kit.wait_for_script(page, TIMEOUT_MS)
-                browser_kit.clear(page, TIMEOUT_MS)
-            return shown, sending, browser_kit.exception_count(page)
-        finally:
-            context.close()
-
-
-def number_latencies(page, text: str, width: float, gap: float) -> tuple[list[float], int]:
-    """Number mode, on an open page: NUMBERS times, `text` written stroke by stroke on the cleared wide
-    canvas (each stroke read before the next); seconds from the last stroke's mouse up to the number,
-    its boxes, the digits' views and the chart on screen; and how many were read as `text`."""
-    shown, right = [], 0
-    for index in range(NUMBERS):
-        strokes = number_page.number_strokes(text, 0.05 + 0.005 * index, width, gap)
-        for points in strokes[:-1]:
-            number_page.stroke_read(page, points, TIMEOUT_MS)
-        before = page.evaluate(number_page.BOXED_SRC_JS)
-        browser_kit.stroke(page, strokes[-1], TIMEOUT_MS, browser_kit.NUMBER_CANVAS)
-        mouse_up = time.perf_counter()
-        page.wait_for_function(number_page.NUMBER_ANSWERED_JS, arg=before, polling="raf", timeout=TIMEOUT_MS)
-        shown.append(time.perf_counter() - mouse_up)
-        browser_kit.wait_for_script(page, TIMEOUT_MS)
-        right += number_page.number_shown(page) == text
-        number_page.clear_number(page, TIMEOUT_MS)
-    return shown, right
-
-
-def number_rows(browser, store: str, digit_p95_ms: float, command: str) -> tuple[list[dict], dict, int]:
-    """Rows for number mode's latencies beside single-digit mode's p95; the samples; exceptions."""
-    from tests.kit.dashboard_server import serve
-
-    rows, samples = [], {}
-    with serve(store) as url:
-        context = browser.new_context(viewport=browser_kit.VIEWPORT)
-        try:
-            page = context.new_page()
-            number_page.open_number_mode(page, url, TIMEOUT_MS)
-            # The first reading loads the model into the server's cache; not timed.
-            number_page.stroke_read(page, browser_kit.one_points(), TIMEOUT_MS)
-            number_page.clear_number(page, TIMEOUT_MS)
-            for text, width, gap in WRITTEN_NUMBERS:
-                log(f"{NUMBERS} numbers {text} in number mode …")
-                shown, right = number_latencies(page, text, width, gap)
-                samples[text] = [round(sample * 1000, 1) for sample in shown]
-                log(f"{text}: {right} read right, ms {samples[text]}")
-                rows.append(number_row(text, width, gap, shown, right, digit_p95_ms, command))
-            exceptions = browser_kit.exception_count(page)
-        finally:
-            context.close()
-    return rows, samples, exceptions
-
-
-def number_row(text: str, width: float, gap: float, shown: list[float], right: int, digit_p95_ms: float,
-               command: str) -> dict:
-    """The row for one number's latencies, with the goal: single-digit mode's p95 (+10%)."""
-    p50, p95 = (float(np.percentile(shown, q)) * 1000 for q in (50, 95))
-    # 10%: the spread of p95 between two runs of the same code (as for Explain above).
-    met = "met" if p95 <= 1.1 * digit_p95_ms else "missed"
-    strokes = len(number_page.number_strokes(text, 0, width, gap))
-    return {
-        "measure": f"number mode: last stroke (mouse up) → the number, its boxes, views and chart, "
-                   f"{len(text)} digits (\"{text}\", {strokes} "
-                   f"strokes, digits apart), p50 / p95 over {NUMBERS} numbers ({right} read right)",
-        "value": f"{p50:.0f} / {p95:.0f} ms",
-        "goal": f"p95 ≤ single-digit mode's p95 (+10%: {1.1 * digit_p95_ms:.0f} ms): {met}",
-        "command": command,
-    }
 
 
 def strokes_only(browser, store: str, command: str) -> dict:
@@ -217,16 +57,6 @@ def strokes_only(browser, store: str, command: str) -> dict:
         "stroke_ms": [round(sample * 1000, 1) for sample in samples],
         "number_ms": number_samples,
     }
-
-
-NUMBER_NOTE = (
-    "Number mode: the page is switched to \"A number\"; each number is written stroke by stroke on "
-    "the cleared wide canvas, each stroke read before the next as a person writes, and timed from the "
-    "last stroke's mouse up until the page shows the number in large type, the drawing with its boxes "
-    "(a new picture, loaded), the digits' 28×28 views and the chart drawn by Vega, with nothing left "
-    "greyed out from the run before (polled every animation frame). Clear between numbers."
-)
-
 
 def main(argv: list[str]) -> int:
     from playwright.sync_api import sync_playwright
