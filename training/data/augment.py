@@ -25,8 +25,9 @@ MAX_SHIFT_PX = 2.5
 MAX_ROTATION_DEG = 12.0
 SCALE_RANGE = (0.85, 1.15)
 MAX_SHEAR = 0.25
-# Wide and narrow hands: the width/height ratio is multiplied by up to this much either way.
-MAX_ASPECT = 2.0
+# Wide and narrow hands: the width/height ratio is multiplied by a factor in this range (uniform on
+# a log scale).
+ASPECT_RANGE = (0.5, 2.0)
 # Share of images drawn with a thinner or a thicker pen than the original.
 THIN_PEN_RATE = 0.2
 THICK_PEN_RATE = 0.2
@@ -90,7 +91,8 @@ def _random_affine(count: tf.Tensor) -> tf.Tensor:
     # Inverse of (rotate · scale · shear), so that the digit grows when scale > 1.
     a0, a1 = cos, -sin + cos * shear
     b0, b1 = sin, cos + sin * shear
-    stretch = tf.exp(tf.random.uniform([count], -1.0, 1.0) * (math.log(MAX_ASPECT) / 2))
+    # The width grows by `stretch` and the height shrinks by it: the ratio changes by its square.
+    stretch = tf.exp(tf.random.uniform([count], *(math.log(factor) / 2 for factor in ASPECT_RANGE)))
     a0, a1, b0, b1 = a0 / stretch, a1 * stretch, b0 / stretch, b1 * stretch
     centre = 13.5
     a2 = centre - a0 * centre - a1 * centre - shift_x
