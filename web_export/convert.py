@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # TensorFlow and tensorflowjs are imported only when a conver
 QUANTIZE_CHOICES = ("float16", "uint8")
 # What the Export tab and `python -m web_export` give unless asked otherwise: half the download of
 # float32 weights, and the page still reads every digit and number of the checks as float32 does
-# (tests/test_web_export_number_browser.py, BENCHMARKS.md "Web export").
+# (tests/exported_page/test_web_export_number_browser.py, BENCHMARKS.md "Web export").
 DEFAULT_QUANTIZE = "float16"
 
 

@@ -3,33 +3,12 @@ redone and hidden as the drawing changes, and the same map as training.reading.e
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from tests.kit.export_page import open_page, paint, serving
-from web_export import export_run
+from tests.kit.export_page import open_page, paint
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def trained_store(steady_store):
-    """These tests judge doubt: the three-epoch model (see `steady_store`)."""
-    return steady_store
-
-
-@pytest.fixture(scope="module")
-def site(trained_store, tmp_path_factory) -> Path:
-    return export_run(trained_store, None, tmp_path_factory.mktemp("site") / "mnist-site")
-
-
-@pytest.fixture(scope="module")
-def server(site):
-    """`python -m http.server` in the export folder, on a free localhost port, in a thread."""
-    with serving(site) as url:
-        yield url
 
 
 # The page's occlusion map against training.reading.explain's for the same 28×28 input, both divided by

@@ -33,27 +33,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 expect = pytest.importorskip("playwright.sync_api").expect
 
 
-@pytest.fixture(scope="module")
-def trained_store(steady_store):
-    """These tests judge doubt: the three-epoch model (see `steady_store`)."""
-    return steady_store
-
-
-@pytest.fixture(scope="module")
-def site(trained_store, tmp_path_factory):
-    """The export as the Export tab and the CLI make it by default (float16 weights): what the page
-    reads with them must still be what Python reads with the run's own float32 model."""
-    return export_run(trained_store, None, tmp_path_factory.mktemp("site") / "mnist-site",
-                      quantize=DEFAULT_QUANTIZE)
-
-
-@pytest.fixture(scope="module")
-def predictor(trained_store):
-    from training.reading.for_run import load_predictor
-
-    return load_predictor(trained_store)
-
-
 def write(page, strokes: list[list[tuple[float, float]]]) -> None:
     """Pen strokes through points given as fractions of the wide canvas, with stepped moves."""
     box = page.locator("#number-canvas").bounding_box()
@@ -71,10 +50,10 @@ def digit_strokes(digit: int, left: float, width: float = 0.12, height: float = 
     return [[(left + x * width, top + y * height) for x, y in stroke] for stroke in TEMPLATES[digit][0]]
 
 
-def test_a_42_written_on_the_wide_canvas_reads_42_with_two_boxes(page, site, predictor):
+def test_a_42_written_on_the_wide_canvas_reads_42_with_two_boxes(page, default_site, predictor):
     from training.reading.numbers import read_number
 
-    open_number_mode(page, site)
+    open_number_mode(page, default_site)
     expect(page.locator("#number-message")).to_have_text("Write a number on the canvas.")
     write(page, digit_strokes(4, 0.3) + digit_strokes(2, 0.5))
     number = page.locator(NUMBER)
@@ -109,8 +88,8 @@ def test_a_42_written_on_the_wide_canvas_reads_42_with_two_boxes(page, site, pre
     expect(page.locator("#prediction")).to_contain_text("Paint a digit")
 
 
-def test_one_digit_in_number_mode_is_the_single_digit_answer(page, site, predictor, mnist, tmp_path):
-    open_number_mode(page, site)
+def test_one_digit_in_number_mode_is_the_single_digit_answer(page, default_site, predictor, mnist, tmp_path):
+    open_number_mode(page, default_site)
     for index in range(8):
         path = tmp_path / f"digit-{index}.png"
         Image.fromarray(mnist.x_test[index]).save(path)
@@ -140,10 +119,10 @@ def test_one_digit_in_number_mode_is_the_single_digit_answer(page, site, predict
     assert np.abs(np.array(shown["digits"][0]["pixels"]).reshape(28, 28) - single.image28).max() < 1e-4
 
 
-def test_a_doubted_digit_is_named_by_its_place(page, site, predictor, mnist, tmp_path):
+def test_a_doubted_digit_is_named_by_its_place(page, default_site, predictor, mnist, tmp_path):
     from tests.kit.nondigits import nondigits_of_kind
 
-    open_number_mode(page, site)
+    open_number_mode(page, default_site)
     marks = [mark for mark in nondigits_of_kind("scribble", 10)
              if predictor.classify(mark).verdict.not_a_digit]
     four, two = (mnist.x_test[np.flatnonzero(mnist.y_test == d)[0]] for d in (4, 2))
@@ -157,8 +136,8 @@ def test_a_doubted_digit_is_named_by_its_place(page, site, predictor, mnist, tmp
     expect(page.locator("#number-digits li.unsure")).to_have_count(sum(d["unsure"] for d in shown["digits"]))
 
 
-def test_bad_images_get_a_one_line_message(page, site, mnist, tmp_path):
-    open_number_mode(page, site)
+def test_bad_images_get_a_one_line_message(page, default_site, mnist, tmp_path):
+    open_number_mode(page, default_site)
     text = tmp_path / "notes.png"
     text.write_text("not an image")
     open_image(page, text)

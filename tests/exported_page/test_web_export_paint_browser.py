@@ -4,41 +4,13 @@ erasing and clearing, and the answer or the doubt it shows for what was painted.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.kit.export_page import grid_in_page, keras_probabilities, open_page, paint, serving
-from web_export import export_run
+from tests.kit.export_page import grid_in_page, keras_probabilities, open_page, paint
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def trained_store(steady_store):
-    """These tests judge doubt: the three-epoch model (see `steady_store`)."""
-    return steady_store
-
-
-@pytest.fixture(scope="module")
-def site(trained_store, tmp_path_factory) -> Path:
-    return export_run(trained_store, None, tmp_path_factory.mktemp("site") / "mnist-site")
-
-
-@pytest.fixture(scope="module")
-def server(site):
-    """`python -m http.server` in the export folder, on a free localhost port, in a thread."""
-    with serving(site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def keras_model(trained_store):
-    """The run as the dashboard uses it: Keras, with the run's temperature and doubt rule."""
-    from training.reading.for_run import load_predictor
-
-    return load_predictor(trained_store)
 
 
 def test_empty_grid_shows_a_hint_not_a_prediction(page, server):
@@ -52,7 +24,7 @@ def test_empty_grid_shows_a_hint_not_a_prediction(page, server):
     expect(page.locator("#chart .column.top")).to_have_count(0)
 
 
-def test_painting_a_digit_with_the_mouse_shows_it(page, server, mnist, keras_model):
+def test_painting_a_digit_with_the_mouse_shows_it(page, server, mnist, predictor):
     from playwright.sync_api import expect
 
     from training.data.preprocess import to_mnist
@@ -62,7 +34,7 @@ def test_painting_a_digit_with_the_mouse_shows_it(page, server, mnist, keras_mod
     # Test digits that the Python pipeline gets right once thresholded, so a miss is the page's fault.
     candidates = [(mnist.x_test[i] > 127).astype(np.float32) for i in range(12)]
     centred = np.stack([to_mnist(cells) for cells in candidates])
-    correct = keras_probabilities(keras_model, centred).argmax(axis=1) == mnist.y_test[:12]
+    correct = keras_probabilities(predictor, centred).argmax(axis=1) == mnist.y_test[:12]
     chosen = [i for i in np.flatnonzero(correct) if mnist.y_test[i] != 1][:2]
     assert len(chosen) == 2
 

@@ -7,8 +7,6 @@ test_web_export_heatmap_browser.py, number mode in test_web_export_number_browse
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -18,44 +16,17 @@ from tests.kit.export_page import (
     open_page,
     predict_in_page,
     requests_elsewhere,
-    serving,
 )
 from web_export import export_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def trained_store(steady_store):
-    """These tests judge doubt: the three-epoch model (see `steady_store`)."""
-    return steady_store
-
-
-@pytest.fixture(scope="module")
-def site(trained_store, tmp_path_factory) -> Path:
-    return export_run(trained_store, None, tmp_path_factory.mktemp("site") / "mnist-site")
-
-
-@pytest.fixture(scope="module")
-def server(site):
-    """`python -m http.server` in the export folder, on a free localhost port, in a thread."""
-    with serving(site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def keras_model(trained_store):
-    """The run as the dashboard uses it: Keras, with the run's temperature and doubt rule."""
-    from training.reading.for_run import load_predictor
-
-    return load_predictor(trained_store)
-
-
-def test_over_http_tfjs_matches_keras_and_stays_on_the_server(page, server, mnist, keras_model):
+def test_over_http_tfjs_matches_keras_and_stays_on_the_server(page, server, mnist, predictor):
     log = open_page(page, server + "index.html")
     images = mnist.x_test[:64] / 255.0
     in_browser = predict_in_page(page, images)
-    expected = keras_probabilities(keras_model, images)
+    expected = keras_probabilities(predictor, images)
     assert in_browser.shape == (64, 10)
     assert np.abs(in_browser - expected).max() < TOLERANCE
     assert (in_browser.argmax(axis=1) == expected.argmax(axis=1)).all()
@@ -63,10 +34,10 @@ def test_over_http_tfjs_matches_keras_and_stays_on_the_server(page, server, mnis
     assert not log.errors
 
 
-def test_from_disk_works_the_same_and_requests_nothing_outside_the_folder(page, site, mnist, keras_model):
+def test_from_disk_works_the_same_and_requests_nothing_outside_the_folder(page, site, mnist, predictor):
     log = open_page(page, site.as_uri() + "/index.html")
     images = mnist.x_test[64:96] / 255.0
-    assert np.abs(predict_in_page(page, images) - keras_probabilities(keras_model, images)).max() < TOLERANCE
+    assert np.abs(predict_in_page(page, images) - keras_probabilities(predictor, images)).max() < TOLERANCE
     folder = site.as_uri() + "/"
     assert log.requests and not requests_elsewhere(page, log, folder), log.requests
     assert not log.errors
@@ -83,13 +54,13 @@ def test_runs_on_the_wasm_backend_never_webgl(page, server, site, where):
     assert "(wasm backend)" in page.locator("#model-info").text_content()
 
 
-def test_without_webassembly_the_cpu_backend_gives_the_same_probabilities(page, site, mnist, keras_model):
+def test_without_webassembly_the_cpu_backend_gives_the_same_probabilities(page, site, mnist, predictor):
     """A browser that cannot run WebAssembly (or a CSP without 'wasm-unsafe-eval') still gets the model."""
     page.add_init_script("delete window.WebAssembly;")
     log = open_page(page, site.as_uri() + "/index.html")
     assert page.evaluate("[window.mnistStudio.backend, tf.getBackend()]") == ["cpu", "cpu"]
     images = mnist.x_test[:32] / 255.0
-    assert np.abs(predict_in_page(page, images) - keras_probabilities(keras_model, images)).max() < TOLERANCE
+    assert np.abs(predict_in_page(page, images) - keras_probabilities(predictor, images)).max() < TOLERANCE
     assert not requests_elsewhere(page, log, site.as_uri() + "/"), log.requests
     assert not log.errors
 
@@ -108,7 +79,7 @@ def preprocess_cases(mnist) -> list[np.ndarray]:
     return [*grids, specks, line]
 
 
-def test_js_preprocessing_matches_python_to_mnist(page, server, mnist, keras_model):
+def test_js_preprocessing_matches_python_to_mnist(page, server, mnist, predictor):
     preprocess = pytest.importorskip("training.data.preprocess")
     open_page(page, server)
     grids = preprocess_cases(mnist)
@@ -120,8 +91,8 @@ def test_js_preprocessing_matches_python_to_mnist(page, server, mnist, keras_mod
     in_python = np.stack([preprocess.to_mnist(g) for g in grids])
     assert np.abs(in_page - in_python).max() < 1e-4
     assert (
-        keras_probabilities(keras_model, in_page).argmax(axis=1)
-        == keras_probabilities(keras_model, in_python).argmax(axis=1)
+        keras_probabilities(predictor, in_page).argmax(axis=1)
+        == keras_probabilities(predictor, in_python).argmax(axis=1)
     ).all()
     # Like to_mnist's EmptyDrawingError: nothing, or a tap of fewer than four cells, is no digit.
     tap = np.zeros(784)
@@ -134,20 +105,20 @@ def test_js_preprocessing_matches_python_to_mnist(page, server, mnist, keras_mod
     ("quantize", "max_diff", "min_agreement"), [("float16", 5e-3, 1.0), ("uint8", 0.1, 0.97)]
 )
 def test_quantized_export_loads_and_predicts(
-    page, trained_store, tmp_path, mnist, keras_model, quantize, max_diff, min_agreement
+    page, trained_store, tmp_path, mnist, predictor, quantize, max_diff, min_agreement
 ):
     site = export_run(trained_store, None, tmp_path / "site", quantize=quantize)
     log = open_page(page, site.as_uri() + "/index.html")
     images = mnist.x_test[:128] / 255.0
     in_browser = predict_in_page(page, images)
-    expected = keras_probabilities(keras_model, images)
+    expected = keras_probabilities(predictor, images)
     assert np.abs(in_browser - expected).max() < max_diff
     assert (in_browser.argmax(axis=1) == expected.argmax(axis=1)).mean() >= min_agreement
     assert (in_browser.argmax(axis=1) == mnist.y_test[:128]).mean() >= 0.9
     assert not log.errors
 
 
-def test_the_page_applies_the_runs_temperature_like_keras(page, site, mnist, keras_model, trained_store):
+def test_the_page_applies_the_runs_temperature_like_keras(page, site, mnist, predictor, trained_store):
     """The temperature is folded into the exported graph: tf.js needs nothing new to apply it."""
     from training.reading.predictor import softmax
 
@@ -158,8 +129,8 @@ def test_the_page_applies_the_runs_temperature_like_keras(page, site, mnist, ker
     assert page.evaluate("window.MODEL_DATA.exportInfo.temperature") == pytest.approx(temperature)
     images = mnist.x_test[:64] / 255.0
     in_browser = predict_in_page(page, images)
-    assert np.abs(in_browser - keras_probabilities(keras_model, images)).max() < TOLERANCE
-    uncalibrated = softmax(keras_model.logits_batch(images.astype(np.float32)))
+    assert np.abs(in_browser - keras_probabilities(predictor, images)).max() < TOLERANCE
+    uncalibrated = softmax(predictor.logits_batch(images.astype(np.float32)))
     assert np.abs(in_browser - uncalibrated).max() > 10 * TOLERANCE
 
 
@@ -173,7 +144,7 @@ def nondigit_grids(kind: str, count: int) -> np.ndarray:
     return np.stack([to_mnist(Image.fromarray(image, "L")) for image in nondigits_of_kind(kind, count)])
 
 
-def test_the_page_flags_what_the_dashboard_flags_with_the_same_words(page, server, mnist, keras_model):
+def test_the_page_flags_what_the_dashboard_flags_with_the_same_words(page, server, mnist, predictor):
     open_page(page, server + "index.html")
     images = np.concatenate([mnist.x_test[:20] / 255.0, nondigit_grids("dash", 5),
                              nondigit_grids("two-digits", 5)])
@@ -181,10 +152,10 @@ def test_the_page_flags_what_the_dashboard_flags_with_the_same_words(page, serve
     in_page = page.evaluate(
         "images => window.mnistStudio.assessBatch(images).then(results => results.map("
         "r => ({distance: r.distance, ...window.mnistStudio.verdict(r.probabilities, r.distance)})))", flat)
-    _, features = keras_model.logits_and_doubt_features(images.astype(np.float32))
-    distances = keras_model.doubt.distances(features)
+    _, features = predictor.logits_and_doubt_features(images.astype(np.float32))
+    distances = predictor.doubt.distances(features)
     np.testing.assert_allclose([r["distance"] for r in in_page], distances, rtol=1e-3, atol=1e-2)
-    _, verdicts = keras_model.judge_batch(images.astype(np.float32))
+    _, verdicts = predictor.judge_batch(images.astype(np.float32))
     assert [r["unsure"] for r in in_page] == [v.unsure for v in verdicts]
     assert sum(v.unsure for v in verdicts[20:]) >= 7  # the dashes and pairs, mostly
     for r, v in zip(in_page, verdicts, strict=True):

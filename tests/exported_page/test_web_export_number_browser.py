@@ -18,34 +18,12 @@ from tests.kit.export_number_page import NUMBER, as_python_reads, as_the_page_re
 from tests.kit.export_page import open_page, requests_elsewhere
 from training.data.components import label_components
 from training.data.ink import ink_map
-from web_export import DEFAULT_QUANTIZE, export_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
 NUMBERS_PER_KIND = 20
-
-
-@pytest.fixture(scope="module")
-def trained_store(steady_store):
-    """These tests judge doubt: the three-epoch model (see `steady_store`)."""
-    return steady_store
-
-
-@pytest.fixture(scope="module")
-def site(trained_store, tmp_path_factory):
-    """The export as the Export tab and the CLI make it by default (float16 weights): what the page
-    reads with them must still be what Python reads with the run's own float32 model."""
-    return export_run(trained_store, None, tmp_path_factory.mktemp("site") / "mnist-site",
-                      quantize=DEFAULT_QUANTIZE)
-
-
-@pytest.fixture(scope="module")
-def predictor(trained_store):
-    from training.reading.for_run import load_predictor
-
-    return load_predictor(trained_store)
 
 
 def check_set(kind: str, mnist) -> list[tuple[str, np.ndarray]]:
@@ -113,8 +91,8 @@ def ones_touching(mnist, count: int = 36) -> list[tuple[str, np.ndarray]]:
 
 @pytest.mark.parametrize("kind", ["gaps", "touching", "typefaces", "narrow-pairs", "ones-touching",
                                   "other-paths"])
-def test_the_page_and_python_read_the_same_number_in_every_image(page, site, predictor, mnist, tmp_path,
-                                                                 kind, monkeypatch):
+def test_the_page_and_python_read_the_same_number_in_every_image(page, default_site, predictor, mnist,
+                                                                 tmp_path, kind, monkeypatch):
     import training.data.second_look as looks
     import training.reading.numbers as numbers
 
@@ -129,7 +107,7 @@ def test_the_page_and_python_read_the_same_number_in_every_image(page, site, pre
     first_look = numbers.second_look
     monkeypatch.setattr(numbers, "second_look", lambda ink, parts, *rest: second_cuts.append(
         len(again := first_look(ink, parts, *rest)) - len(parts)) or again)
-    log = open_page(page, site.as_uri() + "/index.html")
+    log = open_page(page, default_site.as_uri() + "/index.html")
     page.get_by_role("button", name="A number").click()
     differences = []
     for name, image in images:
@@ -146,4 +124,4 @@ def test_the_page_and_python_read_the_same_number_in_every_image(page, site, pre
     expect(page.locator(NUMBER)).to_have_text(expected[0])
     expect(page.locator("#number-boxes")).to_have_attribute("data-count", str(len(expected[1])))
     expect(page.locator("#number-digits li")).to_have_count(len(expected[1]))
-    assert not log.errors and not requests_elsewhere(page, log, site.as_uri() + "/"), log.requests
+    assert not log.errors and not requests_elsewhere(page, log, default_site.as_uri() + "/"), log.requests
