@@ -1,7 +1,7 @@
 """Whole numbers: the share read whole and right per kind (MNIST test digits with gaps, touching or
 overlapping by up to 15% of a digit's width, and handwriting typefaces), the ceiling (each digit
-read alone), and the time to read a 5-digit number from its pixels (with gaps, and touching);
-misread numbers as pictures.
+read alone), single digits read in number mode as single-digit mode reads them, and the time to
+read a 5-digit number from its pixels (with gaps, and touching); misread numbers as pictures.
 
 `python -m scripts.bench_numbers STORE_DIR [RUN_ID] [--count N]` prints one JSON line (the active
 run by default; N numbers per kind, lengths 2 to 5 in turn) and writes docs/bench/numbers-*.png.
@@ -23,6 +23,7 @@ PICTURES = ROOT / "docs" / "bench"
 COUNT = 200
 TIMED = 100  # 5-digit numbers timed, after a few warm-up readings
 SHOWN = 8  # misread numbers pictured per kind
+SINGLES = 1000  # single MNIST test digits read in number mode
 FLOORS = {"gaps": 0.97, "touching": 0.90, "typefaces": 0.90}
 TIMED_NAMES = {"gaps": "with gaps", "touching": "its digits touching or overlapping"}
 KIND_NAMES = {
@@ -97,6 +98,22 @@ def main(argv: list[str] | None = None) -> int:
             path = PICTURES / f"numbers-{kind}.png"
             _picture(misread, path)
             report["notes"].append(f"Misread, {kind} (written → read): ![{kind}](docs/bench/{path.name})")
+    single = _single_digits(predictor, mnist, read_number)
+    report["single_digit"] = single["share"]
+    report["rows"].append(
+        {
+            "measure": f"one MNIST test digit in number mode: read as one digit, with single-digit "
+            f"mode's answer (of the first {SINGLES:,} test digits)",
+            "value": f"{single['share']:.1%}",
+            "goal": "100%",
+            "command": command,
+        }
+    )
+    if single["cut"]:
+        path = PICTURES / "numbers-single.png"
+        _picture(single["cut"][:SHOWN], path)
+        report["notes"].append(f"Single digits read otherwise (single-digit answer → number mode): "
+                               f"![single](docs/bench/{path.name})")
     for kind, key in (("gaps", "five_digits_ms"), ("touching", "five_touching_digits_ms")):
         timing = _timings(predictor, mnist, read_number, kind)
         report[key] = timing
@@ -111,6 +128,17 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(json.dumps(report))
     return 0
+
+
+def _single_digits(predictor, mnist, read_number) -> dict:
+    """The share of the first SINGLES MNIST test digits that number mode reads as one digit with
+    `classify`'s answer, and those it reads otherwise (image, single-digit answer, number read)."""
+    cut = []
+    for image in mnist.x_test[:SINGLES]:
+        single, reading = predictor.classify(image), read_number(predictor, image)
+        if [digit.digit for digit in reading.digits] != [single.digit]:
+            cut.append((image, str(single.digit), reading.number))
+    return {"share": round(1 - len(cut) / SINGLES, 4), "cut": cut}
 
 
 def _timings(predictor, mnist, read_number, kind: str) -> dict:
