@@ -200,6 +200,25 @@ def test_one_digit_in_number_mode_is_the_single_digit_answer(predictor, mnist):
 
 
 @pytest.mark.slow
+def test_a_digit_read_surely_whole_is_one_digit_though_its_halves_read_well(predictor, mnist, monkeypatch):
+    """Number mode cuts a few wide digits the quickly trained model reads poorly whole; one whose
+    whole scores at least ONE_DIGIT is read as one digit, as single-digit mode reads it."""
+    import training.reading.numbers as numbers
+
+    cut = [image for image in mnist.x_test[:300] if len(numbers.read_number(predictor, image).digits) > 1]
+    assert cut
+    score = numbers.part_scorer(predictor)
+    for image in cut[:5]:
+        whole = float(score([ink_map(image)])[0])
+        monkeypatch.setattr(numbers, "ONE_DIGIT", whole)
+        digits, single = numbers.read_number(predictor, image).digits, predictor.classify(image)
+        assert [digit.digit for digit in digits] == [single.digit]
+        np.testing.assert_array_equal(digits[0].probabilities, single.probabilities)
+        monkeypatch.setattr(numbers, "ONE_DIGIT", np.nextafter(whole, 2.0))
+        assert len(numbers.read_number(predictor, image).digits) > 1
+
+
+@pytest.mark.slow
 def test_blank_and_oversized_images_are_clear_errors(predictor):
     from training.reading.numbers import read_number
 

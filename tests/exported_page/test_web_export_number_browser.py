@@ -41,6 +41,8 @@ def check_set(kind: str, mnist) -> list[tuple[str, np.ndarray]]:
         return narrow_pairs(mnist)
     if kind == "ones-touching":
         return ones_touching(mnist)
+    if kind == "wide-digits":
+        return wide_digits(mnist)
     # Other paths through the ink map: an image shrunk before it is read, a colour photo, a drawing
     # on a transparent background.
     digits = [mnist.x_test[i] for i in range(3)]
@@ -50,6 +52,19 @@ def check_set(kind: str, mnist) -> list[tuple[str, np.ndarray]]:
     transparent = np.zeros((*row.shape, 4), np.uint8)
     transparent[..., 3] = row
     return [("large", large), ("colour", colour), ("transparent", transparent)]
+
+
+def wide_digits(mnist, count: int = 40) -> list[tuple[str, np.ndarray]]:
+    """(name, image) of single MNIST test digits at least as wide as high, enlarged as a drawing is:
+    cuts read well in some of them, and a digit that reads surely whole stays one."""
+    def wide(image: np.ndarray) -> bool:
+        rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+        return cols[-1] - cols[0] >= rows[-1] - rows[0]
+
+    chosen = [i for i in range(len(mnist.x_test)) if wide(mnist.x_test[i])][:count]
+    return [(f"wide-{mnist.y_test[i]}-{i}", np.asarray(Image.fromarray(mnist.x_test[i]).resize((112, 112),
+                                                                                             Image.BILINEAR)))
+            for i in chosen]
 
 
 # MNIST test digits (indices) that are narrow and, drawn touching, make one part no wider than it
@@ -90,7 +105,7 @@ def ones_touching(mnist, count: int = 36) -> list[tuple[str, np.ndarray]]:
 
 
 @pytest.mark.parametrize("kind", ["gaps", "touching", "typefaces", "narrow-pairs", "ones-touching",
-                                  "other-paths"])
+                                  "wide-digits", "other-paths"])
 def test_the_page_and_python_read_the_same_number_in_every_image(page, default_site, predictor, mnist,
                                                                  tmp_path, kind, monkeypatch):
     import training.data.second_look as looks
@@ -107,6 +122,11 @@ def test_the_page_and_python_read_the_same_number_in_every_image(page, default_s
     first_look = numbers.second_look
     monkeypatch.setattr(numbers, "second_look", lambda ink, parts, *rest: second_cuts.append(
         len(again := first_look(ink, parts, *rest)) - len(parts)) or again)
+    # So are digits read surely whole, kept as one where parts were found.
+    kept_whole = []
+    as_one = numbers._as_one
+    monkeypatch.setattr(numbers, "_as_one",
+                        lambda ink, parts: kept_whole.append(len(parts)) or as_one(ink, parts))
     log = open_page(page, default_site.as_uri() + "/index.html")
     page.get_by_role("button", name="A number").click()
     differences = []
@@ -119,6 +139,7 @@ def test_the_page_and_python_read_the_same_number_in_every_image(page, default_s
     assert not differences, f"{len(differences)} of {len(images)} differ: {differences}"
     assert kind != "narrow-pairs" or any(second_cuts)
     assert kind != "ones-touching" or any(neck_cuts)
+    assert kind != "wide-digits" or any(found > 1 for found in kept_whole)
     # What the page shows is that reading: the number in large type and a box over each digit.
     expect(page.locator(NUMBER)).to_have_attribute("data-number", expected[0])
     expect(page.locator(NUMBER)).to_have_text(expected[0])

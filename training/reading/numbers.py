@@ -23,6 +23,11 @@ Box = tuple[int, int, int, int]
 FAR = -math.log(SURE_DIGIT)
 # Batches of crops are padded to a power of two up to this many, to a multiple of it beyond.
 BATCH_STEP = 64
+# A drawing whose ink scores this much read whole is one digit, neither cut nor looked at again: a
+# wide 0 or 3 also reads well in two halves. A number squeezed whole into 28×28 lies far from every
+# digit and scores far less. Chosen on numbers composed from MNIST test digits with other seeds
+# than the bench's, and on test digits past the bench's.
+ONE_DIGIT = 0.6
 
 
 @dataclass(frozen=True)
@@ -82,10 +87,15 @@ def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PA
     prepared: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
     scorer = part_scorer(predictor, prepared)
     parts, digit_height = find_parts_and_height(ink, scorer, max_digits)
+    one_digit = bool(parts) and scorer([ink])[0] >= ONE_DIGIT
+    if one_digit:
+        parts = [_as_one(ink, parts)]
     size = (width, height)
     readings, sureness = _read_parts(predictor, ink, parts, prepared, size, whole=len(parts) == 1)
     if not readings:
         raise EmptyDrawingError()
+    if one_digit:
+        return NumberReading(tuple(readings.values()))
     # A part as narrow as one digit may be two that touch (read in doubt, or narrowing to a neck):
     # tried in pieces, read again.
     doubted = [part in readings and readings[part].verdict.unsure for part in parts]
@@ -97,6 +107,13 @@ def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PA
                                 prepared, size, whole=False)[0]
         parts = again
     return NumberReading(tuple(readings[part] for part in parts if part in readings))
+
+
+def _as_one(ink: np.ndarray, parts: list[Part]) -> Part:
+    """All the parts found as one: their boxes' union, and the ink within it."""
+    x0, y0 = min(part.box[0] for part in parts), min(part.box[1] for part in parts)
+    x1, y1 = max(part.box[2] for part in parts), max(part.box[3] for part in parts)
+    return Part((x0, y0, x1, y1), np.ascontiguousarray(ink[y0:y1, x0:x1]))
 
 
 def _read_parts(predictor: Predictor, ink: np.ndarray, parts: list[Part], prepared: dict,

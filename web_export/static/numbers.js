@@ -10,6 +10,9 @@ window.MnistNumbers = (() => {
   // How fast a part's score falls with its distance from the digits, in doubt thresholds: at the
   // threshold a sure reading scores SURE_DIGIT, below which segment.js never cuts a part.
   const FAR = -Math.log(MnistSegment.SURE_DIGIT);
+  // A drawing whose ink scores this much read whole is one digit, neither cut nor looked at again
+  // (numbers.py's ONE_DIGIT): a wide 0 or 3 also reads well in two halves.
+  const ONE_DIGIT = 0.6;
   const { plane, border, quantile, resize, inkMap, inkToMnist, roundHalfEven } = MnistPreprocess;
   const f = Math.fround;
 
@@ -69,22 +72,35 @@ window.MnistNumbers = (() => {
     }
     const ink = inkOf(image);
     if (!ink) return null;
-    const parts = await MnistSegment.findParts(ink, score, maxDigits);
+    let parts = await MnistSegment.findParts(ink, score, maxDigits);
+    const oneDigit = parts.length > 0 && (await score([ink]))[0] >= ONE_DIGIT;
+    if (oneDigit) parts = [asOne(ink, parts)];
     let digits = await readParts(ink, parts, width, height);
     if (digits === null) return null;
-    // A part as narrow as one digit may be two that touch (read in doubt, or narrowing to a neck):
-    // tried in pieces, read again.
-    const readOf = (part) => digits.find((d) => d.part === part);
-    const doubted = parts.map((part) => Boolean(readOf(part)?.unsure));
-    const again = await MnistSegment.secondLook(ink, parts, doubted, score, maxDigits,
-      parts.map((part) => readOf(part)?.sureness ?? 0));
-    if (again.length !== parts.length) digits = await readParts(ink, again, width, height);
+    if (!oneDigit) {
+      // A part as narrow as one digit may be two that touch (read in doubt, or narrowing to a
+      // neck): tried in pieces, read again.
+      const readOf = (part) => digits.find((d) => d.part === part);
+      const doubted = parts.map((part) => Boolean(readOf(part)?.unsure));
+      const again = await MnistSegment.secondLook(ink, parts, doubted, score, maxDigits,
+        parts.map((part) => readOf(part)?.sureness ?? 0));
+      if (again.length !== parts.length) digits = await readParts(ink, again, width, height);
+    }
     digits.forEach((d) => { delete d.part; delete d.sureness; });
     const number = digits.map((d) => String(d.digit)).join('');
     const doubts = digits.map((d, i) => d.unsure && doubt(i + 1, d)).filter(Boolean);
     const message = doubts.length === 0 ? `Predicted number: ${number}`
       : doubts.join('; ').replace(/^./, (c) => c.toUpperCase());
     return { number, unsure: doubts.length > 0, message, digits };
+  }
+
+  // All the parts found as one: their boxes' union, and the ink within it.
+  function asOne(ink, parts) {
+    const [x0, y0] = [0, 1].map((k) => Math.min(...parts.map((part) => part.box[k])));
+    const [x1, y1] = [2, 3].map((k) => Math.max(...parts.map((part) => part.box[k])));
+    const out = plane(y1 - y0, x1 - x0);
+    for (let y = y0; y < y1; y++) out.data.set(ink.data.subarray(y * ink.w + x0, y * ink.w + x1), (y - y0) * out.w);
+    return { box: [x0, y0, x1, y1], ink: out };
   }
 
   // Each part read as one digit, with the part it read and how surely it is one (as `score` scores
