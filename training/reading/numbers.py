@@ -28,6 +28,8 @@ BATCH_STEP = 64
 # digit and scores far less. Chosen on numbers composed from MNIST test digits with other seeds
 # than the bench's, and on test digits past the bench's.
 ONE_DIGIT = 0.6
+# No digit is this many times as wide as high: wider ink is not read whole (a number's time).
+ONE_DIGIT_WIDEST = 2.0
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,11 @@ def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PA
     prepared: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
     scorer = part_scorer(predictor, prepared)
     parts, digit_height = find_parts_and_height(ink, scorer, max_digits)
-    one_digit = bool(parts) and scorer([ink])[0] >= ONE_DIGIT
+    whole = _as_one(ink, parts) if parts else None
+    one_digit = (whole is not None and whole.width <= ONE_DIGIT_WIDEST * whole.height
+                 and scorer([ink])[0] >= ONE_DIGIT)
     if one_digit:
-        parts = [_as_one(ink, parts)]
+        parts = [whole]
     size = (width, height)
     readings, sureness = _read_parts(predictor, ink, parts, prepared, size, whole=len(parts) == 1)
     if not readings:

@@ -13,6 +13,7 @@ window.MnistNumbers = (() => {
   // A drawing whose ink scores this much read whole is one digit, neither cut nor looked at again
   // (numbers.py's ONE_DIGIT): a wide 0 or 3 also reads well in two halves.
   const ONE_DIGIT = 0.6;
+  const ONE_DIGIT_WIDEST = 2.0;  // no digit is this many times as wide as high
   const { plane, border, quantile, resize, inkMap, inkToMnist, roundHalfEven } = MnistPreprocess;
   const f = Math.fround;
 
@@ -73,8 +74,10 @@ window.MnistNumbers = (() => {
     const ink = inkOf(image);
     if (!ink) return null;
     let parts = await MnistSegment.findParts(ink, score, maxDigits);
-    const oneDigit = parts.length > 0 && (await score([ink]))[0] >= ONE_DIGIT;
-    if (oneDigit) parts = [asOne(ink, parts)];
+    const whole = parts.length > 0 ? asOne(ink, parts) : null;
+    const oneDigit = whole !== null && whole.ink.w <= ONE_DIGIT_WIDEST * whole.ink.h
+      && (await score([ink]))[0] >= ONE_DIGIT;
+    if (oneDigit) parts = [whole];
     let digits = await readParts(ink, parts, width, height);
     if (digits === null) return null;
     if (!oneDigit) {
