@@ -28,7 +28,8 @@ BATCH_STEP = 64
 # digit and scores far less. Chosen on numbers composed from MNIST test digits with other seeds
 # than the bench's, and on test digits past the bench's.
 ONE_DIGIT = 0.6
-# No digit is this many times as wide as high: wider ink is not read whole (a number's time).
+# No digit is this many times as wide as high: wider ink is never read whole first, which spares a
+# long number that reading.
 ONE_DIGIT_WIDEST = 2.0
 
 
@@ -73,7 +74,8 @@ class NumberReading:
 def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PARTS) -> NumberReading:
     """Find the digits of a number in an image of any width and read each like `Predictor.classify`.
 
-    A number of one digit reads exactly as `classify` reads the image.
+    A number of one digit reads exactly as `classify` reads the image; so does ink that reads surely
+    as one digit whole (`ONE_DIGIT`), even where two halves of it would read well too.
 
     Raises:
         EmptyDrawingError: there is no ink to read.
