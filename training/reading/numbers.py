@@ -130,7 +130,7 @@ def _read_parts(predictor: Predictor, ink: np.ndarray, parts: list[Part], prepar
     images, boxes, read = [], [], []
     for part in parts:
         try:
-            images.append(ink_to_mnist(ink) if whole else _prepared(part.ink, prepared))
+            images.append(_prepared(ink if whole else part.ink, prepared))
         except EmptyDrawingError:
             continue
         boxes.append(_scaled(part.box, size[0] / ink.shape[1], size[1] / ink.shape[0], size))
