@@ -48,20 +48,43 @@ FLAG_LENGTH = (0.2, 0.5)  # of the digit's height
 FLAG_ANGLE_DEG = (30.0, 65.0)  # below the horizontal
 
 
-def augment_batch(images: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+class Draws:
+    """Stateless random numbers, each draw from its own seed folded off the batch's: the same batch
+    seed gives the same variations, whatever order a parallel input pipeline runs the batches in
+    (stateful ops hand out their numbers in that order, and a run's seed repeated nothing)."""
+
+    def __init__(self, seed: tf.Tensor) -> None:
+        self._seed = tf.cast(seed, tf.int64)
+        self._drawn = 0
+
+    def uniform(self, shape, low: float = 0.0, high: float = 1.0) -> tf.Tensor:
+        return tf.random.stateless_uniform(shape, self._next(), low, high)
+
+    def categorical(self, logits: tf.Tensor) -> tf.Tensor:
+        """One class per row of `logits` (N,)."""
+        return tf.random.stateless_categorical(logits, 1, self._next())[:, 0]
+
+    def _next(self) -> tf.Tensor:
+        self._drawn += 1
+        return tf.random.experimental.stateless_fold_in(self._seed, self._drawn)
+
+
+def augment_batch(images: tf.Tensor, labels: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Randomly transform a batch of (N, 28, 28) float images in 0..1 of the digits `labels` (N,).
 
-    Returns the same shape; the labels still hold. Every digit is varied alike, except that a
-    share of the 1s get a flag.
+    `seed`, two integers (a run's seed and the batch's step), picks the variations: the same seed
+    gives the same batch. Returns the same shape; the labels still hold. Every digit is varied
+    alike, except that a share of the 1s get a flag.
     """
     count = tf.shape(images)[0]
-    x = _flag_ones(images[..., tf.newaxis], labels, count)
-    x = _change_pen_width(x, count)
-    x = _cut_gap(x, count)
-    x = _soften(x, count)
+    draws = Draws(seed)
+    x = _flag_ones(images[..., tf.newaxis], labels, draws)
+    x = _change_pen_width(x, draws)
+    x = _cut_gap(x, draws)
+    x = _soften(x, draws)
     x = tf.raw_ops.ImageProjectiveTransformV3(
         images=x,
-        transforms=_random_affine(count),
+        transforms=_random_affine(count, draws),
         output_shape=tf.constant([SIZE, SIZE]),
         fill_value=0.0,
         interpolation="BILINEAR",
@@ -73,27 +96,26 @@ def augment_batch(images: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
 def distorted_digits(images: np.ndarray, labels: np.ndarray, seed: int, chunk: int = 1000) -> np.ndarray:
     """uint8 digits (N, 28, 28) of `labels` (N,) varied as training varies them, as uint8 again; the
     same seed gives the same digits. What the doubt rule must still answer."""
-    tf.random.set_seed(seed)
     scaled = np.asarray(images, np.float32) / 255
     labels = np.asarray(labels, np.int32)
     varied = [augment_batch(tf.constant(scaled[start:start + chunk]),
-                            tf.constant(labels[start:start + chunk])).numpy()
+                            tf.constant(labels[start:start + chunk]), tf.constant([seed, start])).numpy()
               for start in range(0, len(scaled), chunk)]
     return np.round(np.concatenate(varied) * 255).astype(np.uint8) if varied else np.asarray(images)
 
 
-def _random_affine(count: tf.Tensor) -> tf.Tensor:
+def _random_affine(count: tf.Tensor, draws: Draws) -> tf.Tensor:
     """Per-image 8-parameter transforms mapping output pixels to input pixels, about the centre."""
-    angle = tf.random.uniform([count], -1.0, 1.0) * (MAX_ROTATION_DEG * math.pi / 180)
-    scale = tf.random.uniform([count], *SCALE_RANGE)
-    shear = tf.random.uniform([count], -MAX_SHEAR, MAX_SHEAR)
-    shift_x = tf.random.uniform([count], -MAX_SHIFT_PX, MAX_SHIFT_PX)
-    shift_y = tf.random.uniform([count], -MAX_SHIFT_PX, MAX_SHIFT_PX)
+    angle = draws.uniform([count], -1.0, 1.0) * (MAX_ROTATION_DEG * math.pi / 180)
+    scale = draws.uniform([count], *SCALE_RANGE)
+    shear = draws.uniform([count], -MAX_SHEAR, MAX_SHEAR)
+    shift_x = draws.uniform([count], -MAX_SHIFT_PX, MAX_SHIFT_PX)
+    shift_y = draws.uniform([count], -MAX_SHIFT_PX, MAX_SHIFT_PX)
     cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
     # Inverse of (rotate · scale · shear), so that the digit grows when scale > 1.
     a0, a1 = cos, -sin + cos * shear
     b0, b1 = sin, cos + sin * shear
-    stretch = tf.exp(tf.random.uniform([count], -1.0, 1.0) * (math.log(MAX_ASPECT) / 2))
+    stretch = tf.exp(draws.uniform([count], -1.0, 1.0) * (math.log(MAX_ASPECT) / 2))
     a0, a1, b0, b1 = a0 / stretch, a1 * stretch, b0 / stretch, b1 * stretch
     centre = 13.5
     a2 = centre - a0 * centre - a1 * centre - shift_x
@@ -102,47 +124,49 @@ def _random_affine(count: tf.Tensor) -> tf.Tensor:
     return tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
 
 
-def _change_pen_width(x: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
+def _change_pen_width(x: tf.Tensor, draws: Draws) -> tf.Tensor:
     thicker = tf.nn.max_pool2d(x, ksize=2, strides=1, padding="SAME")
     thinner = -tf.nn.max_pool2d(-x, ksize=2, strides=1, padding="SAME")
     # Erosion can wipe out a thin digit; fall back to the original stroke where it would.
     thinner = tf.where(tf.reduce_max(thinner, axis=[1, 2, 3], keepdims=True) > 0.5, thinner, x)
-    roll = tf.random.uniform([count, 1, 1, 1])
+    roll = draws.uniform([tf.shape(x)[0], 1, 1, 1])
     x = tf.where(roll < THIN_PEN_RATE, thinner, x)
     return tf.where(roll > 1 - THICK_PEN_RATE, thicker, x)
 
 
-def _cut_gap(x: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
+def _cut_gap(x: tf.Tensor, draws: Draws) -> tf.Tensor:
     """In a share of the images, erase a disc (soft edge) centred on an inked pixel."""
+    count = tf.shape(x)[0]
     flat = tf.reshape(x, [count, 28 * 28])
-    where = tf.random.categorical(tf.math.log(flat + 1e-6) * 4.0, 1)[:, 0]  # ink much more likely
+    where = draws.categorical(tf.math.log(flat + 1e-6) * 4.0)  # ink much more likely
     row = tf.cast(where // 28, tf.float32)[:, tf.newaxis, tf.newaxis]
     col = tf.cast(where % 28, tf.float32)[:, tf.newaxis, tf.newaxis]
     grid = tf.cast(tf.range(28), tf.float32)
     distance = tf.sqrt((grid[tf.newaxis, :, tf.newaxis] - row) ** 2
                        + (grid[tf.newaxis, tf.newaxis, :] - col) ** 2)
-    radius = tf.random.uniform([count, 1, 1], *GAP_RADIUS_PX)
+    radius = draws.uniform([count, 1, 1], *GAP_RADIUS_PX)
     keep = tf.clip_by_value(distance - radius + 0.5, 0.0, 1.0)[..., tf.newaxis]
-    cut = tf.random.uniform([count, 1, 1, 1]) < GAP_RATE
+    cut = draws.uniform([count, 1, 1, 1]) < GAP_RATE
     return tf.where(cut, x * keep, x)
 
 
-def _soften(x: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
+def _soften(x: tf.Tensor, draws: Draws) -> tf.Tensor:
     """In a share of the images, blur the strokes as a low-resolution scan scaled up does, keeping
     the darkest ink as dark (one blur width per batch: a batch is small against the epoch)."""
-    sigma = tf.random.uniform([], *SOFT_SIGMA_PX)
+    sigma = draws.uniform([], *SOFT_SIGMA_PX)
     taps = tf.exp(-(tf.range(-3, 4, dtype=tf.float32) ** 2) / (2 * sigma**2))
     taps = taps / tf.reduce_sum(taps)
     blurred = tf.nn.conv2d(x, tf.reshape(taps, [1, 7, 1, 1]), 1, "SAME")
     blurred = tf.nn.conv2d(blurred, tf.reshape(taps, [7, 1, 1, 1]), 1, "SAME")
     blurred = blurred / tf.maximum(tf.reduce_max(blurred, axis=[1, 2, 3], keepdims=True), 1e-3)
     blurred = blurred * tf.reduce_max(x, axis=[1, 2, 3], keepdims=True)
-    return tf.where(tf.random.uniform([count, 1, 1, 1]) < SOFT_RATE, blurred, x)
+    return tf.where(draws.uniform([tf.shape(x)[0], 1, 1, 1]) < SOFT_RATE, blurred, x)
 
 
-def _flag_ones(x: tf.Tensor, labels: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
+def _flag_ones(x: tf.Tensor, labels: tf.Tensor, draws: Draws) -> tf.Tensor:
     """In a share of the 1s, draw a flag from the top of the stroke down to the left, in the same pen."""
     image = x[..., 0]
+    count = tf.shape(image)[0]
     rows_inked = tf.reduce_max(image, axis=2) > 0.4  # (N, 28)
     grid = tf.cast(tf.range(SIZE), tf.float32)
     top = tf.cast(tf.argmax(tf.cast(rows_inked, tf.int32), axis=1), tf.float32)
@@ -152,8 +176,8 @@ def _flag_ones(x: tf.Tensor, labels: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
     weights = image * near_top[:, :, tf.newaxis]
     col = tf.reduce_sum(weights * grid, axis=[1, 2]) / tf.maximum(tf.reduce_sum(weights, axis=[1, 2]), 1e-3)
     half_width = tf.clip_by_value(tf.reduce_sum(image, axis=[1, 2]) / height / 2, 0.7, 2.0)
-    length = tf.random.uniform([count], *FLAG_LENGTH) * height
-    angle = tf.random.uniform([count], *FLAG_ANGLE_DEG) * (math.pi / 180)
+    length = draws.uniform([count], *FLAG_LENGTH) * height
+    angle = draws.uniform([count], *FLAG_ANGLE_DEG) * (math.pi / 180)
     start_r, start_c = top + half_width * 0.5, col
     end_r, end_c = start_r + length * tf.sin(angle), start_c - length * tf.cos(angle)
 
@@ -167,7 +191,7 @@ def _flag_ones(x: tf.Tensor, labels: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
     distance = tf.sqrt((pr - along * dr) ** 2 + (pc - along * dc) ** 2)
     darkest = tf.reduce_max(image, axis=[1, 2], keepdims=True)
     flag = tf.clip_by_value(across(half_width) + 0.5 - distance, 0.0, 1.0) * darkest
-    chosen = ((tf.cast(labels, tf.int32) == 1) & (tf.random.uniform([count]) < FLAG_RATE)
+    chosen = ((tf.cast(labels, tf.int32) == 1) & (draws.uniform([count]) < FLAG_RATE)
               & (tf.reduce_max(image, axis=[1, 2]) > 0.4))
     flagged = tf.maximum(image, flag)
     return tf.where(chosen[:, tf.newaxis, tf.newaxis], flagged, image)[..., tf.newaxis]

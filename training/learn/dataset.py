@@ -63,7 +63,9 @@ def training_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, batch_si
         @tf.autograph.experimental.do_not_convert
         def maybe_augment(step, batch):
             images, labels = batch
-            augmented = tf.cond(step < augmented_steps, lambda: augment_batch(images, labels), lambda: images)
+            seed = tf.stack([tf.constant(config.seed, tf.int64), step])  # the same run, the same batches
+            augmented = tf.cond(step < augmented_steps, lambda: augment_batch(images, labels, seed),
+                                lambda: images)
             return augmented, labels
 
         dataset = dataset.enumerate().map(maybe_augment, num_parallel_calls=tf.data.AUTOTUNE)

@@ -185,7 +185,8 @@ def _mixed_batches(x_user: np.ndarray, y_user: np.ndarray, replay: tuple[np.ndar
 
     user = stream(x_user, y_user, user_batch)
     if settings.augment:
-        user = user.map(lambda images, labels: (augment_batch(images, labels), labels))
+        user = user.enumerate().map(lambda step, batch: (
+            augment_batch(*batch, tf.stack([tf.constant(settings.seed, tf.int64), step])), batch[1]))
     mnist = stream(replay[0], replay[1], settings.batch_size - user_batch)
     mixed = tf.data.Dataset.zip(user, mnist).map(
         lambda a, b: (tf.concat([a[0], b[0]], 0), tf.concat([a[1], b[1]], 0)))
