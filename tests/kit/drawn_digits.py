@@ -156,16 +156,24 @@ def _draw(digit: int, rng: np.random.Generator) -> np.ndarray:
     room = CANVAS - (high - low)
     offset = np.where(room > 0, rng.uniform(0, 1, 2) * np.maximum(room, 0), room / 2) - low
 
-    scale = SUPERSAMPLE
-    canvas = Image.new("L", (CANVAS * scale, CANVAS * scale), 0)
+    return pen_image([points + offset for points in placed], pen, CANVAS)
+
+
+def pen_image(paths: list[np.ndarray], pen: float, size: int, *, round_joints: bool = False) -> np.ndarray:
+    """Polylines (each (K, 2), in pixels) drawn white on black on a `size`×`size` uint8 canvas with
+    a round pen `pen` pixels wide, anti-aliased as a browser canvas draws (at twice the size, shrunk).
+
+    `round_joints`: a round dot at every point, not only at the ends (a resampled stroke's joints).
+    """
+    canvas = Image.new("L", (size * SUPERSAMPLE, size * SUPERSAMPLE), 0)
     draw = ImageDraw.Draw(canvas)
-    radius = pen * scale / 2
-    for points in placed:
-        path = [tuple(p) for p in (points + offset) * scale]
-        draw.line(path, fill=255, width=max(1, round(pen * scale)), joint="curve")
-        for x, y in (path[0], path[-1]):  # round caps, as a canvas pen has
+    radius = pen * SUPERSAMPLE / 2
+    for points in paths:
+        path = [tuple(p) for p in points * SUPERSAMPLE]
+        draw.line(path, fill=255, width=max(1, round(pen * SUPERSAMPLE)), joint="curve")
+        for x, y in path if round_joints else (path[0], path[-1]):  # round caps, as a canvas pen has
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
-    return np.asarray(canvas.resize((CANVAS, CANVAS), Image.BOX))
+    return np.asarray(canvas.resize((size, size), Image.BOX))
 
 
 def _wobble(count: int, rng: np.random.Generator) -> np.ndarray:

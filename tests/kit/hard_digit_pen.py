@@ -8,12 +8,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageFilter
 
-from tests.kit.drawn_digits import _wobble
+from tests.kit.drawn_digits import _wobble, pen_image
 
 CANVAS = 280
-SUPERSAMPLE = 2
 BASE_ASPECT = 0.6
 
 Stroke = list[tuple[float, float]]
@@ -68,16 +67,8 @@ def render(strokes: list[Stroke], rng: np.random.Generator, hand: Hand, *,
     where = rng.choice([0.0, 1.0], 2) * 0.9 + rng.uniform(0, 0.1, 2) if hand.edge else rng.uniform(0, 1, 2)
     offset = where * room - low
 
-    image = Image.new("L", (canvas * SUPERSAMPLE, canvas * SUPERSAMPLE), 0)
-    draw = ImageDraw.Draw(image)
-    radius = pen * SUPERSAMPLE / 2
-    for points in placed:
-        path = [tuple(p) for p in (points + offset) * SUPERSAMPLE]
-        draw.line(path, fill=255, width=max(1, round(pen * SUPERSAMPLE)), joint="curve")
-        # Round caps, as a canvas pen has (and round joints where a broken stroke was resampled).
-        for x, y in path if hand.broken else (path[0], path[-1]):
-            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
-    return np.asarray(image.resize((canvas, canvas), Image.BOX))
+    # Round joints where a broken stroke was resampled.
+    return pen_image([points + offset for points in placed], pen, canvas, round_joints=hand.broken)
 
 
 def _densify(points: np.ndarray, step: float = 0.02) -> np.ndarray:

@@ -24,7 +24,6 @@ from PIL import Image
 
 from tests.kit.hard_digit_pen import BASE_ASPECT as BASE_ASPECT
 from tests.kit.hard_digit_pen import CANVAS as CANVAS
-from tests.kit.hard_digit_pen import SUPERSAMPLE as SUPERSAMPLE
 from tests.kit.hard_digit_pen import Hand, Stroke, blurry_scan, render
 from tests.kit.hard_digit_shapes import (
     any_digit,
