@@ -46,11 +46,19 @@ window.MnistNumbers = (() => {
     return inkMap(plane(r.h, r.w, r.data.map((v, i) => f(f(f(v * wr) + f(g.data[i] * wg)) + f(b.data[i] * wb)))));
   }
 
+  // Each ink plane's 28×28 pixels (null: too little ink), made once: the whole drawing is scored
+  // before it is read, and a part found is read after it was scored.
+  const preparedPixels = new WeakMap();
+  function prepared(ink) {
+    if (!preparedPixels.has(ink)) preparedPixels.set(ink, inkToMnist(ink));
+    return preparedPixels.get(ink);
+  }
+
   // How surely each ink plane is one digit: the top probability, times how near it lies to the
   // digits the model knows (the doubt rule's distance: e^-FAR at its threshold); 0 without a digit.
   // Each is read alone, without the shifted views an answer averages over, as numbers.py scores.
   async function score(inks) {
-    const images = inks.map((ink) => inkToMnist(ink));
+    const images = inks.map(prepared);
     const results = await MnistModel.assessBatch(images.map((pixels) => pixels || new Float32Array(784)),
       { shifted: false });
     return results.map((result, i) => (images[i] ? sureness(result) : 0));
@@ -112,7 +120,7 @@ window.MnistNumbers = (() => {
     const images = [], boxes = [], read = [];
     for (const part of parts) {
       // One part is the whole image, read exactly as a single digit is.
-      const pixels = inkToMnist(parts.length === 1 ? ink : part.ink);
+      const pixels = prepared(parts.length === 1 ? ink : part.ink);
       if (!pixels) continue;
       images.push(pixels);
       boxes.push(scaled(part.box, width / ink.w, height / ink.h, width, height));
