@@ -50,7 +50,7 @@ FLAG_ANGLE_DEG = (20.0, 65.0)  # below the horizontal
 class Draws:
     """Stateless random numbers, each draw from its own seed folded off the batch's: the same batch
     seed gives the same variations, whatever order a parallel input pipeline runs the batches in
-    (stateful ops hand out their numbers in that order, and a run's seed repeated nothing)."""
+    (stateful ops hand out numbers in the order the batches ask, so one seed gave different runs)."""
 
     def __init__(self, seed: tf.Tensor) -> None:
         self._seed = tf.cast(seed, tf.int64)
