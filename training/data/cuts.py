@@ -13,6 +13,7 @@ cuts whose parts read best together."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -80,8 +81,12 @@ def boundaries(ink: np.ndarray, narrowest: int, spacing: float,
     # the wrong side; a vertical cut gives each digit its own columns, the overlap to neither.
     traced = len(paths)
     if straight and width >= 2 * narrowest:
-        columns = np.arange(narrowest, width - narrowest + 1, max(1.0, spacing)).astype(int)
-        paths += [np.full(height, column) for column in dict.fromkeys(columns.tolist())]
+        # Column i is narrowest + i × step, rounded down, as the exported page steps (np.arange
+        # steps by its own rounding, and put a cut a column lower than the page for some heights).
+        step = max(1.0, spacing)
+        columns = itertools.takewhile(lambda column: column < width - narrowest + 1,
+                                      (narrowest + i * step for i in itertools.count()))
+        paths += [np.full(height, column) for column in dict.fromkeys(int(column) for column in columns)]
     order = sorted(range(len(paths)), key=lambda index: float(paths[index].mean()))
     return ([np.zeros(height, int), *(paths[index] for index in order), np.full(height, width)],
             [False, *(index >= traced for index in order), False])
