@@ -11,10 +11,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 TIMEOUT_MS = 60_000
 NUMBER = "#number"
-# Where two cut paths a pixel apart read equally well, the page's float16 weights and Python's
-# float32 ones may pick either: the boxes may differ by this many pixels, the number and the
-# message not at all.
-BOX_SLACK_PX = 2
 
 
 def open_number_mode(page, folder) -> None:
@@ -42,12 +38,3 @@ def as_python_reads(predictor, path) -> tuple:
 
 def as_the_page_reads(shown: dict) -> tuple:
     return shown["number"], [digit["box"] for digit in shown["digits"]], shown["message"]
-
-
-def same_reading(python: tuple, page: tuple) -> bool:
-    """Whether the page read an image as Python did (`as_python_reads`, `as_the_page_reads`): the
-    same number and message, a box for each digit, each within BOX_SLACK_PX of Python's."""
-    (number, boxes, message), (page_number, page_boxes, page_message) = python, page
-    return (number, message) == (page_number, page_message) and len(boxes) == len(page_boxes) and all(
-        abs(a - b) <= BOX_SLACK_PX for box, page_box in zip(boxes, page_boxes, strict=True)
-        for a, b in zip(box, page_box, strict=True))
