@@ -12,7 +12,7 @@ import pytest
 
 from tests.kit.composed_numbers import composed_numbers, side_by_side
 from tests.kit.number_images import centred_in, first_of, five_with_a_lifted_bar
-from training.data.components import ink_pieces, label_components
+from training.data.components import ink_pieces, label_components, label_components_each
 from training.data.ink import EmptyDrawingError, ink_map
 from training.data.second_look import second_look
 from training.data.segment import TooManyPartsError, find_parts
@@ -147,6 +147,13 @@ def test_ink_pieces_are_the_pieces_a_flood_fill_finds(mnist):
             assert masses[index] == pytest.approx(ink[ys, xs].sum())
         assert (labels[~mask] == -1).all()
     assert len(np.unique(label_components(snake)[snake])) == 1
+    # A number's candidate crops are labelled side by side in one pass: each keeps its own pieces,
+    # in the same order, however the crops' inks line up at their edges.
+    for mask, together in zip(masks, label_components_each(masks), strict=True):
+        alone = label_components(mask)
+        assert together.shape == mask.shape
+        assert np.array_equal(np.unique(alone[mask], return_inverse=True)[1],
+                              np.unique(together[mask], return_inverse=True)[1])
 
 
 # --- Cutting overlapping digits apart, scored by a stand-in for a model -------------------------------

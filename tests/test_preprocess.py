@@ -7,7 +7,14 @@ import pytest
 from PIL import Image, ImageDraw
 
 from training.data.ink import ink_map
-from training.data.preprocess import CENTRE, EmptyDrawingError, load_image, to_mnist
+from training.data.preprocess import (
+    CENTRE,
+    EmptyDrawingError,
+    ink_to_mnist,
+    inks_to_mnist,
+    load_image,
+    to_mnist,
+)
 
 CANVAS = 280
 
@@ -144,6 +151,24 @@ def test_a_detached_stroke_is_kept():
     ImageDraw.Draw(seven).line([(95, 140), (175, 140)], fill=255, width=12)
     with_bar = to_mnist(np.asarray(seven))
     assert similarity(with_bar, to_mnist(draw_seven())) < 0.97
+
+
+def test_crops_prepared_together_come_out_as_each_alone():
+    # A number's candidate crops are prepared in one batch: a speck, a dot, a 7 with its bar drawn
+    # apart and a plain 7 side by side must each come out as if prepared alone.
+    specked = draw_seven().copy()
+    specked[250:253, 250:253] = 255
+    seven = Image.fromarray(draw_seven())
+    ImageDraw.Draw(seven).line([(95, 140), (175, 140)], fill=255, width=12)
+    dot = np.zeros((CANVAS, CANVAS), np.uint8)
+    dot[100, 100] = 255
+    inks = [ink_map(image) for image in (specked, np.asarray(seven), dot, draw_seven(box=(0, 0, 60, 90)))]
+    for together, ink in zip(inks_to_mnist(inks), inks, strict=True):
+        if together is None:
+            with pytest.raises(EmptyDrawingError):
+                ink_to_mnist(ink)
+        else:
+            np.testing.assert_array_equal(together, ink_to_mnist(ink))
 
 
 @pytest.mark.parametrize("image", [

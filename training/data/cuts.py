@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.data.components import label_components
+from training.data.components import label_components_each
 
 # What a sideways step costs, in ink units (a fully inked pixel costs 1).
 STEP_COST = 0.1
@@ -116,13 +116,16 @@ def stretches(ink: np.ndarray, edges: list[np.ndarray], narrowest: float, widest
     # Ink too low already, or off every chain, is never read: removing slivers only lowers it.
     sides = {link: side for link, side in sides.items()
              if link == (0, last) or ink_rows(side[2]) >= lowest}
-    found, seen = [], {}
-    for left, right in _on_chains(last, list(sides)):
-        x0, x1, side = sides[left, right]
+    # Slivers are found within each stretch's own columns, once per distinct ink, all together.
+    links = _on_chains(last, list(sides))
+    keys = [(sides[link][0], sides[link][2].tobytes()) for link in links]
+    distinct = {key: sides[link][2] for key, link in zip(keys, links, strict=True)}
+    cleaned = dict(zip(distinct, without_slivers_each(list(distinct.values())), strict=True))
+    found = []
+    for (left, right), key in zip(links, keys, strict=True):
+        x0, x1, _ = sides[left, right]
         full = np.zeros_like(ink)
-        # Slivers are found within the stretch's own columns, once per distinct ink: labelling is slow.
-        key = (x0, side.tobytes())
-        full[:, x0:x1] = seen[key] if key in seen else seen.setdefault(key, without_slivers(side))
+        full[:, x0:x1] = cleaned[key]
         if full.any() and ((left, right) == (0, last) or ink_rows(full) >= lowest):
             found.append(Stretch(left, right, full))
     return [found[i] for i in _on_chains(last, [(s.left, s.right) for s in found], indices=True)]
@@ -201,10 +204,21 @@ def shape_score(height: float) -> Callable[[list[np.ndarray]], np.ndarray]:
 
 def without_slivers(side: np.ndarray) -> np.ndarray:
     """`side` without the pieces of ink far lighter than its heaviest one."""
-    mask = side > 0
+    return without_slivers_each([side])[0]
+
+
+def without_slivers_each(sides: list[np.ndarray]) -> list[np.ndarray]:
+    """`without_slivers` of each side, their pieces labelled together."""
+    masks = [side > 0 for side in sides]
+    return [_kept(side, mask, labels)
+            for side, mask, labels in zip(sides, masks, label_components_each(masks), strict=True)]
+
+
+def _kept(side: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """`side` with its pieces (`labels` where `mask`) lighter than SLIVER of the heaviest removed."""
     if not mask.any():
         return side.astype(np.float32)
-    _, pieces = np.unique(label_components(mask)[mask], return_inverse=True)
+    _, pieces = np.unique(labels[mask], return_inverse=True)
     masses = np.bincount(pieces, weights=side[mask])
     keep = np.zeros_like(mask)
     keep[mask] = masses[pieces] >= SLIVER * masses.max()

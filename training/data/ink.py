@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from training.core.errors import first_line
-from training.data.components import label_components
+from training.data.components import label_components_each
 
 # Photos are shrunk first: a digit needs far fewer pixels than a camera gives.
 MAX_SIDE = 1024
@@ -207,23 +207,50 @@ def drop_specks(ink: np.ndarray) -> np.ndarray:
     Raises:
         EmptyDrawingError: too little ink remains to be a digit.
     """
+    kept = drop_specks_each([ink])[0]
+    if kept is None:
+        raise EmptyDrawingError()
+    return kept
+
+
+def drop_specks_each(inks: list[np.ndarray]) -> list[np.ndarray | None]:
+    """`drop_specks` of each ink map, their groups of strokes found together; None for one with too
+    little ink to be a digit."""
+    grids = [_speck_grid(ink) for ink in inks]
+    kept: list[np.ndarray | None] = [None] * len(inks)
+    inked = [index for index, grid in enumerate(grids) if grid is not None]
+    grown = [grow((grids[index][1] > 0).astype(np.float32), GROUP_CELLS) > 0 for index in inked]
+    for index, groups in zip(inked, label_components_each(grown), strict=True):
+        kept[index] = _without_specks(inks[index], *grids[index], groups)
+    return kept
+
+
+def _speck_grid(ink: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """The cell size of `ink`'s speck search grid and the ink in each cell; None when the whole is
+    too little ink to be a digit."""
     height, width = ink.shape
     cell = max(1, -(-max(height, width) // GRID))
     rows, cols = -(-height // cell), -(-width // cell)
     padded = np.zeros((rows * cell, cols * cell), np.float32)
     padded[:height, :width] = ink
     mass = padded.reshape(rows, cell, cols, cell).sum(axis=(1, 3))
-    total = float(mass.sum())
     # A few pixels of ink is a tap or a smudge, not a digit.
-    if total < max(4.0, 1e-4 * height * width):
-        raise EmptyDrawingError()
-    groups = label_components(grow((mass > 0).astype(np.float32), GROUP_CELLS) > 0)
+    return None if float(mass.sum()) < max(4.0, 1e-4 * height * width) else (cell, mass)
+
+
+def _without_specks(ink: np.ndarray, cell: int, mass: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """`ink` without the groups of grid cells (`groups`, labels of the grown inked cells) lighter
+    than SPECK_SHARE of all its ink, the heaviest group always kept."""
+    height, width = ink.shape
+    total = float(mass.sum())
     inked = mass > 0
-    group_mass = np.bincount(groups[inked], weights=mass[inked], minlength=groups.max() + 1)
+    _, group = np.unique(groups[inked], return_inverse=True)
+    group_mass = np.bincount(group, weights=mass[inked])
     keep_group = group_mass >= SPECK_SHARE * total
     keep_group[group_mass.argmax()] = True  # the heaviest group is the digit, however faint
-    keep = keep_group[groups] & inked
-    if keep.all() or keep[inked].all():
+    keep = np.zeros_like(inked)
+    keep[inked] = keep_group[group]
+    if keep[inked].all():
         return ink
     keep_pixels = np.repeat(np.repeat(keep, cell, axis=0), cell, axis=1)[:height, :width]
     return np.where(keep_pixels, ink, 0).astype(np.float32)

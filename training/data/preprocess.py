@@ -11,9 +11,17 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from training.data.ink import EmptyDrawingError, ImageLike, drop_specks, grow, ink_map, load_image
+from training.data.ink import (
+    EmptyDrawingError,
+    ImageLike,
+    drop_specks,
+    drop_specks_each,
+    grow,
+    ink_map,
+    load_image,
+)
 
-__all__ = ["EmptyDrawingError", "ImageLike", "ink_to_mnist", "load_image", "to_mnist"]
+__all__ = ["EmptyDrawingError", "ImageLike", "ink_to_mnist", "inks_to_mnist", "load_image", "to_mnist"]
 
 SIZE = 28
 INK_BOX = 20
@@ -28,6 +36,12 @@ WORK_BOX = 4 * INK_BOX
 TARGET_STROKE = 10.0
 # Pen widths within this factor of the target are left alone: MNIST varies as much.
 STROKE_TOLERANCE = 1.15
+# Alternating square and cross steps grow an octagon: about this many pixels per side per step.
+GROWTH_PER_STEP = 1.09
+# Blank work pixels around the digit while its pen is thickened: more than the most steps a pen
+# of no width takes to reach the target, so that no stroke grows into the edge. Any wider margin
+# gives the same digit, in more time.
+WORK_MARGIN = round(TARGET_STROKE / (2 * GROWTH_PER_STEP)) + 2
 
 
 def to_mnist(image: ImageLike) -> np.ndarray:
@@ -54,6 +68,12 @@ def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
     return _normalise(drop_specks(ink))
 
 
+def inks_to_mnist(inks: list[np.ndarray]) -> list[np.ndarray | None]:
+    """`ink_to_mnist` of each ink map (a number's candidate crops), their specks found together;
+    None for one with too little ink to be a digit."""
+    return [None if ink is None else _normalise(ink) for ink in drop_specks_each(inks)]
+
+
 # --- Size, position and pen width --------------------------------------------------------------
 
 
@@ -65,8 +85,7 @@ def _normalise(ink: np.ndarray) -> np.ndarray:
     # Area averaging when shrinking is the anti-aliasing MNIST used; bilinear when enlarging.
     resample = Image.BOX if factor < 1 else Image.BILINEAR
     work = np.asarray(Image.fromarray(digit, "F").resize(size, resample))
-    margin = WORK_BOX // 2
-    work = np.pad(np.clip(work, 0, 1), margin)
+    work = np.pad(np.clip(work, 0, 1), WORK_MARGIN)
     work = normalise_stroke(work)
     work = _crop(work, 0.02)
     return _place(work)
@@ -90,8 +109,7 @@ def normalise_stroke(work: np.ndarray) -> np.ndarray:
     width = stroke_width(work)
     if TARGET_STROKE / STROKE_TOLERANCE <= width <= TARGET_STROKE * STROKE_TOLERANCE:
         return work
-    # Alternating square and cross steps grow an octagon: about 1.09 px per side per step.
-    steps = round(abs(TARGET_STROKE - width) / (2 * 1.09))
+    steps = round(abs(TARGET_STROKE - width) / (2 * GROWTH_PER_STEP))
     if steps == 0:
         return work
     if width < TARGET_STROKE:

@@ -10,7 +10,7 @@ import numpy as np
 
 from training.core.probabilities import softmax
 from training.data.ink import MAX_PIXELS, EmptyDrawingError, ImageLike, ink_map, load_image
-from training.data.preprocess import ink_to_mnist
+from training.data.preprocess import inks_to_mnist
 from training.data.second_look import second_look
 from training.data.segment import MAX_PARTS, SURE_DIGIT, Part, Scorer, find_parts_and_height
 from training.reading.doubt import Verdict
@@ -167,14 +167,9 @@ def part_scorer(predictor: Predictor, prepared: dict | None = None) -> Scorer:
         first: dict[tuple, int] = {}
         which = np.array([first.setdefault((ink.shape, ink.tobytes()), len(first)) for ink in inks])
         distinct = [inks[i] for i in np.unique(which, return_index=True)[1]]
-        images, readable = [], []
-        for ink in distinct:
-            try:
-                images.append(_prepared(ink, prepared))
-                readable.append(True)
-            except EmptyDrawingError:  # too little ink to be a digit
-                images.append(np.zeros((28, 28), np.float32))
-                readable.append(False)
+        images = _prepared_each(distinct, prepared)
+        readable = [image is not None for image in images]  # None: too little ink to be a digit
+        images = [np.zeros((28, 28), np.float32) if image is None else image for image in images]
         for ink, index in zip(inks, which, strict=True):  # every crop finds its 28×28 image
             prepared[id(ink)] = (ink, prepared[id(distinct[index])][1])
         # Batches padded to a few sizes: each new batch size costs memory in TensorFlow.
@@ -230,14 +225,18 @@ def _doubt(position: int, verdict: Verdict) -> str:
 
 def _prepared(ink: np.ndarray, prepared: dict) -> np.ndarray:
     """`ink_to_mnist(ink)`, once per crop."""
-    if id(ink) not in prepared or prepared[id(ink)][0] is not ink:
-        try:
-            prepared[id(ink)] = (ink, ink_to_mnist(ink))
-        except EmptyDrawingError:
-            prepared[id(ink)] = (ink, None)
-    if prepared[id(ink)][1] is None:
+    image = _prepared_each([ink], prepared)[0]
+    if image is None:
         raise EmptyDrawingError()
-    return prepared[id(ink)][1]
+    return image
+
+
+def _prepared_each(inks: list[np.ndarray], prepared: dict) -> list[np.ndarray | None]:
+    """`inks_to_mnist(inks)`, each crop prepared once (None: too little ink to be a digit)."""
+    fresh = [ink for ink in inks if id(ink) not in prepared or prepared[id(ink)][0] is not ink]
+    for ink, image in zip(fresh, inks_to_mnist(fresh), strict=True):
+        prepared[id(ink)] = (ink, image)
+    return [prepared[id(ink)][1] for ink in inks]
 
 
 def _scaled(box: Box, scale_x: float, scale_y: float, size: tuple[int, int]) -> Box:
