@@ -99,20 +99,21 @@ def stretches(ink: np.ndarray, edges: list[np.ndarray], narrowest: float, widest
     average (`narrowest_straight` beside a `vertical` cut, as `boundaries` flags them; slivers of
     the neighbours removed) and at least `lowest` rows high, that lies on some chain of such
     stretches from the left edge to the right; and the whole, which is always a candidate."""
-    columns = np.arange(ink.shape[1])[np.newaxis, :]
     last = len(edges) - 1
     # A vertical cut through a wide digit leaves a stroke that reads surely as a 1.
-    vertical = vertical or [False] * len(edges)
+    vertical = np.array(vertical or [False] * len(edges))
+    paths = np.stack(edges)
+    totals = paths.sum(axis=1)  # a spread is a difference of totals over rows, exact in integers
     sides = {}
+    # The stretches from one boundary are cut out together, a few array operations for them all.
     for left in range(last):
-        for right in range(left + 1, last + 1):
-            spread = float((edges[right] - edges[left]).mean())
-            least = max(narrowest, narrowest_straight) if vertical[left] or vertical[right] else narrowest
-            if (left, right) == (0, last) or least <= spread <= widest:
-                x0, x1 = int(edges[left].min()), int(edges[right].max())
-                inside = ((columns[:, x0:x1] >= edges[left][:, np.newaxis])
-                          & (columns[:, x0:x1] < edges[right][:, np.newaxis]))
-                sides[left, right] = (x0, x1, np.where(inside, ink[:, x0:x1], 0))
+        rights = np.arange(left + 1, last + 1)
+        spread = (totals[rights] - totals[left]) / ink.shape[0]
+        least = np.where(vertical[left] | vertical[rights], max(narrowest, narrowest_straight), narrowest)
+        rights = rights[(least <= spread) & (spread <= widest)]
+        sides |= _between(ink, paths, left, [int(right) for right in rights if (left, right) != (0, last)])
+        if left == 0:  # the whole, in its place among the stretches from the left edge
+            sides |= _between(ink, paths, 0, [last])
     # Ink too low already, or off every chain, is never read: removing slivers only lowers it.
     sides = {link: side for link, side in sides.items()
              if link == (0, last) or ink_rows(side[2]) >= lowest}
@@ -129,6 +130,18 @@ def stretches(ink: np.ndarray, edges: list[np.ndarray], narrowest: float, widest
         if full.any() and ((left, right) == (0, last) or ink_rows(full) >= lowest):
             found.append(Stretch(left, right, full))
     return [found[i] for i in _on_chains(last, [(s.left, s.right) for s in found], indices=True)]
+
+
+def _between(ink: np.ndarray, paths: np.ndarray, left: int, rights: list[int]) -> dict:
+    """{(left, right): (x0, x1, the ink between the two paths in columns x0 to x1)} for each right."""
+    if not rights:
+        return {}
+    x0, ends = int(paths[left].min()), paths[rights].max(axis=1)
+    window = np.arange(x0, int(ends.max()))
+    inside = (window >= paths[left][:, np.newaxis])[np.newaxis] & (window < paths[rights][:, :, np.newaxis])
+    cut = np.where(inside, ink[np.newaxis, :, x0:x0 + len(window)], 0)
+    return {(left, right): (x0, int(end), side[:, :end - x0])
+            for right, end, side in zip(rights, ends, cut, strict=True)}
 
 
 def _on_chains(last: int, links: list[tuple[int, int]], indices: bool = False) -> list:
