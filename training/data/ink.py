@@ -230,10 +230,13 @@ def _speck_grid(ink: np.ndarray) -> tuple[int, np.ndarray] | None:
     too little ink to be a digit."""
     height, width = ink.shape
     cell = max(1, -(-max(height, width) // GRID))
-    rows, cols = -(-height // cell), -(-width // cell)
-    padded = np.zeros((rows * cell, cols * cell), np.float32)
-    padded[:height, :width] = ink
-    mass = padded.reshape(rows, cell, cols, cell).sum(axis=(1, 3))
+    if cell == 1:  # a small crop is its own grid
+        mass = np.asarray(ink, np.float32)
+    else:
+        rows, cols = -(-height // cell), -(-width // cell)
+        padded = np.zeros((rows * cell, cols * cell), np.float32)
+        padded[:height, :width] = ink
+        mass = padded.reshape(rows, cell, cols, cell).sum(axis=(1, 3))
     # A few pixels of ink is a tap or a smudge, not a digit.
     return None if float(mass.sum()) < max(4.0, 1e-4 * height * width) else (cell, mass)
 
@@ -244,7 +247,10 @@ def _without_specks(ink: np.ndarray, cell: int, mass: np.ndarray, groups: np.nda
     height, width = ink.shape
     total = float(mass.sum())
     inked = mass > 0
-    _, group = np.unique(groups[inked], return_inverse=True)
+    labels = groups[inked]
+    if labels.min() == labels.max():  # one group: the digit, whole
+        return ink
+    _, group = np.unique(labels, return_inverse=True)
     group_mass = np.bincount(group, weights=mass[inked])
     keep_group = group_mass >= SPECK_SHARE * total
     keep_group[group_mass.argmax()] = True  # the heaviest group is the digit, however faint

@@ -139,7 +139,8 @@ def _place(work: np.ndarray) -> np.ndarray:
     centre_y = float(work.sum(axis=1) @ np.arange(height)) / total
     centre_x = float(work.sum(axis=0) @ np.arange(width)) / total
     pad = int(np.ceil(SIZE / scale)) + 1
-    padded = np.pad(work, pad)
+    padded = np.zeros((height + 2 * pad, width + 2 * pad), np.float32)
+    padded[pad:pad + height, pad:pad + width] = work
     # Pillow's box is in continuous coordinates, where pixel i spans [i, i + 1).
     left = centre_x + 0.5 + pad - (CENTRE + 0.5) / scale
     top = centre_y + 0.5 + pad - (CENTRE + 0.5) / scale
