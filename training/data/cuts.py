@@ -122,12 +122,13 @@ def stretches(ink: np.ndarray, edges: list[np.ndarray], narrowest: float, widest
     keys = [(sides[link][0], sides[link][2].tobytes()) for link in links]
     distinct = {key: sides[link][2] for key, link in zip(keys, links, strict=True)}
     cleaned = dict(zip(distinct, without_slivers_each(list(distinct.values())), strict=True))
+    rows = {key: ink_rows(side) for key, side in cleaned.items()}
     found = []
     for (left, right), key in zip(links, keys, strict=True):
-        x0, x1, _ = sides[left, right]
-        full = np.zeros_like(ink)
-        full[:, x0:x1] = cleaned[key]
-        if full.any() and ((left, right) == (0, last) or ink_rows(full) >= lowest):
+        if rows[key] and ((left, right) == (0, last) or rows[key] >= lowest):
+            x0, x1, _ = sides[left, right]
+            full = np.zeros_like(ink)
+            full[:, x0:x1] = cleaned[key]
             found.append(Stretch(left, right, full))
     return [found[i] for i in _on_chains(last, [(s.left, s.right) for s in found], indices=True)]
 
@@ -229,9 +230,10 @@ def without_slivers_each(sides: list[np.ndarray]) -> list[np.ndarray]:
 
 def _kept(side: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """`side` with its pieces (`labels` where `mask`) lighter than SLIVER of the heaviest removed."""
-    if not mask.any():
+    labels = labels[mask]
+    if not len(labels) or labels.min() == labels.max():  # no ink, or one piece: nothing to remove
         return side.astype(np.float32)
-    _, pieces = np.unique(labels[mask], return_inverse=True)
+    _, pieces = np.unique(labels, return_inverse=True)
     masses = np.bincount(pieces, weights=side[mask])
     keep = np.zeros_like(mask)
     keep[mask] = masses[pieces] >= SLIVER * masses.max()
