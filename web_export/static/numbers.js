@@ -86,7 +86,7 @@ window.MnistNumbers = (() => {
     const oneDigit = whole !== null && whole.ink.w <= ONE_DIGIT_WIDEST * whole.ink.h
       && (await score([ink]))[0] >= ONE_DIGIT;
     if (oneDigit) parts = [whole];
-    let digits = await readParts(ink, parts, width, height);
+    let digits = await readParts(ink, parts, width, height, parts.length === 1);
     if (digits === null) return null;
     if (!oneDigit) {
       // A part as narrow as one digit may be two that touch (read in doubt, or narrowing to a
@@ -95,7 +95,12 @@ window.MnistNumbers = (() => {
       const doubted = parts.map((part) => Boolean(readOf(part)?.unsure));
       const again = await MnistSegment.secondLook(ink, parts, doubted, score, maxDigits,
         parts.map((part) => readOf(part)?.sureness ?? 0));
-      if (again.length !== parts.length) digits = await readParts(ink, again, width, height);
+      if (again.length !== parts.length) {
+        // The parts the second look left as they were (the same objects) keep their reading.
+        const fresh = await readParts(ink, again.filter((part) => !readOf(part)), width, height, false);
+        const read = [...digits, ...(fresh ?? [])];
+        digits = again.map((part) => read.find((d) => d.part === part)).filter(Boolean);
+      }
     }
     digits.forEach((d) => { delete d.part; delete d.sureness; });
     const number = digits.map((d) => String(d.digit)).join('');
@@ -114,13 +119,13 @@ window.MnistNumbers = (() => {
     return { box: [x0, y0, x1, y1], ink: out };
   }
 
-  // Each part read as one digit, with the part it read and how surely it is one (as `score` scores
-  // it; a mark too faint to read is no digit of the number); null when none is left.
-  async function readParts(ink, parts, width, height) {
+  // Each part read as one digit (`whole`: the one part is all the ink, read exactly as a single
+  // digit is), with the part it read and how surely it is one (as `score` scores it; a mark too
+  // faint to read is no digit of the number); null when none is left.
+  async function readParts(ink, parts, width, height, whole) {
     const images = [], boxes = [], read = [];
     for (const part of parts) {
-      // One part is the whole image, read exactly as a single digit is.
-      const pixels = prepared(parts.length === 1 ? ink : part.ink);
+      const pixels = prepared(whole ? ink : part.ink);
       if (!pixels) continue;
       images.push(pixels);
       boxes.push(scaled(part.box, width / ink.w, height / ink.h, width, height));
