@@ -12,6 +12,7 @@ import pytest
 
 from tests.kit.composed_numbers import composed_numbers, side_by_side
 from tests.kit.number_images import centred_in, first_of, five_with_a_lifted_bar
+from training.data import components
 from training.data.components import ink_pieces, label_components, label_components_each
 from training.data.ink import EmptyDrawingError, ink_map
 from training.data.second_look import second_look
@@ -123,7 +124,7 @@ def flood_fill_pieces(mask: np.ndarray) -> np.ndarray:
     return np.where(mask, labels, 0)
 
 
-def test_ink_pieces_are_the_pieces_a_flood_fill_finds(mnist):
+def test_ink_pieces_are_the_pieces_a_flood_fill_finds(mnist, monkeypatch):
     rng = np.random.default_rng(0)
     masks = [rng.random(rng.integers(1, 30, 2)) < density for density in np.linspace(0.05, 0.95, 150)]
     snake = np.zeros((41, 41), bool)  # one long stroke winding back and forth: many rounds to settle
@@ -147,13 +148,15 @@ def test_ink_pieces_are_the_pieces_a_flood_fill_finds(mnist):
             assert masses[index] == pytest.approx(ink[ys, xs].sum())
         assert (labels[~mask] == -1).all()
     assert len(np.unique(label_components(snake)[snake])) == 1
-    # A number's candidate crops are labelled side by side in one pass: each keeps its own pieces,
-    # in the same order, however the crops' inks line up at their edges.
-    for mask, together in zip(masks, label_components_each(masks), strict=True):
-        alone = label_components(mask)
-        assert together.shape == mask.shape
-        assert np.array_equal(np.unique(alone[mask], return_inverse=True)[1],
-                              np.unique(together[mask], return_inverse=True)[1])
+    # A number's candidate crops are labelled side by side, in one pass or in a few when there are
+    # many: each keeps its own pieces, in the same order, however the crops' inks line up at their edges.
+    for cells_per_pass in (components.LABELLED_TOGETHER, 2000):
+        monkeypatch.setattr(components, "LABELLED_TOGETHER", cells_per_pass)
+        for mask, together in zip(masks, label_components_each(masks), strict=True):
+            alone = label_components(mask)
+            assert together.shape == mask.shape
+            assert np.array_equal(np.unique(alone[mask], return_inverse=True)[1],
+                                  np.unique(together[mask], return_inverse=True)[1])
 
 
 # --- Cutting overlapping digits apart, scored by a stand-in for a model -------------------------------

@@ -6,6 +6,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+# The most mask cells `label_components_each` labels in one pass.
+LABELLED_TOGETHER = 1 << 22
+
 
 class Runs(NamedTuple):
     """A mask's True cells as runs along its rows, in raster order, with their components."""
@@ -94,15 +97,27 @@ def ink_pieces(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def label_components_each(masks: list[np.ndarray]) -> list[np.ndarray]:
-    """`label_components` of each mask, found in one pass: the masks side by side, a blank column
+    """`label_components` of each mask, found in few passes: masks side by side, a blank column
     between them so that no piece reaches across. Each mask's labels group its cells as
     `label_components` does and keep their order (a piece that starts earlier in raster order has
-    a smaller label), but they are flat indices into the row of masks, not into the mask."""
+    a smaller label), but they are flat indices into a row of masks, not into the mask."""
     masks = [np.asarray(mask, bool) for mask in masks]
-    if not masks:
-        return []
     # Labelling costs a few dozen array operations whatever the mask's size: a number's hundred
-    # candidate crops are far cheaper labelled together than one by one.
+    # candidate crops are far cheaper labelled together than one by one. A row holds at most
+    # LABELLED_TOGETHER cells, so that the crops of a large photo do not take much memory at once.
+    labels: list[np.ndarray] = []
+    start = 0
+    while start < len(masks):
+        end, cells = start + 1, masks[start].size
+        while end < len(masks) and cells + masks[end].size <= LABELLED_TOGETHER:
+            cells += masks[end].size
+            end += 1
+        labels += _labelled_side_by_side(masks[start:end])
+        start = end
+    return labels
+
+
+def _labelled_side_by_side(masks: list[np.ndarray]) -> list[np.ndarray]:
     height = max(mask.shape[0] for mask in masks)
     starts = np.cumsum([0] + [mask.shape[1] + 1 for mask in masks])
     row = np.zeros((height, int(starts[-1])), bool)
