@@ -219,6 +219,54 @@ def test_a_digit_read_surely_whole_is_one_digit_though_its_halves_read_well(pred
 
 
 @pytest.mark.slow
+def test_unbroken_ink_that_reads_whole_as_surely_as_its_least_sure_part_is_one_digit(predictor, mnist,
+                                                                                    monkeypatch):
+    """A wide digit cut in two whose whole reads at least as surely as the less sure half is one
+    digit, read as single-digit mode reads it; one that reads worse whole stays cut."""
+    import training.reading.numbers as numbers
+
+    seen: list[list] = []  # the parts of each reading that got as far as the rule
+    unbroken = numbers._unbroken
+    monkeypatch.setattr(numbers, "_unbroken", lambda parts: seen.append(parts) or unbroken(parts))
+    score = numbers.part_scorer(predictor)
+    merged = kept = 0
+    for image in mnist.x_test[:600]:
+        seen.clear()
+        digits = numbers.read_number(predictor, image).digits
+        if not seen:
+            continue
+        parts, whole = seen[-1], float(score([ink_map(image)])[0])
+        if whole >= score([part.ink for part in parts]).min():
+            single = predictor.classify(image)
+            assert [digit.digit for digit in digits] == [single.digit]
+            np.testing.assert_array_equal(digits[0].probabilities, single.probabilities)
+            merged += 1
+        else:
+            assert len(digits) == len(parts)
+            kept += 1
+    assert merged and kept, (merged, kept)
+
+
+@pytest.mark.slow
+def test_digits_apart_stay_apart_however_surely_their_whole_reads(predictor, mnist, monkeypatch):
+    """Only ink with no blank column across it is read whole again: digits written with a gap stay
+    two, even where the two together would read as one digit more surely than either alone."""
+    import training.reading.numbers as numbers
+
+    scorer = numbers.part_scorer
+
+    def whole_reads_surely(predictor, prepared=None):
+        score = scorer(predictor, prepared)
+        return lambda inks: np.where([ink.shape == whole_shape for ink in inks], 1.0, score(inks))
+
+    monkeypatch.setattr(numbers, "part_scorer", whole_reads_surely)
+    monkeypatch.setattr(numbers, "ONE_DIGIT", 1.5)  # never read whole first
+    for number in composed_numbers(mnist.x_test, mnist.y_test, 10, kind="gaps", seed=5, lengths=(2,)):
+        whole_shape = ink_map(number.image).shape
+        assert len(numbers.read_number(predictor, number.image).digits) == 2
+
+
+@pytest.mark.slow
 def test_blank_and_oversized_images_are_clear_errors(predictor):
     from training.reading.numbers import read_number
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +76,9 @@ def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PA
     """Find the digits of a number in an image of any width and read each like `Predictor.classify`.
 
     A number of one digit reads exactly as `classify` reads the image; so does ink that reads surely
-    as one digit whole (`ONE_DIGIT`), even where two halves of it would read well too.
+    as one digit whole (`ONE_DIGIT`), even where two halves of it would read well too, and ink cut
+    into parts with no blank column between them that reads whole at least as surely as its least
+    sure part.
 
     Raises:
         EmptyDrawingError: there is no ink to read.
@@ -92,8 +95,9 @@ def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PA
     scorer = part_scorer(predictor, prepared)
     parts, digit_height = find_parts_and_height(ink, scorer, max_digits)
     whole = _as_one(ink, parts) if parts else None
-    one_digit = (whole is not None and whole.width <= ONE_DIGIT_WIDEST * whole.height
-                 and scorer([ink])[0] >= ONE_DIGIT)
+    readable_whole = whole is not None and whole.width <= ONE_DIGIT_WIDEST * whole.height
+    whole_score = float(scorer([ink])[0]) if readable_whole else None
+    one_digit = whole_score is not None and whole_score >= ONE_DIGIT
     if one_digit:
         parts = [whole]
     size = (width, height)
@@ -112,7 +116,14 @@ def read_number(predictor: Predictor, image: ImageLike, max_digits: int = MAX_PA
         readings |= _read_parts(predictor, ink, [part for part in again if part not in readings],
                                 prepared, size, whole=False)[0]
         parts = again
-    return NumberReading(tuple(readings[part] for part in parts if part in readings))
+    read = [part for part in parts if part in readings]
+    if (whole_score is not None and len(read) > 1 and _unbroken(read)
+            and whole_score >= scorer([part.ink for part in read]).min()):
+        # Ink with no blank column across it that reads as one digit at least as surely as its least
+        # sure part does (as two strokes are joined): a wide digit whose halves read as digits too.
+        read_whole = _read_parts(predictor, ink, [whole], prepared, size, whole=True)[0]
+        return NumberReading(tuple(read_whole.values()))
+    return NumberReading(tuple(readings[part] for part in read))
 
 
 def _as_one(ink: np.ndarray, parts: list[Part]) -> Part:
@@ -120,6 +131,11 @@ def _as_one(ink: np.ndarray, parts: list[Part]) -> Part:
     x0, y0 = min(part.box[0] for part in parts), min(part.box[1] for part in parts)
     x1, y1 = max(part.box[2] for part in parts), max(part.box[3] for part in parts)
     return Part((x0, y0, x1, y1), np.ascontiguousarray(ink[y0:y1, x0:x1]))
+
+
+def _unbroken(parts: list[Part]) -> bool:
+    """No blank column runs between the parts (left to right): they were cut from one piece of ink."""
+    return all(right.box[0] <= left.box[2] for left, right in pairwise(parts))
 
 
 def _read_parts(predictor: Predictor, ink: np.ndarray, parts: list[Part], prepared: dict,

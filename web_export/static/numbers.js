@@ -83,8 +83,9 @@ window.MnistNumbers = (() => {
     if (!ink) return null;
     let parts = await MnistSegment.findParts(ink, score, maxDigits);
     const whole = parts.length > 0 ? asOne(ink, parts) : null;
-    const oneDigit = whole !== null && whole.ink.w <= ONE_DIGIT_WIDEST * whole.ink.h
-      && (await score([ink]))[0] >= ONE_DIGIT;
+    const wholeScore = whole !== null && whole.ink.w <= ONE_DIGIT_WIDEST * whole.ink.h
+      ? (await score([ink]))[0] : null;
+    const oneDigit = wholeScore !== null && wholeScore >= ONE_DIGIT;
     if (oneDigit) parts = [whole];
     let digits = await readParts(ink, parts, width, height, parts.length === 1);
     if (digits === null) return null;
@@ -100,6 +101,12 @@ window.MnistNumbers = (() => {
         const fresh = await readParts(ink, again.filter((part) => !readOf(part)), width, height, false);
         const read = [...digits, ...(fresh ?? [])];
         digits = again.map((part) => read.find((d) => d.part === part)).filter(Boolean);
+      }
+      // Ink with no blank column across it that reads as one digit at least as surely as its least
+      // sure part does (as two strokes are joined): a wide digit whose halves read as digits too.
+      if (wholeScore !== null && digits.length > 1 && unbroken(digits.map((d) => d.part))
+          && wholeScore >= Math.min(...await score(digits.map((d) => d.part.ink)))) {
+        digits = await readParts(ink, [whole], width, height, true);
       }
     }
     digits.forEach((d) => { delete d.part; delete d.sureness; });
@@ -117,6 +124,11 @@ window.MnistNumbers = (() => {
     const out = plane(y1 - y0, x1 - x0);
     for (let y = y0; y < y1; y++) out.data.set(ink.data.subarray(y * ink.w + x0, y * ink.w + x1), (y - y0) * out.w);
     return { box: [x0, y0, x1, y1], ink: out };
+  }
+
+  // No blank column runs between the parts (left to right): they were cut from one piece of ink.
+  function unbroken(parts) {
+    return parts.every((part, i) => i === 0 || part.box[0] <= parts[i - 1].box[2]);
   }
 
   // Each part read as one digit (`whole`: the one part is all the ink, read exactly as a single
