@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.kit.composed_numbers import composed_numbers, side_by_side
 from tests.kit.number_images import centred_in, first_of, five_with_a_lifted_bar
@@ -16,7 +17,10 @@ from training.data import components
 from training.data.components import ink_pieces, label_components, label_components_each
 from training.data.ink import EmptyDrawingError, ink_map
 from training.data.second_look import second_look
-from training.data.segment import TooManyPartsError, find_parts
+from training.data.segment import CLOSE, TooManyPartsError, digit_height, find_parts
+
+# A 5 of MNIST's test split whose bar was drawn beside its stem, apart from it.
+BAR_BESIDE_STEM = 694
 
 # --- The shapes alone, without a model --------------------------------------------------------------
 
@@ -36,6 +40,32 @@ def test_a_five_whose_bar_was_drawn_apart_is_one_part():
     parts = find_parts(ink_map(five))
     rows, columns = np.flatnonzero(five.any(axis=1)), np.flatnonzero(five.any(axis=0))
     assert [part.box for part in parts] == [(columns[0], rows[0], columns[-1] + 1, rows[-1] + 1)]
+
+
+def test_a_short_stroke_beside_a_digit_joins_it_when_they_read_better_together(mnist):
+    five = np.asarray(Image.fromarray(mnist.x_test[BAR_BESIDE_STEM]).resize((84, 84), Image.BILINEAR))
+    ink = ink_map(five)
+    (bar, stem) = sorted(find_parts(ink), key=lambda part: part.height)  # apart as shapes alone
+    assert bar.box[0] >= stem.box[2]  # beside the stem, not over it
+
+    def reading(together: float):  # both strokes together read `together`, anything narrower 0.5
+        return lambda inks: np.array([together if inked_width(ink) > 1.5 * max(stem.width, bar.width) else 0.5
+                                      for ink in inks])
+
+    assert len(find_parts(ink, reading(0.9))) == 1
+    assert len(find_parts(ink, reading(0.3))) == 2
+    # Two tall strokes as close stay two digits, however well they read together.
+    ones = ink_map(side_by_side([first_of(mnist, 1), first_of(mnist, 1)], gap=10))
+    left, right = find_parts(ones)
+    assert right.box[0] - left.box[2] <= CLOSE * digit_height(ones)
+    assert len(find_parts(ones, lambda inks: np.array([0.9 if inked_width(ink) > 40 else 0.5
+                                                       for ink in inks]))) == 2
+
+
+def inked_width(ink: np.ndarray) -> int:
+    """Columns from the first with ink to the last (a crop keeps its part's size, blank around it)."""
+    columns = np.flatnonzero(ink.any(axis=0))
+    return int(columns[-1] + 1 - columns[0])
 
 
 def test_too_many_parts_and_blank_images_are_refused(mnist):

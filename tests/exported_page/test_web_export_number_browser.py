@@ -43,15 +43,16 @@ def check_set(kind: str, mnist) -> list[tuple[str, np.ndarray]]:
         return ones_touching(mnist)
     if kind == "wide-digits":
         return wide_digits(mnist)
-    # Other paths through the ink map: an image shrunk before it is read, a colour photo, a drawing
-    # on a transparent background.
+    # Other paths: an image shrunk before it is read, a colour photo, a drawing on a transparent
+    # background, a 5 whose bar was drawn beside its stem (a short stroke that may join it).
     digits = [mnist.x_test[i] for i in range(3)]
     large = compose(digits, [int(d) for d in mnist.y_test[:3]], np.random.default_rng(1), scale=16).image
     row = side_by_side([mnist.x_test[i] for i in range(3, 7)])
     colour = np.stack([255 - row // 2, 255 - row, 240 - row // 3], axis=-1).astype(np.uint8)
     transparent = np.zeros((*row.shape, 4), np.uint8)
     transparent[..., 3] = row
-    return [("large", large), ("colour", colour), ("transparent", transparent)]
+    bar_beside = np.asarray(Image.fromarray(mnist.x_test[694]).resize((84, 84), Image.BILINEAR))
+    return [("large", large), ("colour", colour), ("transparent", transparent), ("bar-beside", bar_beside)]
 
 
 def wide_digits(mnist, count: int = 40) -> list[tuple[str, np.ndarray]]:

@@ -6,7 +6,8 @@
 #    broken stroke, the dot where a pen touched down), a light one far from all is a speck;
 # 2. joins: pieces that overlap horizontally may be one digit written in two strokes (the bar of
 #    a 5 or a 7, a 4): a short one always joins, two tall ones when together they score at least
-#    as well as the weaker alone;
+#    as well as the weaker alone; so does a short one CLOSE beside another (a 5's bar drawn past
+#    its stem);
 # 3. cuts: a part is tried in two along the paths through its least ink (`training.data.cuts`)
 #    and cut when the weaker side of the best one scores well enough against the whole (the wider
 #    the part, the less it takes); its sides are tried again.
@@ -171,7 +172,7 @@ def _join(parts: list[Part], height: float, score: Scorer | None) -> list[Part]:
     refused: set[tuple] = set()
     while True:
         pairs = [(a, b) for i, a in enumerate(parts) for b in parts[i + 1:]
-                 if _overlap(a, b) >= OVERLAP and (a.box, b.box) not in refused]
+                 if _may_be_one(a, b, height) and (a.box, b.box) not in refused]
         if not pairs:
             return parts
         joined = [_union(a, b) for a, b in pairs]
@@ -188,6 +189,12 @@ def _join(parts: list[Part], height: float, score: Scorer | None) -> list[Part]:
             return parts
 
 
+def _may_be_one(a: Part, b: Part, height: float) -> bool:
+    """Two parts that may be one digit's strokes: overlapping horizontally, or a short one close by."""
+    close = _gaps(np.array(a.box), np.array([b.box]))[0] <= CLOSE * height
+    return _overlap(a, b) >= OVERLAP or (min(a.height, b.height) < SHORT * height and close)
+
+
 def _overlap(a: Part, b: Part) -> float:
     """Shared columns as a share of the narrower part's width."""
     shared = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
@@ -196,10 +203,10 @@ def _overlap(a: Part, b: Part) -> float:
 
 def _accepted_joins(pairs: list[tuple[Part, Part]], joined: list[Part], height: float,
                     score: Scorer | None) -> list[bool]:
-    """Whether each pair is one digit: a short stroke over another always is; two tall ones are
-    when they read at least as well together as the weaker alone (without a scorer: one lies
-    within the other's columns)."""
-    short = [min(a.height, b.height) < SHORT * height for a, b in pairs]
+    """Whether each pair is one digit: a short stroke over another always is; two tall ones, or a
+    short stroke beside another, are when they read at least as well together as the weaker alone
+    (without a scorer: one lies within the other's columns)."""
+    short = [min(a.height, b.height) < SHORT * height and _overlap(a, b) >= OVERLAP for a, b in pairs]
     if score is None:
         return [low or _overlap(a, b) >= CONTAINED for low, (a, b) in zip(short, pairs, strict=True)]
     scores = score([part.ink for pair in pairs for part in pair] + [union.ink for union in joined])

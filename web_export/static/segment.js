@@ -1,7 +1,8 @@
 // Find the digits of a written number: its ink cut into parts, one per digit, left to right. A
 // port of training/data/segment.py, the same steps and constants (lengths in digit heights):
 // 1. pieces: connected ink; a small piece close to a larger one joins it, a light one far from all
-//    is a speck; 2. joins: pieces overlapping horizontally may be one digit written in two strokes;
+//    is a speck; 2. joins: pieces overlapping horizontally, or a short one close beside another,
+//    may be one digit written in two strokes;
 // 3. cuts: a part wider than a digit is divided along the cut paths (cuts.js) whose stretches read
 //    best together; once read, second_look.py's second look (secondLook). Scores come from `score`,
 //    an async function of ink planes (numbers.js reads them with the model).
@@ -121,6 +122,12 @@ window.MnistSegment = (() => {
 
   // --- Joins: strokes of one digit that overlap horizontally ---------------------------------
 
+  // Two parts that may be one digit's strokes: overlapping horizontally, or a short one close by.
+  function mayBeOne(a, b, height) {
+    const close = gap(a.box, b.box) <= CLOSE * height;
+    return overlap(a, b) >= OVERLAP || (Math.min(heightOf(a), heightOf(b)) < SHORT * height && close);
+  }
+
   function overlap(a, b) {
     const shared = Math.min(a.box[2], b.box[2]) - Math.max(a.box[0], b.box[0]);
     return Math.max(shared, 0) / Math.min(widthOf(a), widthOf(b));
@@ -132,15 +139,15 @@ window.MnistSegment = (() => {
     for (;;) {
       const pairs = [];
       parts.forEach((a, i) => parts.slice(i + 1).forEach((b) => {
-        if (overlap(a, b) >= OVERLAP && !refused.has(key(a, b))) pairs.push([a, b]);
+        if (mayBeOne(a, b, height) && !refused.has(key(a, b))) pairs.push([a, b]);
       }));
       if (pairs.length === 0) return parts;
       const joined = pairs.map(([a, b]) => union(a, b));
       const scores = await score([...pairs.flatMap(([a, b]) => [a.ink, b.ink]), ...joined.map((u) => u.ink)]);
-      // A short stroke over another is one digit; two tall ones are when they read at least as
-      // well together as the weaker alone.
-      const accepted = pairs.map(([a, b], i) => Math.min(heightOf(a), heightOf(b)) < SHORT * height
-        || scores[pairs.length * 2 + i] >= Math.min(scores[2 * i], scores[2 * i + 1]));
+      // A short stroke over another is one digit; two tall ones, or a short stroke beside another,
+      // are when they read at least as well together as the weaker alone.
+      const accepted = pairs.map(([a, b], i) => (Math.min(heightOf(a), heightOf(b)) < SHORT * height
+        && overlap(a, b) >= OVERLAP) || scores[pairs.length * 2 + i] >= Math.min(scores[2 * i], scores[2 * i + 1]));
       const order = pairs.map((_, i) => i).sort((i, j) => overlap(...pairs[j]) - overlap(...pairs[i]) || i - j);
       const used = [];
       for (const i of order) {
