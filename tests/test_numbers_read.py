@@ -221,8 +221,9 @@ def test_a_digit_read_surely_whole_is_one_digit_though_its_halves_read_well(pred
 @pytest.mark.slow
 def test_unbroken_ink_that_reads_whole_as_surely_as_its_least_sure_part_is_one_digit(predictor, mnist,
                                                                                     monkeypatch):
-    """A wide digit cut in two whose whole reads at least as surely as the less sure half is one
-    digit, read as single-digit mode reads it; one that reads worse whole stays cut."""
+    """A wide digit cut in two whose whole reads about as surely as the less sure half (within
+    ONE_PIECE_TIE) is one digit, read as single-digit mode reads it; one that reads worse whole
+    stays cut."""
     import training.reading.numbers as numbers
 
     seen: list[list] = []  # the parts of each reading that got as far as the rule
@@ -236,7 +237,7 @@ def test_unbroken_ink_that_reads_whole_as_surely_as_its_least_sure_part_is_one_d
         if not seen:
             continue
         parts, whole = seen[-1], float(score([ink_map(image)])[0])
-        if whole >= score([part.ink for part in parts]).min():
+        if whole >= np.exp(-numbers.ONE_PIECE_TIE) * score([part.ink for part in parts]).min():
             single = predictor.classify(image)
             assert [digit.digit for digit in digits] == [single.digit]
             np.testing.assert_array_equal(digits[0].probabilities, single.probabilities)

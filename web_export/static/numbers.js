@@ -14,6 +14,9 @@ window.MnistNumbers = (() => {
   // (numbers.py's ONE_DIGIT): a wide 0 or 3 also reads well in two halves.
   const ONE_DIGIT = 0.6;
   const ONE_DIGIT_WIDEST = 2.0;  // no digit is this many times as wide as high
+  // Ink cut with no blank column between its parts is read whole again when its log score is at
+  // least its least sure part's less this (numbers.py's ONE_PIECE_TIE).
+  const ONE_PIECE_TIE = 0.05;
   const { plane, border, quantile, resize, inkMap, inkToMnist, roundHalfEven } = MnistPreprocess;
   const f = Math.fround;
 
@@ -102,10 +105,10 @@ window.MnistNumbers = (() => {
         const read = [...digits, ...(fresh ?? [])];
         digits = again.map((part) => read.find((d) => d.part === part)).filter(Boolean);
       }
-      // Ink with no blank column across it that reads as one digit at least as surely as its least
+      // Ink with no blank column across it that reads as one digit about as surely as its least
       // sure part does (as two strokes are joined): a wide digit whose halves read as digits too.
       if (wholeScore !== null && digits.length > 1 && unbroken(digits.map((d) => d.part))
-          && wholeScore >= Math.min(...await score(digits.map((d) => d.part.ink)))) {
+          && wholeScore >= Math.exp(-ONE_PIECE_TIE) * Math.min(...await score(digits.map((d) => d.part.ink)))) {
         digits = await readParts(ink, [whole], width, height, true);
       }
     }
