@@ -164,11 +164,11 @@ def _piece(ink: np.ndarray, labels: np.ndarray, boxes: np.ndarray, members: list
     return Part((int(x0), int(y0), int(x1), int(y1)), np.where(inside, ink[y0:y1, x0:x1], 0))
 
 
-# --- Joins: strokes of one digit that overlap horizontally ---------------------------------------
+# --- Joins: strokes of one digit, overlapping or close beside each other -------------------------
 
 
 def _join(parts: list[Part], height: float, score: Scorer | None) -> list[Part]:
-    """Join overlapping parts that are one digit, a round of candidate pairs at a time."""
+    """Join parts that are one digit (`_may_be_one`), a round of candidate pairs at a time."""
     refused: set[tuple] = set()
     while True:
         pairs = [(a, b) for i, a in enumerate(parts) for b in parts[i + 1:]

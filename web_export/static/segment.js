@@ -120,7 +120,7 @@ window.MnistSegment = (() => {
     return { box, ink: out };
   }
 
-  // --- Joins: strokes of one digit that overlap horizontally ---------------------------------
+  // --- Joins: strokes of one digit, overlapping or close beside each other -------------------
 
   // Two parts that may be one digit's strokes: overlapping horizontally, or a short one close by.
   function mayBeOne(a, b, height) {
