@@ -139,11 +139,11 @@ def _place(work: np.ndarray) -> np.ndarray:
     centre_y = float(work.sum(axis=1) @ np.arange(height)) / total
     centre_x = float(work.sum(axis=0) @ np.arange(width)) / total
     pad = int(np.ceil(SIZE / scale)) + 1
-    padded = np.zeros((height + 2 * pad, width + 2 * pad), np.float32)
-    padded[pad:pad + height, pad:pad + width] = work
+    # Pillow pads a crop reaching past the image with zeros, without a NumPy copy of the padding.
+    padded = Image.fromarray(work, "F").crop((-pad, -pad, width + pad, height + pad))
     # Pillow's box is in continuous coordinates, where pixel i spans [i, i + 1).
     left = centre_x + 0.5 + pad - (CENTRE + 0.5) / scale
     top = centre_y + 0.5 + pad - (CENTRE + 0.5) / scale
     box = (left, top, left + SIZE / scale, top + SIZE / scale)
-    image = Image.fromarray(padded, "F").resize((SIZE, SIZE), Image.BOX, box=box)
+    image = padded.resize((SIZE, SIZE), Image.BOX, box=box)
     return np.clip(np.asarray(image, dtype=np.float32), 0, 1)

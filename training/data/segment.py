@@ -35,9 +35,11 @@ CLOSE = 0.25  # that close (the gap between their boxes)
 SHORT = 0.6  # a piece lower than this is a stroke of a digit, not a digit of its own
 # A part at most ROOMY digit heights wide is one digit (few digits are wider than high, and two
 # that touch mostly are). A wider one is divided along a chain of cut paths (`training.data.cuts`)
-# whose stretches, each NARROWEST to WIDEST wide, read best together: the sum over stretches of
-# the log of its score, less WIDTH_SLOPE per digit height it is wider than WIDTH_FROM (a whole
-# number squeezed into 28×28 can look like one digit). The whole part is always one of the chains.
+# whose stretches, each NARROWEST to STRETCH_WIDEST wide, read best together: the sum over
+# stretches of the log of its score, less WIDTH_SLOPE per digit height it is wider than WIDTH_FROM
+# (a whole number squeezed into 28×28 can look like one digit). The whole part is always one of
+# the chains, however wide; no other stretch is read wider than STRETCH_WIDEST: each costs a
+# reading, and on numbers composed with other seeds than the bench's no chain chose one.
 # A part up to WIDEST wide is cut only when each stretch scores at least SURE_DIGIT: a letter or a
 # scribble cut into digit-like strokes would otherwise hide the mark the doubt rule flags. Once
 # read, a part may be tried again (`training.data.second_look`). Tuned on numbers composed from
@@ -45,6 +47,7 @@ SHORT = 0.6  # a piece lower than this is a stroke of a digit, not a digit of it
 ROOMY = 1.0
 NARROWEST = 0.12  # a 1 is little more than a pen's width
 WIDEST = 1.5
+STRETCH_WIDEST = 1.2
 WIDTH_FROM = 0.9
 WIDTH_SLOPE = 4.0
 CUT_SPACING = 0.15  # one candidate cut each way per window this wide
@@ -274,8 +277,9 @@ def _plan(part: Part, height: float) -> tuple[int, list[np.ndarray], list[Stretc
     """The last boundary's index, the boundaries, and the stretches that may each be one digit."""
     edges, vertical = boundaries(part.ink, max(1, round(NARROWEST * height)),
                                  max(2.0, CUT_SPACING * height), True)
-    return len(edges) - 1, edges, stretches(part.ink, edges, NARROWEST * height, WIDEST * height, vertical,
-                                          NARROWEST_STRAIGHT * height, SHORT * height)
+    found = stretches(part.ink, edges, NARROWEST * height, STRETCH_WIDEST * height, vertical,
+                      NARROWEST_STRAIGHT * height, SHORT * height)
+    return len(edges) - 1, edges, found
 
 
 def _gain(score: float, stretch: Stretch, height: float, whole: bool, shapes_only: bool,

@@ -23,7 +23,7 @@ Box = tuple[int, int, int, int]
 # reading scores SURE_DIGIT: the segmentation cuts a part only into stretches that score more.
 FAR = -math.log(SURE_DIGIT)
 # Batches of crops are padded to a power of two up to this many, to a multiple of it beyond.
-BATCH_STEP = 64
+BATCH_STEP = 32
 # A drawing whose ink scores this much read whole is one digit, neither cut nor looked at again: a
 # wide 0 or 3 also reads well in two halves. A number squeezed whole into 28×28 lies far from every
 # digit and scores far less. Chosen on numbers composed from MNIST test digits with other seeds

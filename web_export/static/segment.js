@@ -21,6 +21,7 @@ window.MnistSegment = (() => {
   const MAYBE_ROOMY = 0.6, SURE_RECUT = 0.5;
   const NECK = 0.1, NECK_FROM = 0.4, NECK_TIE = 0.4, NECK_SLOPE = 6.0, NECK_SURE = 0.5;
   const NARROWEST = 0.12, WIDEST = 1.5, WIDTH_FROM = 0.9, WIDTH_SLOPE = 4.0, CUT_SPACING = 0.15;
+  const STRETCH_WIDEST = 1.2;  // no stretch but the whole part is read wider than this
   const NARROWEST_STRAIGHT = 0.35;  // a stretch beside a vertical cut is at least this wide
   // A sure reading at the doubt rule's distance threshold scores this (numbers.js).
   const SURE_DIGIT = Math.exp(-1.0);
@@ -284,7 +285,7 @@ window.MnistSegment = (() => {
   function plan(part, height) {
     const { edges, vertical } = MnistCuts.boundaries(part.ink, Math.max(1, roundHalfEven(NARROWEST * height)),
       Math.max(2.0, CUT_SPACING * height), true);
-    return { ends: edges.length - 1, edges, stretches: MnistCuts.stretches(part.ink, edges, NARROWEST * height, WIDEST * height, vertical, NARROWEST_STRAIGHT * height, SHORT * height) };
+    return { ends: edges.length - 1, edges, stretches: MnistCuts.stretches(part.ink, edges, NARROWEST * height, STRETCH_WIDEST * height, vertical, NARROWEST_STRAIGHT * height, SHORT * height) };
   }
 
   // What a stretch adds to its chain: the log of its score, less WIDTH_SLOPE per digit height it
