@@ -8,7 +8,7 @@
 window.MnistCuts = (() => {
   const STEP_COST = 0.1;  // what a sideways step costs, in ink units (a fully inked pixel costs 1)
   const SLIVER = 0.1;  // pieces of a side lighter than this share of its heaviest are the neighbour's
-  const SAME_PATH = 0.25;  // two paths closer than this share of the window width on average are one
+  const SAME_PATH = 0.75;  // two paths closer than this share of the window width on average are one
 
   // The cheapest path through `ink` (a plane) ending in each window of `spacing` columns, each a
   // column per row, leaving both sides at least `narrowest` columns wide.
