@@ -37,13 +37,12 @@ SHORT = 0.6  # a piece lower than this is a stroke of a digit, not a digit of it
 # that touch mostly are). A wider one is divided along a chain of cut paths (`training.data.cuts`)
 # whose stretches, each NARROWEST to STRETCH_WIDEST wide, read best together: the sum over
 # stretches of the log of its score, less WIDTH_SLOPE per digit height it is wider than WIDTH_FROM
-# (a whole number squeezed into 28×28 can look like one digit). The whole part is always one of
-# the chains, however wide; no other stretch is read wider than STRETCH_WIDEST: each costs a
-# reading, and on numbers composed with other seeds than the bench's no chain chose one.
-# A part up to WIDEST wide is cut only when each stretch scores at least SURE_DIGIT: a letter or a
-# scribble cut into digit-like strokes would otherwise hide the mark the doubt rule flags. Once
-# read, a part may be tried again (`training.data.second_look`). Tuned on numbers composed from
-# MNIST's training/validation digits.
+# (a whole number squeezed into 28×28 can look like one digit). The whole part is always a chain,
+# however wide; no other stretch wider than STRETCH_WIDEST is read (none was ever chosen on numbers
+# composed with other seeds than the bench's, and each costs a reading). A part up to WIDEST wide
+# is cut only when each stretch scores at least SURE_DIGIT: a letter or a scribble cut into
+# digit-like strokes would otherwise hide the mark the doubt rule flags. Once read, a part may be
+# tried again (`training.data.second_look`). Tuned on numbers composed of MNIST training digits.
 ROOMY = 1.0
 NARROWEST = 0.12  # a 1 is little more than a pen's width
 WIDEST = 1.5
@@ -277,9 +276,8 @@ def _plan(part: Part, height: float) -> tuple[int, list[np.ndarray], list[Stretc
     """The last boundary's index, the boundaries, and the stretches that may each be one digit."""
     edges, vertical = boundaries(part.ink, max(1, round(NARROWEST * height)),
                                  max(2.0, CUT_SPACING * height), True)
-    found = stretches(part.ink, edges, NARROWEST * height, STRETCH_WIDEST * height, vertical,
-                      NARROWEST_STRAIGHT * height, SHORT * height)
-    return len(edges) - 1, edges, found
+    return len(edges) - 1, edges, stretches(part.ink, edges, NARROWEST * height, STRETCH_WIDEST * height,
+                                            vertical, NARROWEST_STRAIGHT * height, SHORT * height)
 
 
 def _gain(score: float, stretch: Stretch, height: float, whole: bool, shapes_only: bool,
