@@ -260,11 +260,22 @@ def test_digits_apart_stay_apart_however_surely_their_whole_reads(predictor, mni
         score = scorer(predictor, prepared)
         return lambda inks: np.where([ink.shape == whole_shape for ink in inks], 1.0, score(inks))
 
+    reached: list[list] = []  # the parts of each reading that got as far as the rule
+    tried = 0
+    unbroken = numbers._unbroken
+    monkeypatch.setattr(numbers, "_unbroken", lambda parts: reached.append(parts) or unbroken(parts))
     monkeypatch.setattr(numbers, "part_scorer", whole_reads_surely)
     monkeypatch.setattr(numbers, "ONE_DIGIT", 1.5)  # never read whole first
     for number in composed_numbers(mnist.x_test, mnist.y_test, 10, kind="gaps", seed=5, lengths=(2,)):
-        whole_shape = ink_map(number.image).shape
+        ink = ink_map(number.image)
+        whole_shape = ink.shape
+        reached.clear()
         assert len(numbers.read_number(predictor, number.image).digits) == 2
+        rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        if np.ptp(columns) + 1 <= numbers.ONE_DIGIT_WIDEST * (np.ptp(rows) + 1):
+            assert reached, f"{number.text}: the rule was never tried"
+            tried += 1
+    assert tried, "no number was narrow enough to be read whole"
 
 
 @pytest.mark.slow
