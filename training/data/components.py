@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -24,12 +25,15 @@ def ink_runs(mask: np.ndarray) -> Runs:
     mask = np.asarray(mask, bool)
     height, width = mask.shape
     # A few hundred runs are far fewer than a number's ink pixels.
-    framed = np.zeros((height, width + 2), np.int8)
-    framed[:, 1:-1] = mask
-    edges = np.diff(framed, axis=1)
-    rows, starts = np.nonzero(edges == 1)
-    ends = np.nonzero(edges == -1)[1]  # exclusive
     span = width + 2
+    framed = np.zeros((height, span), bool)
+    framed[:, 1:-1] = mask
+    # With a blank cell at each end of every row, the changes along the flattened rows alternate:
+    # a run's first cell, then the cell after its last.
+    changes = np.flatnonzero(framed.reshape(-1)[1:] != framed.reshape(-1)[:-1]) + 1
+    rows, starts = np.divmod(changes[0::2], span)
+    ends = changes[1::2] - rows * span
+    starts, ends = starts - 1, ends - 1  # columns of the mask, not of the framed rows
     # A run touches the runs of the row above that reach from one column left of it to one right;
     # those are consecutive in raster order.
     first = np.searchsorted(rows * span + ends, (rows - 1) * span + starts, side="left")
@@ -37,19 +41,22 @@ def ink_runs(mask: np.ndarray) -> Runs:
     counts = np.maximum(last - first, 0)
     lower = np.repeat(np.arange(len(starts)), counts)
     upper = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-    # Each run takes the smallest run index it connects to: spread along the touches, with
-    # pointer jumping so that long strokes settle in a few rounds.
-    run_labels = np.arange(len(starts))
-    while len(upper):
-        smaller = np.minimum(run_labels[upper], run_labels[lower])
-        new = run_labels.copy()
-        np.minimum.at(new, upper, smaller)
-        np.minimum.at(new, lower, smaller)
-        new = new[new[new]]
-        if np.array_equal(new, run_labels):
+    # Each run points towards the smallest run index it connects to: along every touch whose runs
+    # still point apart, the larger root is hooked under the smaller, then every pointer jumps
+    # to its root. Hooking roots, not runs, settles a long stroke in a few rounds.
+    parent = np.arange(len(starts))
+    while True:
+        above, below = parent[upper], parent[lower]
+        apart = above != below
+        if not apart.any():
             break
-        run_labels = new
-    return Runs(rows, starts, ends, run_labels)
+        np.minimum.at(parent, np.maximum(above, below)[apart], np.minimum(above, below)[apart])
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+    return Runs(rows, starts, ends, parent)
 
 
 def run_pixels(runs: Runs, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -102,27 +109,32 @@ def label_components_each(masks: list[np.ndarray]) -> list[np.ndarray]:
     `label_components` does and keep their order (a piece that starts earlier in raster order has
     a smaller label), but they are flat indices into a row of masks, not into the mask."""
     masks = [np.asarray(mask, bool) for mask in masks]
-    # Labelling costs a few dozen array operations whatever the mask's size: a number's hundred
-    # candidate crops are far cheaper labelled together than one by one. A row holds at most
-    # LABELLED_TOGETHER cells, so that the crops of a large photo do not take much memory at once.
     labels: list[np.ndarray] = []
-    start = 0
-    while start < len(masks):
-        end, cells = start + 1, masks[start].size
-        while end < len(masks) and cells + masks[end].size <= LABELLED_TOGETHER:
-            cells += masks[end].size
-            end += 1
-        labels += _labelled_side_by_side(masks[start:end])
-        start = end
+    for held, row, columns in side_by_side(masks, bool):
+        row_labels = label_components(row)
+        labels += [row_labels[:mask.shape[0], column:column + mask.shape[1]]
+                   for mask, column in zip(masks[held], columns, strict=True)]
     return labels
 
 
-def _labelled_side_by_side(masks: list[np.ndarray]) -> list[np.ndarray]:
-    height = max(mask.shape[0] for mask in masks)
-    starts = np.cumsum([0] + [mask.shape[1] + 1 for mask in masks])
-    row = np.zeros((height, int(starts[-1])), bool)
-    for mask, start in zip(masks, starts[:-1], strict=True):
-        row[:mask.shape[0], start:start + mask.shape[1]] = mask
-    labels = label_components(row)
-    return [labels[:mask.shape[0], start:start + mask.shape[1]]
-            for mask, start in zip(masks, starts[:-1], strict=True)]
+def side_by_side(planes: list[np.ndarray], dtype: type) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+    """The planes (2-D) laid side by side in rows, a blank column after each so that no piece
+    reaches across: for each row, which planes it holds, the row, and each plane's first column.
+
+    Labelling costs a few dozen array operations whatever the mask's size: a number's hundred
+    candidate crops are far cheaper labelled together than one by one. A row holds at most
+    LABELLED_TOGETHER cells, so that the crops of a large photo do not take much memory at once.
+    """
+    start = 0
+    while start < len(planes):
+        end, cells = start + 1, planes[start].size
+        while end < len(planes) and cells + planes[end].size <= LABELLED_TOGETHER:
+            cells += planes[end].size
+            end += 1
+        held = planes[start:end]
+        columns = np.cumsum([0] + [plane.shape[1] + 1 for plane in held])
+        row = np.zeros((max(plane.shape[0] for plane in held), int(columns[-1])), dtype)
+        for plane, column in zip(held, columns[:-1], strict=True):
+            row[:plane.shape[0], column:column + plane.shape[1]] = plane
+        yield slice(start, end), row, columns[:-1]
+        start = end

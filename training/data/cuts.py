@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.data.components import label_components_each
+from training.data.components import ink_runs, run_pixels, side_by_side
 
 # What a sideways step costs, in ink units (a fully inked pixel costs 1).
 STEP_COST = 0.1
@@ -224,22 +224,23 @@ def without_slivers(side: np.ndarray) -> np.ndarray:
 
 
 def without_slivers_each(sides: list[np.ndarray]) -> list[np.ndarray]:
-    """`without_slivers` of each side, their pieces labelled together."""
-    masks = [side > 0 for side in sides]
-    return [_kept(side, mask, labels)
-            for side, mask, labels in zip(sides, masks, label_components_each(masks), strict=True)]
-
-
-def _kept(side: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """`side` with its pieces (`labels` where `mask`) lighter than SLIVER of the heaviest removed."""
-    labels = labels[mask]
-    if not len(labels) or labels.min() == labels.max():  # no ink, or one piece: nothing to remove
-        return side.astype(np.float32)
-    _, pieces = np.unique(labels, return_inverse=True)
-    masses = np.bincount(pieces, weights=side[mask])
-    keep = np.zeros_like(mask)
-    keep[mask] = masses[pieces] >= SLIVER * masses.max()
-    return np.where(keep, side, 0).astype(np.float32)
+    """`without_slivers` of each side (float32), their pieces found and weighed together."""
+    kept: list[np.ndarray] = []
+    for held, row, columns in side_by_side(sides, np.float32):
+        runs = ink_runs(row > 0)
+        firsts, piece_of_run = np.unique(runs.component, return_inverse=True)
+        cells, run_of_cell = run_pixels(runs, row.shape[1])
+        flat = row.reshape(-1)
+        masses = np.bincount(piece_of_run[run_of_cell], weights=flat[cells], minlength=len(firsts))
+        # A piece's first run is its top left: the column it starts in says whose side it is.
+        owner = np.searchsorted(columns, runs.starts[firsts], side="right") - 1
+        heaviest = np.zeros(len(columns))
+        np.maximum.at(heaviest, owner, masses)
+        light = (masses < SLIVER * heaviest[owner])[piece_of_run]
+        flat[cells[light[run_of_cell]]] = 0
+        kept += [row[:side.shape[0], column:column + side.shape[1]]
+                 for side, column in zip(sides[held], columns, strict=True)]
+    return kept
 
 
 def _cheapest_paths(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
